@@ -1,0 +1,45 @@
+"""siamese: one-shot similarity learning with Siamese networks on Keras 3.
+
+    import siamese
+    siamese.verify("a.png", "b.png")            # shipped Omniglot model
+    model = siamese.load_model("models/omniglot.keras")
+    model.verify(a, b)                          # Verification(distance, same, threshold)
+    model.embed(["a.png", "b.png"])             # (2, d) float32
+
+Importing siamese is light: Keras and TensorFlow load on the first call that needs them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from siamese.errors import DatasetError, ImageError, ModelFileError, SiameseError
+
+__version__ = "0.1.0"
+
+
+def load_model(path: str | os.PathLike | None = None):
+    """Load a saved model; without a path, the shipped default model. See `SiameseModel`."""
+    from siamese.inference import load_model as _load_model
+
+    return _load_model(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_model(path: str):
+    return load_model(path)
+
+
+def verify(a, b, *, model: str | os.PathLike | None = None, threshold: float | None = None):
+    """Are images `a` and `b` (paths or arrays) the same class? Returns a `Verification`.
+
+    The model (default: the shipped one) is loaded once and kept for later calls.
+    """
+    from siamese.inference import default_model_path
+
+    path = os.fspath(model) if model is not None else os.fspath(default_model_path())
+    return _cached_model(os.path.abspath(path)).verify(a, b, threshold=threshold)
+
+
+__all__ = ["DatasetError", "ImageError", "ModelFileError", "SiameseError", "load_model", "verify"]

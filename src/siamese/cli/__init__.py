@@ -1,0 +1,5 @@
+"""The `siamese` command line."""
+
+from siamese.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,21 @@
+"""Reading images, datasets and pairs (no Keras import here: inference can stay light)."""
+
+from siamese.data.datasets import ImageDataset, load_dataset, split_by_class
+from siamese.data.images import Preprocessing, decode_image, load_images, preprocess, read_image
+from siamese.data.pairs import ClassBatchSampler, PairIndices, PairList, PairSampler, read_pairs_file
+
+__all__ = [
+    "ClassBatchSampler",
+    "ImageDataset",
+    "PairIndices",
+    "PairList",
+    "PairSampler",
+    "Preprocessing",
+    "decode_image",
+    "load_dataset",
+    "load_images",
+    "preprocess",
+    "read_image",
+    "read_pairs_file",
+    "split_by_class",
+]

@@ -1,0 +1,233 @@
+"""Labelled image collections: a folder of class folders, the same inside a `.zip`, or both.
+
+A class is a folder that holds image files; its parent path is its group (for Omniglot,
+`Alphabet/characterNN` is the class and `Alphabet` the group). A zip with a single top
+folder, like the official Omniglot archives, is read with that folder stripped, so
+`images_background_small1.zip` and `small2.zip` merge into one dataset: a class found in
+both (Greek, Latin) is one class, and an image found in both is kept once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import threading
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from siamese.data.images import Preprocessing, decode_image, preprocess
+from siamese.errors import DatasetError
+
+# Files that live beside images in datasets but are not images; everything else is decoded
+# by content, since real datasets hold images without extensions (Yale faces).
+_NOT_IMAGES = {".txt", ".csv", ".md", ".json", ".yaml", ".yml", ".ini", ".db", ".xml", ".html", ".py", ".zip"}
+
+
+def _is_candidate(name: str) -> bool:
+    base = PurePosixPath(name).name
+    return not base.startswith(".") and base != "Thumbs.db" and PurePosixPath(base).suffix.lower() not in _NOT_IMAGES
+
+
+class _FolderSource:
+    """Image files under a folder on disk."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def members(self) -> list[str]:
+        found = []
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            relative = Path(folder).relative_to(self.root)
+            found += [(relative / f).as_posix() for f in sorted(files) if _is_candidate(f)]
+        return found
+
+    def read(self, member: str) -> bytes:
+        return (self.root / member).read_bytes()
+
+    def name(self, member: str) -> str:
+        return str(self.root / member)
+
+
+class _ZipSource:
+    """Image files inside a zip archive, read without unpacking."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._local = threading.local()
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = [n for n in archive.namelist() if not n.endswith("/") and "__MACOSX" not in n]
+        except zipfile.BadZipFile:
+            raise DatasetError(f"{path}: not a zip archive") from None
+        tops = {n.split("/", 1)[0] for n in names}
+        self.prefix = f"{tops.pop()}/" if len(tops) == 1 and all("/" in n for n in names) else ""
+        self._names = names
+
+    def members(self) -> list[str]:
+        return sorted(n[len(self.prefix):] for n in self._names if _is_candidate(n))
+
+    def _archive(self) -> zipfile.ZipFile:
+        archive = getattr(self._local, "archive", None)
+        if archive is None:
+            archive = self._local.archive = zipfile.ZipFile(self.path)
+        return archive
+
+    def read(self, member: str) -> bytes:
+        return self._archive().read(self.prefix + member)
+
+    def name(self, member: str) -> str:
+        return f"{self.path}:{self.prefix}{member}"
+
+
+def open_source(path: str | os.PathLike):
+    """A folder or zip archive of images, checked to exist."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return _FolderSource(path)
+    if zipfile.is_zipfile(path):
+        return _ZipSource(path)
+    raise DatasetError(f"{path}: not a folder of class folders or a .zip of them")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageDataset:
+    """Images with integer class labels; `classes[label]` and `groups[label]` name them.
+
+    Images are read lazily through `read(i)`; `load(preprocessing)` decodes them all.
+    """
+
+    sources: tuple
+    members: tuple  # (source index, member) per image
+    labels: np.ndarray  # (n,) int
+    classes: tuple  # class name per label
+    groups: tuple  # group name per label
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def name(self, index: int) -> str:
+        source, member = self.members[index]
+        return self.sources[source].name(member)
+
+    def read(self, index: int) -> bytes:
+        source, member = self.members[index]
+        return self.sources[source].read(member)
+
+    def image(self, index: int, channels: int = 1) -> np.ndarray:
+        return decode_image(self.read(index), name=self.name(index), channels=channels)
+
+    def load(self, preprocessing: Preprocessing, indices: Sequence[int] | None = None, workers: int = 4) -> np.ndarray:
+        """Decode and preprocess images to float32 (n, h, w, c), in parallel threads."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        indices = range(len(self)) if indices is None else indices
+
+        def one(index):
+            array = self.image(index, preprocessing.channels)
+            return preprocess(array, preprocessing, name=self.name(index))
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            images = list(pool.map(one, indices))
+        shape = (0, *preprocessing.input_shape)
+        return np.stack(images) if images else np.zeros(shape, np.float32)
+
+    def subset(self, class_labels: Iterable[int]) -> "ImageDataset":
+        """The images of some classes, relabelled 0..k-1 in the order given."""
+        class_labels = list(class_labels)
+        remap = {old: new for new, old in enumerate(class_labels)}
+        keep = [i for i, label in enumerate(self.labels) if label in remap]
+        return ImageDataset(
+            sources=self.sources,
+            members=tuple(self.members[i] for i in keep),
+            labels=np.array([remap[self.labels[i]] for i in keep], dtype=np.int64),
+            classes=tuple(self.classes[c] for c in class_labels),
+            groups=tuple(self.groups[c] for c in class_labels),
+        )
+
+    @functools.cached_property
+    def class_indices(self) -> list[np.ndarray]:
+        """For each class label, the indices of its images."""
+        order = np.argsort(self.labels, kind="stable")
+        bounds = np.searchsorted(self.labels[order], np.arange(self.num_classes + 1))
+        return [order[bounds[c]:bounds[c + 1]] for c in range(self.num_classes)]
+
+    def check_trainable(self) -> None:
+        """Training needs two classes and two images per class (a same pair for each)."""
+        if self.num_classes < 2:
+            where = ", ".join(str(getattr(s, "root", getattr(s, "path", s))) for s in self.sources)
+            raise DatasetError(f"{where}: found {self.num_classes} class(es); need at least 2 class folders of images")
+        for label, indices in enumerate(self.class_indices):
+            if len(indices) < 2:
+                raise DatasetError(f"{self.name(indices[0])}: class '{self.classes[label]}' has only 1 image; each class needs at least 2")
+
+
+def load_dataset(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> ImageDataset:
+    """Index one or more folders / zips of class folders into one dataset (nothing decoded yet)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    sources, members, class_of = [], [], []
+    seen = set()
+    for path in paths:
+        source = open_source(path)
+        index = len(sources)
+        sources.append(source)
+        for member in source.members():
+            parts = PurePosixPath(member)
+            class_name = parts.parent.as_posix()
+            if class_name == ".":
+                continue  # files beside the class folders (licences, readmes)
+            key = (class_name, parts.name)
+            if key in seen:
+                continue
+            seen.add(key)
+            members.append((index, member))
+            class_of.append(class_name)
+    if not members:
+        raise DatasetError(f"{', '.join(map(str, paths))}: no images in class folders found")
+    classes = sorted(set(class_of))
+    label_of = {name: label for label, name in enumerate(classes)}
+    groups = tuple(PurePosixPath(c).parent.as_posix() if "/" in c else "" for c in classes)
+    return ImageDataset(
+        sources=tuple(sources),
+        members=tuple(members),
+        labels=np.array([label_of[c] for c in class_of], dtype=np.int64),
+        classes=tuple(classes),
+        groups=groups,
+    )
+
+
+def split_by_class(dataset: ImageDataset, validation_fraction: float = 0.2, *, by_group: bool = False, seed: int = 0):
+    """Split into (train, validation) with no class in both.
+
+    With `by_group`, whole groups (alphabets) go to one side, which is how the one-shot
+    test is set: its characters come from alphabets never seen in training.
+    """
+    if not 0.0 < validation_fraction < 1.0:
+        raise ValueError(f"validation_fraction must be between 0 and 1, got {validation_fraction}")
+    rng = np.random.default_rng(seed)
+    labels = np.arange(dataset.num_classes)
+    if by_group and len(set(dataset.groups)) >= 2:
+        group_names = sorted(set(dataset.groups))
+        rng.shuffle(group_names)
+        n_val = max(1, int(round(len(group_names) * validation_fraction)))
+        val_groups = set(group_names[:n_val])
+        val = [c for c in labels if dataset.groups[c] in val_groups]
+    else:
+        shuffled = rng.permutation(labels)
+        n_val = max(1, int(round(len(labels) * validation_fraction)))
+        val = sorted(shuffled[:n_val].tolist())
+    train = [c for c in labels if c not in set(val)]
+    if len(train) < 2 or len(val) < 2:
+        raise DatasetError(f"{dataset.num_classes} classes are too few to split into training and validation classes (need 4 or more)")
+    return dataset.subset(train), dataset.subset(val)

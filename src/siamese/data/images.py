@@ -1,0 +1,166 @@
+"""Reading images: bytes or arrays in, float32 tensors the tower can take out.
+
+Decoding is by content (OpenCV sniffs the format), so a GIF without `.gif` is read, and a
+file that is not an image is reported by name with what it looks like instead. The same
+`Preprocessing` is stored in every saved model, so inference prepares images exactly as
+training did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Sequence, Union
+
+import cv2
+import numpy as np
+
+from siamese.errors import ImageError
+
+ImageLike = Union[str, os.PathLike, np.ndarray]
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MAX_PIXELS = 100_000_000
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Preprocessing:
+    """How an image becomes the tower's input; saved with the model.
+
+    Args:
+        image_size: (height, width) the image is resized to.
+        channels: 1 (grey) or 3 (RGB).
+        invert: map dark ink on light paper to bright ink on a dark (zero) background, which
+            suits convolutions with zero padding.
+    """
+
+    image_size: tuple = (32, 32)
+    channels: int = 1
+    invert: bool = False
+
+    def __post_init__(self):
+        size = tuple(int(s) for s in self.image_size)
+        if len(size) != 2 or min(size) < 8:
+            raise ValueError(f"image_size must be (height, width) of at least 8, got {self.image_size!r}")
+        object.__setattr__(self, "image_size", size)
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {self.channels!r}")
+
+    @property
+    def input_shape(self) -> tuple:
+        return (*self.image_size, self.channels)
+
+    def to_dict(self) -> dict:
+        return {"image_size": list(self.image_size), "channels": self.channels, "invert": self.invert}
+
+    @classmethod
+    def from_dict(cls, config: dict) -> "Preprocessing":
+        return cls(image_size=tuple(config["image_size"]), channels=config["channels"], invert=config["invert"])
+
+
+def _describe_undecodable(data: bytes) -> str:
+    """Say what a file that OpenCV could not decode looks like."""
+    if data.startswith(_PNG_SIGNATURE):
+        return "truncated or corrupt PNG"
+    if data[:3] == b"\xff\xd8\xff":
+        return "truncated or corrupt JPEG"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "truncated or corrupt GIF"
+    head = data[:512]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not an image (unknown format)"
+    return "not an image (text)"
+
+
+def decode_image(data: bytes, *, name: str, channels: int = 1) -> np.ndarray:
+    """Decode encoded image bytes to uint8 (height, width, channels); RGB order for colour."""
+    if len(data) == 0:
+        raise ImageError(f"{name}: empty file (0 bytes)")
+    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    image = cv2.imdecode(buffer, flag)
+    if image is None or image.size == 0:
+        raise ImageError(f"{name}: {_describe_undecodable(data)}")
+    if data.startswith(_PNG_SIGNATURE) and not data.rstrip(b"\x00").endswith(b"IEND\xaeB`\x82"):
+        raise ImageError(f"{name}: truncated or corrupt PNG")
+    if channels == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return image.reshape(image.shape[0], image.shape[1], channels)
+
+
+def read_image(path: str | os.PathLike, *, channels: int = 1) -> np.ndarray:
+    """Read an image file by content; errors name the file."""
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image file")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ImageError(f"{path}: cannot be read ({error.strerror})") from None
+    return decode_image(data, name=str(path), channels=channels)
+
+
+def _coerce_array(array: np.ndarray, *, name: str, channels: int) -> np.ndarray:
+    """Turn a user's array (grey or RGB, uint8 or float in [0, 1]) into uint8 (h, w, channels)."""
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "uif" or array.size == 0:
+        raise ImageError(f"{name}: not an image array (need a numeric array of shape (h, w) or (h, w, c))")
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise ImageError(f"{name}: array of shape {array.shape} is not an image (need (h, w), (h, w, 1), (h, w, 3) or (h, w, 4))")
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)):
+            raise ImageError(f"{name}: array holds NaN or infinite values")
+        scale = 255.0 if array.max() <= 1.0 else 1.0
+        array = np.clip(array * scale, 0, 255).round().astype(np.uint8)
+    elif array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    if array.shape[2] == 4:
+        array = np.ascontiguousarray(array[:, :, :3])
+    if array.shape[2] == 3 and channels == 1:
+        array = cv2.cvtColor(array, cv2.COLOR_RGB2GRAY)[:, :, None]
+    elif array.shape[2] == 1 and channels == 3:
+        array = np.repeat(array, 3, axis=2)
+    return array
+
+
+def preprocess(image: np.ndarray, preprocessing: Preprocessing, *, name: str = "image") -> np.ndarray:
+    """uint8 (h, w, c) image -> float32 (height, width, channels) in [0, 1], as the tower wants."""
+    image = _coerce_array(image, name=name, channels=preprocessing.channels)
+    if image.shape[0] * image.shape[1] > _MAX_PIXELS:
+        raise ImageError(f"{name}: image of {image.shape[1]}x{image.shape[0]} pixels is too large")
+    height, width = preprocessing.image_size
+    if image.shape[:2] != (height, width):
+        shrinking = image.shape[0] > height or image.shape[1] > width
+        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+        image = cv2.resize(image, (width, height), interpolation=interpolation)
+    image = image.reshape(height, width, preprocessing.channels).astype(np.float32) / 255.0
+    if preprocessing.invert:
+        image = 1.0 - image
+    return image
+
+
+def load_images(images: Sequence[ImageLike] | ImageLike, preprocessing: Preprocessing) -> np.ndarray:
+    """Paths and/or arrays -> float32 batch (n, height, width, channels).
+
+    A single path or a single 2-D/3-D array counts as one image; a 4-D array as a batch.
+    """
+    if isinstance(images, (str, os.PathLike)) or (isinstance(images, np.ndarray) and images.ndim in (2, 3)):
+        images = [images]
+    batch = []
+    for index, image in enumerate(images):
+        if isinstance(image, (str, os.PathLike)):
+            name = str(image)
+            array = read_image(image, channels=preprocessing.channels)
+        else:
+            name = f"image {index}"
+            array = image
+        batch.append(preprocess(array, preprocessing, name=name))
+    if not batch:
+        raise ImageError("no images given")
+    return np.stack(batch)

@@ -1,0 +1,21 @@
+"""Typed errors: every problem with the user's input is one of these.
+
+Each message is one line that starts with the file (or argument) at fault and says what is
+wrong with it, so the CLI can print it as it is and exit with status 2.
+"""
+
+
+class SiameseError(Exception):
+    """Base class: a problem with the user's input, not a bug in siamese."""
+
+
+class ImageError(SiameseError):
+    """An image file is missing, is not an image, or cannot be used by the model."""
+
+
+class DatasetError(SiameseError):
+    """A dataset folder, archive or pairs file cannot be used for training or evaluation."""
+
+
+class ModelFileError(SiameseError):
+    """A model file is missing or is not a siamese model."""

@@ -1,0 +1,44 @@
+"""Saving and loading networks: atomic writes, safe_mode loads, one-line errors.
+
+A model is written to a temporary file beside its destination and moved into place with
+one rename, so a crash mid-save leaves the previous model intact, never half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import keras
+
+from siamese.errors import ModelFileError
+from siamese.files import atomic_path
+from siamese.model.network import SiameseNetwork
+
+
+def save_network(network: SiameseNetwork, path: str | os.PathLike) -> Path:
+    """Write `network` to `path` (a `.keras` file) atomically; returns the path."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ModelFileError(f"{path}: model files must end in .keras")
+    with atomic_path(path) as temporary:
+        network.save(temporary, overwrite=True)
+    return path
+
+
+def load_network(path: str | os.PathLike) -> SiameseNetwork:
+    """Load a `.keras` Siamese network with safe_mode on (no code from the file is run)."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file")
+    if path.is_dir() or not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a Keras model file (.keras zip archive)")
+    try:
+        network = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a bad archive; all mean the same here
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelFileError(f"{path}: not a siamese model ({first_line[:200]})") from None
+    if not isinstance(network, SiameseNetwork):
+        raise ModelFileError(f"{path}: a Keras model, but not a siamese network ({type(network).__name__})")
+    return network

@@ -1,0 +1,48 @@
+"""The training input pipeline: decoded images in memory, class-balanced batches, seeded.
+
+Every image is decoded and resized once, up front (the cache), so each step only gathers a
+batch from an array. Batches are `keras.utils.PyDataset`s, which every backend's `fit`
+accepts; the draw for step i of epoch e depends only on (seed, e, i).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from siamese.data.datasets import ImageDataset
+from siamese.data.pairs import ClassBatchSampler
+
+
+class ClassBatches(keras.utils.PyDataset):
+    """(images, labels) batches for scoring all pairs of a batch; see `ClassBatchSampler`.
+
+    Args:
+        images: float32 (n, h, w, c), the decoded dataset.
+        dataset: the dataset the images came from (for labels and groups).
+        sampler: draws the classes and images of each batch.
+        steps: batches per epoch.
+        seed: the seed of the draws.
+    """
+
+    def __init__(self, images: np.ndarray, dataset: ImageDataset, sampler: ClassBatchSampler, *, steps: int, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        if steps < 1:
+            raise ValueError(f"steps must be at least 1, got {steps}")
+        self.images = images
+        self.dataset = dataset
+        self.sampler = sampler
+        self.steps = steps
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __getitem__(self, index: int):
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        indices, labels = self.sampler.draw(self.dataset, rng)
+        return self.images[indices], labels.astype(np.int32)
+
+    def on_epoch_end(self):
+        self.epoch += 1

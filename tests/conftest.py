@@ -1,0 +1,122 @@
+"""Shared fixtures: real image files on disk, drawn with OpenCV, and the bundled data.
+
+The "shapes" dataset is a small learnable one-shot problem: each class is a shape, each
+image a randomly shifted, scaled, rotated and thickened drawing of it, in group folders
+(like alphabets) of class folders (like characters).
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+BUNDLED = REPO / "dataset"
+
+SHAPES = {
+    "lines": ["hline", "vline", "diag", "cross"],
+    "polygons": ["square", "triangle", "diamond", "pentagon"],
+    "curves": ["circle", "arc", "wave", "spiral"],
+}
+
+
+def _draw(shape: str, rng: np.random.Generator, size: int = 48) -> np.ndarray:
+    canvas = np.full((size, size), 255, np.uint8)
+    c = size / 2 + rng.uniform(-4, 4, 2)
+    r = size * rng.uniform(0.25, 0.35)
+    t = int(rng.integers(2, 4))
+    angle = rng.uniform(-0.25, 0.25)
+
+    def pt(x, y):
+        ca, sa = np.cos(angle), np.sin(angle)
+        return (int(c[0] + r * (x * ca - y * sa)), int(c[1] + r * (x * sa + y * ca)))
+
+    def poly(points, closed=True):
+        cv2.polylines(canvas, [np.array([pt(x, y) for x, y in points], np.int32)], closed, 0, t)
+
+    if shape == "hline":
+        poly([(-1, 0), (1, 0)], False)
+    elif shape == "vline":
+        poly([(0, -1), (0, 1)], False)
+    elif shape == "diag":
+        poly([(-1, -1), (1, 1)], False)
+    elif shape == "cross":
+        poly([(-1, 0), (1, 0)], False), poly([(0, -1), (0, 1)], False)
+    elif shape == "square":
+        poly([(-1, -1), (1, -1), (1, 1), (-1, 1)])
+    elif shape == "triangle":
+        poly([(0, -1), (1, 1), (-1, 1)])
+    elif shape == "diamond":
+        poly([(0, -1), (1, 0), (0, 1), (-1, 0)])
+    elif shape == "pentagon":
+        poly([(np.cos(a), np.sin(a)) for a in np.linspace(0, 2 * np.pi, 6)[:-1] - np.pi / 2])
+    elif shape == "circle":
+        poly([(np.cos(a), np.sin(a)) for a in np.linspace(0, 2 * np.pi, 24)])
+    elif shape == "arc":
+        poly([(np.cos(a), np.sin(a)) for a in np.linspace(0, np.pi, 12)], False)
+    elif shape == "wave":
+        poly([(x, 0.5 * np.sin(3 * x * np.pi)) for x in np.linspace(-1, 1, 20)], False)
+    elif shape == "spiral":
+        poly([(a / 12 * np.cos(a), a / 12 * np.sin(a)) for a in np.linspace(0, 12, 30)], False)
+    return canvas
+
+
+def write_shapes(root: Path, per_class: int = 8, seed: int = 0, groups=SHAPES) -> Path:
+    """Write group/class/NN.png drawings; returns root."""
+    rng = np.random.default_rng(seed)
+    for group, shapes in groups.items():
+        for shape in shapes:
+            folder = root / group / shape
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                cv2.imwrite(str(folder / f"{i:02d}.png"), _draw(shape, rng))
+    return root
+
+
+@pytest.fixture(scope="session")
+def shapes_dir(tmp_path_factory) -> Path:
+    """12 classes in 3 groups, 8 images each, as PNG files on disk (read-only by convention)."""
+    return write_shapes(tmp_path_factory.mktemp("shapes"))
+
+
+@pytest.fixture
+def shapes_copy(shapes_dir, tmp_path) -> Path:
+    """A private copy of the shapes dataset that a test may change."""
+    return Path(shutil.copytree(shapes_dir, tmp_path / "shapes"))
+
+
+@pytest.fixture(scope="session")
+def trained_model_path(shapes_dir, tmp_path_factory) -> Path:
+    """A tiny model trained on the shapes (seconds on a CPU), saved as .keras."""
+    from siamese.training import TrainConfig, train
+
+    path = tmp_path_factory.mktemp("model") / "shapes.keras"
+    config = TrainConfig(image_size=(24, 24), filters=(16, 32, 32), embedding_dim=32, epochs=6, steps_per_epoch=20,
+                         classes_per_batch=6, examples_per_class=4, validation_pairs=200, augment=False,
+                         split_by_group=False, validation_fraction=0.34, learning_rate=0.003, seed=0)
+    train(shapes_dir, model_path=path, config=config, results_dir=path.parent / "results", verbose=0)
+    return path
+
+
+@pytest.fixture(scope="session")
+def oneshot_run(tmp_path_factory) -> Path:
+    """Run 01 of the official one-shot runs (bundled in dataset/all_runs.zip), unpacked."""
+    import zipfile
+
+    root = tmp_path_factory.mktemp("runs")
+    with zipfile.ZipFile(BUNDLED / "all_runs.zip") as archive:
+        archive.extractall(root, members=[n for n in archive.namelist() if n.startswith("run01/")])
+    return root / "run01"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA

@@ -1,0 +1,77 @@
+"""Training end to end on real image files: the loss falls, unseen classes separate."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from siamese.data import PairSampler, load_dataset, split_by_class
+from siamese.errors import DatasetError
+from siamese.inference import load_model
+from siamese.training import TrainConfig, train
+
+
+def test_training_writes_model_and_results(trained_model_path):
+    results = trained_model_path.parent / "results"
+    metrics = json.loads((results / "metrics.json").read_text())
+    config = json.loads((results / "config.json").read_text())
+    rows = list(csv.DictReader((results / "history.csv").open()))
+    assert len(rows) == metrics["epochs_run"] >= 2
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])  # the loss falls
+    assert config["invert"] is True  # ink on paper was detected
+    assert metrics["val_auc"] > 0.95
+    model = load_model(trained_model_path)
+    assert model.threshold == pytest.approx(metrics["val_threshold"])
+    assert model.preprocessing.image_size == (24, 24)
+
+
+def test_same_pairs_end_closer_than_different_on_unseen_classes(trained_model_path, shapes_dir):
+    model = load_model(trained_model_path)
+    dataset = load_dataset(shapes_dir)
+    _, unseen = split_by_class(dataset, 0.34, seed=0)  # the classes the fixture's training held out
+    pairs = PairSampler(200, seed=5).sample(unseen)
+    paths = [unseen.name(i) for i in range(len(unseen))]
+    embeddings = model.embed(paths)
+    distances = model.distances(embeddings[pairs.first], embeddings[pairs.second])
+    same = pairs.same.astype(bool)
+    assert distances[same].mean() < distances[~same].mean()
+    accuracy = np.mean((distances <= model.threshold) == same)
+    assert accuracy > 0.85
+
+
+def test_training_is_reproducible(shapes_dir, tmp_path):
+    config = TrainConfig(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=1, steps_per_epoch=3,
+                         classes_per_batch=4, examples_per_class=2, validation_pairs=40, seed=7)
+    first = train(shapes_dir, model_path=tmp_path / "a.keras", config=config, verbose=0)
+    second = train(shapes_dir, model_path=tmp_path / "b.keras", config=config, verbose=0)
+    assert first.history["loss"] == second.history["loss"]
+    assert first.metrics["val_auc"] == second.metrics["val_auc"]
+
+
+def test_learned_head_with_crossentropy_trains(shapes_dir, tmp_path):
+    config = TrainConfig(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=2, steps_per_epoch=5,
+                         classes_per_batch=4, examples_per_class=2, validation_pairs=40, distance="learned")
+    result = train(shapes_dir, model_path=tmp_path / "koch.keras", config=config, verbose=0)
+    assert config.pair_loss == "crossentropy"
+    assert 0.0 < result.metrics["val_threshold"] < 1.0
+    assert type(load_model(result.model_path).network.distance).__name__ == "LearnedDistance"
+
+
+def test_bad_data_fails_before_any_file_is_written(tmp_path, shapes_dir):
+    import shutil
+
+    shutil.copytree(shapes_dir / "lines" / "hline", tmp_path / "data" / "only")
+    with pytest.raises(DatasetError, match="found 1 class"):
+        train(tmp_path / "data", model_path=tmp_path / "m.keras", results_dir=tmp_path / "r")
+    assert not (tmp_path / "m.keras").exists() and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"epochs": 0}, "epochs must be at least 1, got 0"),
+    ({"learning_rate": -1.0}, "learning_rate must be positive"),
+    ({"loss": "crossentropy"}, "needs distance 'learned'"),
+])
+def test_config_checks_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)
