@@ -109,3 +109,18 @@ def test_split_needs_enough_classes(tmp_path, shapes_dir):
     shutil.copytree(shapes_dir / "lines" / "vline", tmp_path / "d" / "b")
     with pytest.raises(DatasetError, match="too few"):
         split_by_class(load_dataset(tmp_path / "d"), 0.5)
+
+
+def test_rotated_classes_are_new_classes_in_their_own_groups(shapes_dir):
+    from siamese.data import add_rotated_classes
+
+    dataset = load_dataset(shapes_dir)
+    images = dataset.load(Preprocessing(image_size=(16, 16)))
+    grown, grown_images = add_rotated_classes(dataset, images)
+    assert grown.num_classes == 48 and len(grown) == len(grown_images) == 4 * len(dataset)
+    first = dataset.class_indices[0][0]
+    quarter = grown.class_indices[12][0]
+    assert np.array_equal(grown_images[quarter], np.rot90(images[first], 1, axes=(0, 1)))
+    assert grown.classes[12] == f"{dataset.classes[0]}@90" and grown.groups[12] == f"{dataset.groups[0]}@90"
+    with pytest.raises(ValueError, match="square"):
+        add_rotated_classes(dataset, np.zeros((len(dataset), 8, 16, 1), np.float32))

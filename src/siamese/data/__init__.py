@@ -2,9 +2,11 @@
 
 from siamese.data.datasets import ImageDataset, load_dataset, split_by_class
 from siamese.data.images import Preprocessing, decode_image, load_images, preprocess, read_image
+from siamese.data.rotations import add_rotated_classes
 from siamese.data.pairs import ClassBatchSampler, PairIndices, PairList, PairSampler, read_pairs_file
 
 __all__ = [
+    "add_rotated_classes",
     "ClassBatchSampler",
     "ImageDataset",
     "PairIndices",

@@ -22,6 +22,7 @@ from siamese.data.augmentation import build_augmentation
 from siamese.data.datasets import ImageDataset, load_dataset, split_by_class
 from siamese.data.images import Preprocessing
 from siamese.data.pairs import ClassBatchSampler, PairSampler
+from siamese.data.rotations import add_rotated_classes
 from siamese.files import write_json
 from siamese.model import losses
 from siamese.model.network import SiameseNetwork
@@ -39,7 +40,8 @@ class TrainConfig:
     """Everything that defines a training run; saved as `config.json` beside its results.
 
     `invert=None` decides from the data: images that are mostly white (ink on paper) are
-    inverted. `loss=None` picks cross-entropy for the learned distance, contrastive else.
+    inverted. `rotated_classes` adds each quarter turn of a training class as a new class
+    (for characters; see `siamese.data.rotations`). `loss=None` picks cross-entropy for the learned distance, contrastive else.
     """
 
     image_size: tuple = (32, 32)
@@ -62,6 +64,7 @@ class TrainConfig:
     same_group_fraction: float = 0.5
     learning_rate: float = 1e-3
     augment: bool = True
+    rotated_classes: bool = False
     validation_fraction: float = 0.2
     split_by_group: bool = True
     validation_pairs: int = 2000
@@ -140,6 +143,8 @@ def train(
     preprocessing = Preprocessing(image_size=tuple(config.image_size), channels=config.channels, invert=invert)
     logger.info("decoding %d training and %d validation images", len(train_set), len(val_set))
     train_images = train_set.load(preprocessing)
+    if config.rotated_classes:
+        train_set, train_images = add_rotated_classes(train_set, train_images)
     val_images = val_set.load(preprocessing)
 
     keras.utils.set_random_seed(config.seed)
