@@ -1,4 +1,4 @@
-"""The `siamese` command line: train, verify, embed; it mirrors the Python API.
+"""The `siamese` command line: train, verify, embed, evaluate, calibrate; it mirrors the Python API.
 
 Errors in the user's input print one line, `siamese: error: FILE: PROBLEM`, and exit with
 status 2; no traceback.
@@ -66,6 +66,7 @@ def _add_train(commands) -> None:
     parser.add_argument("--examples-per-class", type=int)
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--no-augment", dest="augment", action="store_false")
+    parser.add_argument("--rotated-classes", action="store_true", help="add quarter turns of each class as new classes (characters)")
     parser.add_argument("--validation-fraction", type=float)
     parser.add_argument("--patience", type=int)
     parser.add_argument("--seed", type=int)
@@ -143,12 +144,153 @@ def _embed(args) -> int:
     return 0
 
 
+def _add_evaluate(commands) -> None:
+    parser = commands.add_parser("evaluate", help="measure a model on unseen data: verification, N-way episodes, one-shot runs, retrieval")
+    parser.add_argument("model", type=Path, help="model file (.keras)")
+    parser.add_argument("data", nargs="?", type=Path, help="folder or .zip of class folders of unseen classes (optional with --pairs or --runs)")
+    parser.add_argument("--pairs", type=Path, help="CSV of 'path1,path2,label' lines to verify, instead of pairs drawn from DATA")
+    parser.add_argument("--runs", type=Path, help="the official one-shot runs: all_runs.zip or its unpacked folder")
+    parser.add_argument("--way", type=int, help="classes per episode (default 20, or all of DATA's classes if fewer)")
+    parser.add_argument("--shot", type=int, default=1, help="support images per class (default 1)")
+    parser.add_argument("--episodes", type=int, default=200, help="N-way episodes drawn from DATA (default 200)")
+    parser.add_argument("--within-group", action="store_true", help="take each episode's classes from one group (alphabet)")
+    parser.add_argument("--pairs-count", type=int, default=2000, help="pairs drawn from DATA, half same (default 2000)")
+    parser.add_argument("--retrieval-images", type=int, default=2000, help="at most this many images of DATA for retrieval (default 2000)")
+    parser.add_argument("--history", type=Path, help="training history.csv to draw (default: results/MODEL_NAME/history.csv if it exists)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every draw and bootstrap (default 0)")
+    parser.add_argument("--out", type=Path, help="folder for pictures, metrics.json and report.md (default: results/MODEL_NAME/evaluation)")
+    parser.set_defaults(handler=_evaluate)
+
+
+def _default_way(dataset, shot: int, within_group: bool) -> int:
+    """20, or fewer when the data has fewer classes (or groups of classes) with enough images."""
+    eligible = [c for c, idx in enumerate(dataset.class_indices) if len(idx) >= shot + 1]
+    if within_group:
+        from collections import Counter
+
+        sizes = Counter(dataset.groups[c] for c in eligible)
+        return max(2, min(20, max(sizes.values(), default=0)))
+    return max(2, min(20, len(eligible)))
+
+
+def _evaluate(args) -> int:
+    from siamese.data import load_dataset, read_pairs_file
+    from siamese.evaluation import EpisodeSampler, evaluate, format_table, read_oneshot_runs
+
+    # Every input is read and checked before the model is loaded or anything is computed.
+    if args.data is None and args.pairs is None and args.runs is None:
+        raise SiameseError("nothing to evaluate: give DATA, --pairs FILE.csv or --runs all_runs.zip")
+    for name in ("pairs_count", "retrieval_images"):
+        if getattr(args, name) < 2:
+            raise SiameseError(f"--{name.replace('_', '-')} must be at least 2, got {getattr(args, name)}")
+    pairs = read_pairs_file(args.pairs) if args.pairs is not None else None
+    runs = read_oneshot_runs(args.runs) if args.runs is not None else None
+    dataset = sampler = None
+    if args.data is not None:
+        dataset = load_dataset(args.data)
+        way = args.way if args.way is not None else _default_way(dataset, args.shot, args.within_group)
+        sampler = EpisodeSampler(way, args.shot, episodes=args.episodes, within_group=args.within_group, seed=args.seed)
+        sampler.check(dataset)
+    history = args.history
+    if history is None and (Path("results") / args.model.stem / "history.csv").is_file():
+        history = Path("results") / args.model.stem / "history.csv"
+    if history is not None:
+        from siamese.evaluation.plots import read_history
+
+        read_history(history)
+    out = args.out or Path("results") / args.model.stem / "evaluation"
+
+    from siamese.inference import load_model
+
+    model = load_model(args.model)
+    about = {"model": str(args.model), "threshold": model.threshold, "data": None if args.data is None else str(args.data),
+             "pairs_file": None if args.pairs is None else str(args.pairs), "runs_path": None if args.runs is None else str(args.runs)}
+    result = evaluate(model.embed, model.distances, dataset=dataset, pairs=pairs, runs=runs, episodes=sampler,
+                      threshold=model.threshold, channels=model.preprocessing.channels, pairs_count=args.pairs_count,
+                      retrieval_images=args.retrieval_images, seed=args.seed, history=history, out=out, about=about)
+    print(format_table(result.metrics))
+    print(f"time:    {result.metrics['seconds']:.1f} s")
+    print(f"report:  {result.report} (metrics.json and {len(result.pictures)} pictures beside it)")
+    return 0
+
+
+def _add_calibrate(commands) -> None:
+    parser = commands.add_parser("calibrate", help="choose the model's threshold on validation pairs and store it in the model file")
+    parser.add_argument("model", type=Path, help="model file (.keras); the threshold is written back into it")
+    parser.add_argument("data", type=Path, help="validation pairs: a CSV pairs file, or a folder / .zip of class folders to draw pairs from")
+    parser.add_argument("--objective", choices=("accuracy", "eer", "far"), default="accuracy",
+                        help="best balanced accuracy, equal error rate, or a target false-accept rate (default accuracy)")
+    parser.add_argument("--target-far", type=float, default=1e-3, help="false-accept rate for --objective far (default 0.001)")
+    parser.add_argument("--test", type=Path, help="test pairs (CSV, or folder / .zip): report what the new threshold gives there")
+    parser.add_argument("--pairs-count", type=int, default=2000, help="pairs drawn from a folder / .zip, half same (default 2000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the pair draw and bootstrap (default 0)")
+    parser.set_defaults(handler=_calibrate)
+
+
+def _read_pairs_source(path: Path, pairs_count: int, seed: int):
+    """A CSV pairs file -> PairList; a folder / zip of class folders -> (dataset, drawn pairs)."""
+    import zipfile
+
+    from siamese.data import PairSampler, load_dataset, read_pairs_file
+
+    if path.suffix.lower() == ".csv" or (path.is_file() and not zipfile.is_zipfile(path)):
+        return read_pairs_file(path)
+    dataset = load_dataset(path)
+    if dataset.num_classes < 2 or max(len(i) for i in dataset.class_indices) < 2:
+        raise SiameseError(f"{path}: pairs need 2 or more classes and a class with 2 or more images, found {dataset.num_classes} class(es)")
+    return dataset, PairSampler(pairs_count, same_group_negatives=len(set(dataset.groups)) > 1, seed=seed).sample(dataset)
+
+
+def _source_distances(source, model):
+    """(distances, same) of a source from `_read_pairs_source`, with the model's embedding and distance."""
+    from siamese.evaluation import dataset_pair_distances, path_pair_distances
+
+    if isinstance(source, tuple):
+        dataset, pairs = source
+        channels = model.preprocessing.channels
+        return dataset_pair_distances(dataset, pairs.first, pairs.second, model.embed, model.distances, channels=channels), pairs.same
+    return path_pair_distances(source.first, source.second, model.embed, model.distances), source.same
+
+
+def _calibrate(args) -> int:
+    from siamese.evaluation import format_table, verification_metrics
+    from siamese.inference import load_model
+    from siamese.training import ThresholdCalibrator
+
+    if args.pairs_count < 2:
+        raise SiameseError(f"--pairs-count must be at least 2, got {args.pairs_count}")
+    calibrator = ThresholdCalibrator(args.objective, target_far=args.target_far)
+    validation = _read_pairs_source(args.data, args.pairs_count, args.seed)
+    test = _read_pairs_source(args.test, args.pairs_count, args.seed) if args.test is not None else None
+    model = load_model(args.model)
+    distances, same = _source_distances(validation, model)
+    if same.all() or not same.any():
+        raise SiameseError(f"{args.data}: calibration needs same and different pairs, got {int(same.sum())} same of {len(same)}")
+    calibrator.fit(distances, same)
+    before = model.threshold
+    model.network.threshold = calibrator.threshold_
+    model.save()
+    was = "none" if before is None else f"{before:.4f}"
+    print(f"threshold {was} -> {calibrator.threshold_:.4f} ({args.objective} on {len(same)} validation pairs: "
+          f"FAR {calibrator.false_accept_rate_:.4f}, TAR {calibrator.true_accept_rate_:.4f}), saved in {args.model}")
+    if test is not None:
+        distances, same = _source_distances(test, model)
+        if same.all() or not same.any():
+            raise SiameseError(f"{args.test}: test pairs need same and different pairs, got {int(same.sum())} same of {len(same)}")
+        metrics = verification_metrics(distances, same, threshold=calibrator.threshold_, seed=args.seed)
+        print(f"on the test pairs ({args.test}):")
+        print(format_table({"verification": metrics.to_dict()}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="siamese", description="One-shot similarity learning with Siamese networks.")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_train(commands)
     _add_verify(commands)
     _add_embed(commands)
+    _add_evaluate(commands)
+    _add_calibrate(commands)
     return parser
 
 

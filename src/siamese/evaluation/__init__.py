@@ -1,0 +1,64 @@
+"""Evaluation on unseen data: verification metrics, N-way episodes, the official one-shot
+runs, retrieval, pictures and a report.
+
+Models come in as an `embed` and a `distance` function, so nothing here loads one (the CLI
+wires a `SiameseModel`'s `embed` and `distances` in). Pictures live in
+`siamese.evaluation.plots`, imported on use (it brings matplotlib).
+"""
+
+from siamese.evaluation.embedding import (
+    dataset_pair_distances,
+    embed_dataset,
+    embed_images,
+    euclidean,
+    pairwise_distances,
+    path_pair_distances,
+)
+from siamese.evaluation.fewshot import Episode, EpisodeSampler, FewShotResult, score_episodes
+from siamese.evaluation.intervals import Estimate, proportion, wilson_interval
+from siamese.evaluation.oneshot_runs import OneShotRun, OneShotRuns, RunsResult, read_oneshot_runs, score_oneshot_runs
+from siamese.evaluation.report import format_markdown, format_table, summary_rows, write_report
+from siamese.evaluation.retrieval import RetrievalResult, average_precisions, retrieval_metrics, retrieval_subset
+from siamese.evaluation.suite import Evaluation, evaluate
+from siamese.evaluation.verification import (
+    VerificationMetrics,
+    equal_error_rate,
+    roc_points,
+    true_accept_rate_at,
+    verification_metrics,
+)
+
+__all__ = [
+    "Episode",
+    "EpisodeSampler",
+    "Estimate",
+    "Evaluation",
+    "FewShotResult",
+    "OneShotRun",
+    "OneShotRuns",
+    "RetrievalResult",
+    "RunsResult",
+    "VerificationMetrics",
+    "average_precisions",
+    "dataset_pair_distances",
+    "embed_dataset",
+    "embed_images",
+    "equal_error_rate",
+    "evaluate",
+    "euclidean",
+    "format_markdown",
+    "format_table",
+    "pairwise_distances",
+    "path_pair_distances",
+    "proportion",
+    "read_oneshot_runs",
+    "retrieval_metrics",
+    "retrieval_subset",
+    "roc_points",
+    "score_episodes",
+    "score_oneshot_runs",
+    "summary_rows",
+    "true_accept_rate_at",
+    "verification_metrics",
+    "wilson_interval",
+]

@@ -1,0 +1,84 @@
+"""The official one-shot runs: read from the bundled zip or a folder, and scored."""
+
+import hashlib
+import zipfile
+
+import numpy as np
+import pytest
+
+from siamese.errors import DatasetError
+from siamese.evaluation import read_oneshot_runs, score_oneshot_runs
+from tests.conftest import BUNDLED
+
+ALL_RUNS = BUNDLED / "all_runs.zip"
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return read_oneshot_runs(ALL_RUNS)
+
+
+def test_the_bundled_zip_has_20_runs_of_20_trials(runs):
+    assert len(runs.runs) == 20 and runs.trials == 400
+    assert [r.name for r in runs.runs] == [f"run{i:02d}" for i in range(1, 21)]
+    first = runs.runs[0]
+    assert len(first.training) == 20 and len(first.test) == 20
+    assert first.test[0] == "run01/test/item01.png" and first.training[first.answers[0]] == "run01/training/class08.png"
+    assert first.training[first.answers[1]] == "run01/training/class09.png"  # second line of class_labels.txt
+    assert runs.image(first.test[0]).shape == (105, 105, 1)
+
+
+def test_an_unpacked_run_folder_reads_the_same(oneshot_run, runs):
+    one = read_oneshot_runs(oneshot_run)
+    assert len(one.runs) == 1 and one.runs[0].test == runs.runs[0].test
+    assert np.array_equal(one.runs[0].answers, runs.runs[0].answers)
+
+
+def _oracle(runs):
+    """An embedding that knows the answer: each image maps to a one-hot of (run, class)."""
+    key = {}
+    for r, run in enumerate(runs.runs):
+        for t, member in enumerate(run.test):
+            key[hashlib.sha1(runs.image(member).tobytes()).hexdigest()] = r * 20 + run.answers[t]
+        for c, member in enumerate(run.training):
+            key[hashlib.sha1(runs.image(member).tobytes()).hexdigest()] = r * 20 + c
+
+    def embed(images):
+        return np.eye(20 * len(runs.runs))[[key[hashlib.sha1(np.asarray(i).tobytes()).hexdigest()] for i in images]]
+
+    return embed
+
+
+def test_an_oracle_scores_100_percent_and_a_constant_5(runs):
+    result = score_oneshot_runs(runs, _oracle(runs))
+    assert result.accuracy.value == 1.0 and result.accuracy.n == 400
+    assert all(e.value == 1.0 and e.n == 20 for e in result.per_run)
+    assert result.to_dict()["per_run"]["run07"]["value"] == 1.0
+    constant = score_oneshot_runs(runs, lambda images: np.zeros((len(images), 4)))
+    assert constant.accuracy.value == pytest.approx(20 / 400)  # ties pick class01, right once per run
+
+
+def test_a_folder_that_is_not_the_runs_layout(shapes_dir):
+    with pytest.raises(DatasetError, match="not the one-shot runs layout"):
+        read_oneshot_runs(shapes_dir)
+
+
+@pytest.mark.parametrize("labels, message", [
+    ("run01/test/item01.png\n", r"class_labels.txt:1: expected 'runNN/test/itemKK.png runNN/training/classMM.png'"),
+    ("run01/test/item01.png run01/training/class99.png\n", "image run01/training/class99.png not found"),
+])
+def test_bad_label_files(tmp_path, oneshot_run, labels, message):
+    archive = tmp_path / "runs.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in sorted(oneshot_run.rglob("*.png")):
+            out.write(path, f"run01/{path.relative_to(oneshot_run).as_posix()}")
+        out.writestr("run01/class_labels.txt", labels)
+    with pytest.raises(DatasetError, match=message):
+        read_oneshot_runs(archive)
+
+
+@pytest.mark.parametrize("name, message", [("missing", "no such file or folder"), ("file.txt", "not a folder or .zip of one-shot runs")])
+def test_paths_that_are_not_runs(tmp_path, name, message):
+    (tmp_path / "file.txt").write_text("hello")
+    with pytest.raises(DatasetError, match=message):
+        read_oneshot_runs(tmp_path / name)

@@ -1,0 +1,87 @@
+"""Verification metrics on inputs whose answers are known."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from siamese.evaluation import equal_error_rate, true_accept_rate_at, verification_metrics
+from siamese.evaluation.verification import _bootstrap_auc_eer, _eer_crossing
+
+SAME = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+SEPARATED = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9])
+
+
+def test_a_perfect_separator_scores_perfectly():
+    metrics = verification_metrics(SEPARATED, SAME, threshold=0.5)
+    assert metrics.auc.value == 1.0 and metrics.eer.value == 0.0 and metrics.accuracy.value == 1.0
+    assert metrics.true_accept_rate.value == 1.0 and metrics.false_accept_rate.value == 0.0
+    assert 0.4 <= metrics.eer_threshold < 0.6
+    assert metrics.auc.low == metrics.auc.high == 1.0  # every resample separates too
+    assert metrics.pairs == 8 and metrics.same_pairs == metrics.different_pairs == 4
+    assert metrics.accuracy.n == 8 and metrics.true_accept_rate.n == 4
+
+
+def test_random_distances_score_about_chance():
+    rng = np.random.default_rng(0)
+    distances, same = rng.random(2000), rng.integers(0, 2, 2000)
+    metrics = verification_metrics(distances, same, threshold=0.5, seed=0)
+    assert abs(metrics.auc.value - 0.5) < 0.05
+    assert abs(metrics.eer.value - 0.5) < 0.05
+    assert abs(metrics.accuracy.value - 0.5) < 0.05
+    assert metrics.auc.low < metrics.auc.value < metrics.auc.high
+
+
+def test_tar_at_far_on_a_small_known_example():
+    # 4 same pairs, 10 different; one different pair (0.25) is closer than the last same pair.
+    same_d = [0.1, 0.2, 0.3, 0.4]
+    diff_d = [0.25, 0.45, 0.5, 0.55, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9]
+    distances, same = np.array(same_d + diff_d), np.array([1] * 4 + [0] * 10)
+    assert true_accept_rate_at(distances, same, 0.1) == (1.0, 0.4)  # accepting 0.25 costs FAR 1/10
+    tar, threshold = true_accept_rate_at(distances, same, 0.01)  # FAR 0: stop below 0.25
+    assert tar == 0.5 and threshold == 0.2
+    metrics = verification_metrics(distances, same, far_targets=(0.1, 0.01))
+    assert metrics.tar_at_far[0.1].value == 1.0 and metrics.tar_at_far[0.01].value == 0.5
+    assert metrics.tar_at_far[0.01].n == 4 and metrics.accuracy is None
+    assert set(metrics.to_dict()["tar_at_far"]) == {"0.1", "0.01"}
+
+
+def test_eer_interpolates_where_the_errors_cross():
+    # (FAR, FRR) is (0, 0.5) at threshold 0.1 and (0.5, 0) at 0.3 (a tie of a same and a
+    # different pair): the segment between them crosses FAR = FRR at 0.25.
+    distances, same = np.array([0.1, 0.3, 0.3, 0.9]), np.array([1, 1, 0, 0])
+    eer, threshold = equal_error_rate(distances, same)
+    assert eer == pytest.approx(0.25) and threshold in (0.1, 0.3)
+
+
+def test_the_vectorised_bootstrap_curves_match_scikit_learn():
+    rng = np.random.default_rng(1)
+    distances = np.round(rng.random(300), 2)  # many ties
+    same = rng.integers(0, 2, 300).astype(bool)
+    # One "resample" that is the data itself: weights of one.
+    order = np.argsort(distances, kind="stable")
+    d, s = distances[order], same[order]
+    ends = np.flatnonzero(np.r_[d[1:] != d[:-1], True])
+    tar = np.r_[0, np.cumsum(s)[ends] / s.sum()]
+    far = np.r_[0, np.cumsum(~s)[ends] / (~s).sum()]
+    assert np.sum(np.diff(far) * (tar[1:] + tar[:-1]) / 2) == pytest.approx(roc_auc_score(same, -distances))
+    assert _eer_crossing(far, tar)[0] == pytest.approx(equal_error_rate(distances, same)[0])
+    aucs, eers = _bootstrap_auc_eer(distances, same, 50, seed=3)
+    assert aucs.shape == eers.shape == (50,)
+    assert np.array_equal(aucs, _bootstrap_auc_eer(distances, same, 50, seed=3)[0])  # seeded
+
+
+def test_intervals_are_reproducible_with_the_seed():
+    rng = np.random.default_rng(2)
+    distances, same = rng.random(200), rng.integers(0, 2, 200)
+    a, b = verification_metrics(distances, same, seed=5), verification_metrics(distances, same, seed=5)
+    assert a.to_dict() == b.to_dict()
+
+
+@pytest.mark.parametrize("distances, same, message", [
+    ([0.1, 0.2], [1, 1], "need same and different pairs"),
+    ([0.1, 0.2, 0.3], [1, 0], "1-D of one length"),
+    ([0.1, np.nan], [1, 0], "NaN"),
+])
+def test_bad_inputs(distances, same, message):
+    with pytest.raises(ValueError, match=message):
+        verification_metrics(distances, same)
