@@ -1,6 +1,7 @@
 """Train a Siamese network; with no data given, on the bundled Omniglot background sets.
 
-    python train.py                       # dataset/images_background_small1.zip + small2.zip
+    python train.py                       # dataset/images_background_small1.zip + small2.zip,
+                                          # with rotated copies of each character as new classes
     python train.py my_data/ --epochs 10  # any folder or zip of class folders
 
 Options are those of `siamese train` (python train.py --help). The work is in the package.
@@ -17,5 +18,6 @@ DEFAULT_DATA = [str(Path(__file__).parent / "dataset" / f"images_background_smal
 if __name__ == "__main__":
     args = sys.argv[1:]
     if not args or (args[0].startswith("-") and args[0] not in ("-h", "--help")):
-        args = [*DEFAULT_DATA, "--run", f"omniglot-{datetime.datetime.now():%Y%m%d-%H%M%S}", *args]
+        run = f"omniglot-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+        args = [*DEFAULT_DATA, "--run", run, "--rotated-classes", *args]
     sys.exit(main(["train", *args]))

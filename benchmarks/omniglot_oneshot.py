@@ -59,7 +59,7 @@ PUBLISHED = [  # 20-way one-shot accuracy on the same 20 runs, in percent
     ("plain convnet (Lake et al. 2015)", 86.5),
 ]
 RECIPE = {  # the package's defaults, with Omniglot's own choices spelled out
-    "image_size": [32, 32],
+    "rotated_classes": True,  # a character turned by 90 degrees is another character
     "epochs": 30,
     "steps_per_epoch": 100,
     "split_by_group": True,  # validation = whole held-out background alphabets
@@ -73,7 +73,7 @@ def parse_args():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one training per seed (default 0)")
     parser.add_argument("--epochs", type=int, help="epochs (default %d)" % RECIPE["epochs"])
     parser.add_argument("--steps", type=int, help="batches per epoch (default %d)" % RECIPE["steps_per_epoch"])
-    parser.add_argument("--image-size", type=int, help="square input size (default %d)" % RECIPE["image_size"][0])
+    parser.add_argument("--image-size", type=int, help="square input size (default: TrainConfig's)")
     parser.add_argument("--config", default=None,
                         help="TrainConfig overrides as JSON: an object, or a list of objects to choose from on validation")
     parser.add_argument("--data", type=Path, default=DATA, help="folder holding the Omniglot zips (default ../shared/data/omniglot)")
@@ -102,7 +102,7 @@ def candidate_configs(args) -> list[dict]:
 
     for candidate in candidates:  # a typo or a bad value fails now, not after an hour of training
         try:
-            config = TrainConfig(**{**candidate, "image_size": tuple(candidate["image_size"])})
+            config = TrainConfig(**candidate)
             losses.get(config.pair_loss, margin=config.margin)
         except (TypeError, ValueError) as error:
             raise SystemExit(f"omniglot_oneshot.py: error: --config {json.dumps(candidate)}: {error}") from None
@@ -113,7 +113,7 @@ def train_once(data: list, overrides: dict, seed: int, out: Path, name: str):
     """Train one model; returns (model path, validation metrics, seconds, parameters)."""
     from siamese.training import TrainConfig, train
 
-    config = TrainConfig(**{**overrides, "image_size": tuple(overrides["image_size"]), "seed": seed})
+    config = TrainConfig(**{**overrides, "seed": seed})
     result = train(data, model_path=out / f"{name}.keras", config=config, results_dir=out / name, verbose=2)
     return result.model_path, result.metrics, result.seconds, result.metrics["parameters"]
 

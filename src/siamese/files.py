@@ -1,12 +1,17 @@
-"""Atomic file writes: a file the user owns is either the old one or the new one, never half."""
+"""Atomic file writes (a file the user owns is either the old one or the new one, never half), hashes, checks."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import shutil
 import tempfile
+import zipfile
 from pathlib import Path
+
+from siamese.errors import ModelFileError
 
 
 @contextlib.contextmanager
@@ -16,6 +21,8 @@ def atomic_path(path: str | os.PathLike):
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(handle)
+    # mkstemp makes the file private (0600); give it the mode a plain open() would have.
+    os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
     try:
         yield temporary
         os.replace(temporary, path)
@@ -24,8 +31,54 @@ def atomic_path(path: str | os.PathLike):
             os.unlink(temporary)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_json(path: str | os.PathLike, data) -> Path:
     """Write `data` as indented JSON, atomically."""
     with atomic_path(path) as temporary:
         Path(temporary).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike):
+    """Yield a temporary folder beside `path`; on success it replaces `path` (a folder) in two renames."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    old = None
+    try:
+        yield temporary
+        if path.exists():
+            old = tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent)
+            os.rmdir(old)
+            os.replace(path, old)
+        os.chmod(temporary, 0o777 & ~_umask())
+        os.replace(temporary, path)
+    finally:
+        for leftover in (temporary, old):
+            if leftover is not None and os.path.isdir(leftover):
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes: what an export records of the model it was made from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_keras_archive(path: str | os.PathLike) -> Path:
+    """Fail with a one-line `ModelFileError` unless `path` is a .keras zip archive (no Keras import)."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file")
+    if path.is_dir() or not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a Keras model file (.keras zip archive)")
+    return path

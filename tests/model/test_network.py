@@ -1,5 +1,6 @@
 """The Siamese network: shared tower, save/load round trips under safe_mode, atomic saves."""
 
+import os
 import zipfile
 
 import keras
@@ -93,3 +94,13 @@ def test_load_errors_name_the_file(tmp_path):
 def test_tower_checks_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         build_tower((16, 16, 1), **kwargs)
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    path = save_network(_network(), tmp_path / "m.keras")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+    path.chmod(0o640)
+    save_network(_network(), path)
+    assert path.stat().st_mode & 0o777 == 0o640  # a replaced file keeps its mode

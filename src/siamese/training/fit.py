@@ -40,11 +40,13 @@ class TrainConfig:
     """Everything that defines a training run; saved as `config.json` beside its results.
 
     `invert=None` decides from the data: images that are mostly white (ink on paper) are
-    inverted. `rotated_classes` adds each quarter turn of a training class as a new class
-    (for characters; see `siamese.data.rotations`). `loss=None` picks cross-entropy for the learned distance, contrastive else.
+    inverted. `margin` is in the distance's units (cosine distance lies in [0, 2], and so
+    does the Euclidean distance between unit embeddings). `rotated_classes` adds each
+    quarter turn of a training class as a new class (for characters; see
+    `siamese.data.rotations`). `loss=None` picks cross-entropy for the learned distance, contrastive else.
     """
 
-    image_size: tuple = (32, 32)
+    image_size: tuple = (48, 48)
     channels: int = 1
     invert: bool | None = None
     filters: tuple = (64, 64, 64, 64)
@@ -53,11 +55,11 @@ class TrainConfig:
     dropout: float = 0.0
     l2: float = 0.0
     normalize: bool = True
-    distance: str = "euclidean"
+    distance: str = "cosine"
     loss: str | None = None
-    margin: float = 1.0
+    margin: float = 0.6
     reducer: str = "nonzero"
-    epochs: int = 30
+    epochs: int = 20
     steps_per_epoch: int = 100
     classes_per_batch: int = 16
     examples_per_class: int = 4
