@@ -7,6 +7,8 @@
     model.embed(["a.png", "b.png"])             # (2, d) float32
 
 Importing siamese is light: Keras and TensorFlow load on the first call that needs them.
+After `siamese export models/omniglot.keras` (which writes models/omniglot.onnx beside it),
+loading and verifying run on ONNX Runtime and never import them.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from siamese.errors import DatasetError, ImageError, ModelFileError, SiameseErro
 __version__ = "0.1.0"
 
 
-def load_model(path: str | os.PathLike | None = None):
-    """Load a saved model; without a path, the shipped default model. See `SiameseModel`."""
+def load_model(path: str | os.PathLike | None = None, *, engine: str = "auto"):
+    """Load a saved model (.keras or .onnx); without a path, the shipped default model.
+
+    `engine="auto"` runs on ONNX Runtime when an up-to-date export lies beside the .keras
+    file, else on Keras; see `siamese.inference.load_model` and `SiameseModel`.
+    """
     from siamese.inference import load_model as _load_model
 
-    return _load_model(path)
+    return _load_model(path, engine=engine)
 
 
 @functools.lru_cache(maxsize=4)

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from siamese.data import Preprocessing, decode_image, load_images, preprocess, read_image
+from siamese.data import Preprocessing, decode_image, iter_image_batches, load_images, preprocess, read_image
 from siamese.errors import ImageError
 
 
@@ -128,6 +128,35 @@ def test_load_images_mixes_paths_and_arrays(png):
     assert load_images(png, Preprocessing(image_size=(8, 8))).shape == (1, 8, 8, 1)
     with pytest.raises(ImageError, match="no images"):
         load_images([], Preprocessing())
+
+
+@pytest.fixture
+def many_pngs(tmp_path):
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(23):
+        paths.append(tmp_path / f"{i:02d}.png")
+        cv2.imwrite(str(paths[-1]), rng.integers(0, 256, size=(12 + i, 20), dtype=np.uint8))
+    return paths
+
+
+@pytest.mark.parametrize("workers", [1, 3, None])
+def test_threaded_batches_keep_order_and_match_serial_decoding(many_pngs, workers):
+    preprocessing = Preprocessing(image_size=(10, 10))
+    batches = list(iter_image_batches(many_pngs, preprocessing, batch_size=5, workers=workers))
+    assert [len(b) for b in batches] == [5, 5, 5, 5, 3]
+    expected = np.stack([preprocess(read_image(p), preprocessing) for p in many_pngs])
+    assert np.array_equal(np.concatenate(batches), expected)
+    assert np.array_equal(load_images(many_pngs, preprocessing, workers=workers), expected)
+
+
+def test_threaded_batches_report_the_bad_file_by_name(many_pngs, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_text("hello")
+    with pytest.raises(ImageError, match="bad.png: not an image \\(text\\)"):
+        list(iter_image_batches([*many_pngs[:12], bad, *many_pngs[12:]], Preprocessing(image_size=(10, 10)), batch_size=4, workers=3))
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        next(iter_image_batches(many_pngs, Preprocessing(), batch_size=0))
 
 
 @pytest.mark.parametrize(

@@ -73,3 +73,19 @@ def test_bad_images_raise_typed_errors(trained_model_path, images, tmp_path):
         model.verify(images["square_a"], text)
     with pytest.raises(ImageError, match="missing.png: no such file"):
         model.embed([tmp_path / "missing.png"])
+
+
+def test_threshold_setter_is_saved(trained_model_path, tmp_path):
+    model = load_model(trained_model_path)
+    model.threshold = 0.321
+    assert model.threshold == 0.321
+    assert load_model(model.save(tmp_path / "copy.keras")).threshold == 0.321
+
+
+def test_embed_reports_progress_after_each_batch(trained_model_path, shapes_dir):
+    model = load_model(trained_model_path)
+    calls = []
+    paths = sorted(shapes_dir.rglob("*.png"))[:10]
+    embeddings = model.embed(paths, batch_size=4, workers=2, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(4, 10), (8, 10), (10, 10)]
+    assert np.allclose(embeddings, model.embed(paths, workers=1), atol=1e-5)

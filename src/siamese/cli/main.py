@@ -1,4 +1,4 @@
-"""The `siamese` command line: train, verify, embed, evaluate, calibrate; it mirrors the Python API.
+"""The `siamese` command line: train, verify, embed, export, evaluate, calibrate; it mirrors the Python API.
 
 Errors in the user's input print one line, `siamese: error: FILE: PROBLEM`, and exit with
 status 2; no traceback.
@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -49,7 +50,7 @@ def _add_train(commands) -> None:
     parser.add_argument("--overwrite", action="store_true", default=False, help="allow replacing an existing model file")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--steps", dest="steps_per_epoch", type=int, help="batches per epoch")
-    parser.add_argument("--image-size", type=_size, help="N or HxW (default 32)")
+    parser.add_argument("--image-size", type=_size, help="N or HxW (default 48)")
     parser.add_argument("--channels", type=int, choices=(1, 3))
     invert = parser.add_mutually_exclusive_group()
     invert.add_argument("--invert", dest="invert", action="store_true", help="invert images (dark ink on light paper)")
@@ -99,20 +100,26 @@ def _train(args) -> int:
     return 0
 
 
+def _engine_option(parser) -> None:
+    parser.add_argument("--engine", choices=("auto", "onnx", "keras"), default="auto",
+                        help="auto: ONNX Runtime when an up-to-date export (`siamese export`) lies beside the model, else Keras")
+
+
 def _add_verify(commands) -> None:
     parser = commands.add_parser("verify", help="are two images the same class?")
     parser.add_argument("image1")
     parser.add_argument("image2")
-    parser.add_argument("--model", type=Path, help="model file (default: the shipped Omniglot model)")
+    parser.add_argument("--model", type=Path, help="model file, .keras or .onnx (default: the shipped Omniglot model)")
     parser.add_argument("--threshold", type=float, help="override the model's calibrated threshold")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    _engine_option(parser)
     parser.set_defaults(handler=_verify)
 
 
 def _verify(args) -> int:
     from siamese.inference import load_model
 
-    model = load_model(args.model)
+    model = load_model(args.model, engine=args.engine)
     result = model.verify(args.image1, args.image2, threshold=args.threshold)
     if args.json:
         print(json.dumps({"same": result.same, "distance": result.distance, "threshold": result.threshold}))
@@ -125,9 +132,36 @@ def _verify(args) -> int:
 def _add_embed(commands) -> None:
     parser = commands.add_parser("embed", help="write the embeddings of images to a .npy file")
     parser.add_argument("images", nargs="+")
-    parser.add_argument("--model", type=Path, help="model file (default: the shipped Omniglot model)")
+    parser.add_argument("--model", type=Path, help="model file, .keras or .onnx (default: the shipped Omniglot model)")
     parser.add_argument("--out", type=Path, required=True, help="output .npy file, one row per image")
+    parser.add_argument("--batch-size", type=int, default=256, help="images per tower call (default 256)")
+    parser.add_argument("--workers", type=int, help="threads decoding images (default: one per core, at most 8)")
+    _engine_option(parser)
     parser.set_defaults(handler=_embed)
+
+
+class _Progress:
+    """`done/total images` on one stderr line, rewritten in place; only on a terminal, only for long jobs."""
+
+    def __init__(self, stream=None, *, label: str = "embedding", minimum: int = 1000):
+        self.stream = stream or sys.stderr
+        self.label = label
+        self.minimum = minimum
+        self.start = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < self.minimum or not self.stream.isatty():
+            return
+        rate = done / max(time.perf_counter() - self.start, 1e-9)
+        self.stream.write(f"\r{self.label} {done}/{total} images ({100 * done / total:.0f}%, {rate:.0f} images/s)")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def _embed(args) -> int:
@@ -136,11 +170,37 @@ def _embed(args) -> int:
     from siamese.files import atomic_path
     from siamese.inference import load_model
 
-    embeddings = load_model(args.model).embed(args.images)
+    if args.batch_size < 1:
+        raise SiameseError(f"--batch-size must be at least 1, got {args.batch_size}")
+    model = load_model(args.model, engine=args.engine)
+    progress = _Progress()
+    try:
+        embeddings = model.embed(args.images, batch_size=args.batch_size, workers=args.workers, progress=progress)
+    finally:
+        progress.close()
     with atomic_path(args.out) as temporary:
         with open(temporary, "wb") as handle:
             np.save(handle, embeddings)
     print(f"{embeddings.shape[0]} embeddings of size {embeddings.shape[1]} written to {args.out}")
+    return 0
+
+
+def _add_export(commands) -> None:
+    parser = commands.add_parser("export", help="export the tower for fast inference (ONNX Runtime) or deployment")
+    parser.add_argument("model", type=Path, help="model file (.keras)")
+    parser.add_argument("--format", default="onnx", help="onnx (default), saved_model or litert")
+    parser.add_argument("--out", type=Path, help="destination (default: beside the model, MODEL.onnx / MODEL_saved_model / MODEL.tflite)")
+    parser.set_defaults(handler=_export)
+
+
+def _export(args) -> int:
+    from siamese.inference import FORMATS, export_model
+
+    if args.format not in FORMATS:
+        raise SiameseError(f"--format must be one of {', '.join(FORMATS)}, got {args.format!r}")
+    result = export_model(args.model, args.format, out=args.out)
+    print(f"{result.path}: tower exported as {result.format} in {result.seconds:.1f} s "
+          f"(embeddings within {result.max_difference:.1e} of Keras)")
     return 0
 
 
@@ -262,14 +322,14 @@ def _calibrate(args) -> int:
     calibrator = ThresholdCalibrator(args.objective, target_far=args.target_far)
     validation = _read_pairs_source(args.data, args.pairs_count, args.seed)
     test = _read_pairs_source(args.test, args.pairs_count, args.seed) if args.test is not None else None
-    model = load_model(args.model)
+    model = load_model(args.model)  # ONNX Runtime when an up-to-date export lies beside it
     distances, same = _source_distances(validation, model)
     if same.all() or not same.any():
         raise SiameseError(f"{args.data}: calibration needs same and different pairs, got {int(same.sum())} same of {len(same)}")
     calibrator.fit(distances, same)
     before = model.threshold
-    model.network.threshold = calibrator.threshold_
-    model.save()
+    model.threshold = calibrator.threshold_
+    model.save()  # also updates an up-to-date export's metadata, so it does not go stale
     was = "none" if before is None else f"{before:.4f}"
     print(f"threshold {was} -> {calibrator.threshold_:.4f} ({args.objective} on {len(same)} validation pairs: "
           f"FAR {calibrator.false_accept_rate_:.4f}, TAR {calibrator.true_accept_rate_:.4f}), saved in {args.model}")
@@ -289,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands)
     _add_verify(commands)
     _add_embed(commands)
+    _add_export(commands)
     _add_evaluate(commands)
     _add_calibrate(commands)
     return parser

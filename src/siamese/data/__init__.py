@@ -1,7 +1,7 @@
 """Reading images, datasets and pairs (no Keras import here: inference can stay light)."""
 
 from siamese.data.datasets import ImageDataset, load_dataset, split_by_class
-from siamese.data.images import Preprocessing, decode_image, load_images, preprocess, read_image
+from siamese.data.images import Preprocessing, decode_image, iter_image_batches, load_images, preprocess, read_image
 from siamese.data.rotations import add_rotated_classes
 from siamese.data.pairs import ClassBatchSampler, PairIndices, PairList, PairSampler, read_pairs_file
 
@@ -15,6 +15,7 @@ __all__ = [
     "Preprocessing",
     "decode_image",
     "load_dataset",
+    "iter_image_batches",
     "load_images",
     "preprocess",
     "read_image",

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Iterator, Sequence, Union
 
 import cv2
 import numpy as np
@@ -145,22 +146,72 @@ def preprocess(image: np.ndarray, preprocessing: Preprocessing, *, name: str = "
     return image
 
 
-def load_images(images: Sequence[ImageLike] | ImageLike, preprocessing: Preprocessing) -> np.ndarray:
+def as_image_list(images) -> list:
+    """A single path or a single 2-D/3-D array counts as one image; a 4-D array as a batch."""
+    if isinstance(images, (str, os.PathLike)) or (isinstance(images, np.ndarray) and images.ndim in (2, 3)):
+        return [images]
+    return list(images)
+
+
+def _prepare(index: int, image: ImageLike, preprocessing: Preprocessing) -> np.ndarray:
+    if isinstance(image, (str, os.PathLike)):
+        return preprocess(read_image(image, channels=preprocessing.channels), preprocessing, name=str(image))
+    return preprocess(image, preprocessing, name=f"image {index}")
+
+
+def default_workers() -> int:
+    """Threads for decoding: OpenCV releases the GIL, so one per core (at most 8) keeps them busy."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def iter_image_batches(
+    images: Sequence[ImageLike] | ImageLike,
+    preprocessing: Preprocessing,
+    *,
+    batch_size: int = 256,
+    workers: int | None = None,
+) -> Iterator[np.ndarray]:
+    """Float32 batches (<= batch_size, height, width, channels) of paths and/or arrays, in order.
+
+    Images are read and prepared by `workers` threads (default: `default_workers()`), one
+    batch ahead of the consumer, so decoding overlaps whatever the caller does with a batch.
+    An unreadable image raises its `ImageError` when its batch is reached.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    items = as_image_list(images)
+    if not items:
+        raise ImageError("no images given")
+    starts = range(0, len(items), batch_size)
+    workers = default_workers() if workers is None else int(workers)
+    if workers <= 1 or len(items) < 2 * workers:
+        for start in starts:
+            yield np.stack([_prepare(i, items[i], preprocessing) for i in range(start, min(start + batch_size, len(items)))])
+        return
+
+    def prepare_range(start: int, stop: int) -> list:
+        return [_prepare(i, items[i], preprocessing) for i in range(start, stop)]
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="siamese-decode") as pool:
+        def submit(start):  # one task per worker and batch: few futures, each a run of images
+            stop = min(start + batch_size, len(items))
+            step = -(-(stop - start) // workers)
+            return [pool.submit(prepare_range, i, min(i + step, stop)) for i in range(start, stop, step)]
+
+        pending = submit(0)
+        try:
+            for start in starts:
+                current, pending = pending, (submit(start + batch_size) if start + batch_size < len(items) else [])
+                yield np.stack([image for future in current for image in future.result()])
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def load_images(images: Sequence[ImageLike] | ImageLike, preprocessing: Preprocessing, *, workers: int | None = 1) -> np.ndarray:
     """Paths and/or arrays -> float32 batch (n, height, width, channels).
 
     A single path or a single 2-D/3-D array counts as one image; a 4-D array as a batch.
+    `workers` threads decode (None: one per core, see `default_workers`).
     """
-    if isinstance(images, (str, os.PathLike)) or (isinstance(images, np.ndarray) and images.ndim in (2, 3)):
-        images = [images]
-    batch = []
-    for index, image in enumerate(images):
-        if isinstance(image, (str, os.PathLike)):
-            name = str(image)
-            array = read_image(image, channels=preprocessing.channels)
-        else:
-            name = f"image {index}"
-            array = image
-        batch.append(preprocess(array, preprocessing, name=name))
-    if not batch:
-        raise ImageError("no images given")
-    return np.stack(batch)
+    return np.concatenate(list(iter_image_batches(images, preprocessing, batch_size=1 << 30, workers=workers)))

@@ -3,23 +3,36 @@
 Images are paths or numpy arrays; results are numpy arrays or small dataclasses. The score
 (distance) is kept apart from the decision (`same`), which is one comparison against the
 model's calibrated threshold, or one you pass.
+
+Two engines run a model, with the same results (to 1e-4) and the same API:
+
+    "onnx"   the tower exported by `siamese export` (x.keras -> x.onnx), on ONNX Runtime,
+             distances in numpy: no TensorFlow import, a fraction of a second to load.
+    "keras"  the .keras network itself (imports TensorFlow).
+
+`load_model("x.keras")` takes the ONNX engine when x.onnx lies beside x.keras and was made
+from this very file (the SHA-256 recorded in the export matches); a stale export is skipped
+with a warning. `load_model("x.onnx")` loads the export on its own.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from pathlib import Path
+from typing import Callable
 
-import keras
 import numpy as np
 
-from siamese.data.images import ImageLike, Preprocessing, load_images
+from siamese.data.images import ImageLike, as_image_list, iter_image_batches
 from siamese.errors import ModelFileError
-from siamese.model.network import SiameseNetwork
-from siamese.model.saving import load_network, save_network
+from siamese.files import check_keras_archive, file_sha256
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[3] / "models" / "omniglot.keras"
+ENGINES = ("auto", "onnx", "keras")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,37 +45,72 @@ class Verification:
 
 
 class SiameseModel:
-    """A loaded Siamese network with its preprocessing and threshold.
+    """A loaded Siamese model with its preprocessing and threshold, on one engine.
 
     Args:
-        network: the trained `SiameseNetwork`.
+        engine: a `KerasEngine` or `OnnxEngine` (a `SiameseNetwork` is wrapped in a `KerasEngine`).
         path: where it was loaded from, for messages and `save`.
     """
 
-    def __init__(self, network: SiameseNetwork, *, path: str | os.PathLike | None = None):
-        self.network = network
+    def __init__(self, engine, *, path: str | os.PathLike | None = None):
+        if not hasattr(engine, "embed_batch"):
+            from siamese.inference.keras_engine import KerasEngine
+
+            engine = KerasEngine(engine)
+        self._engine = engine
         self.path = Path(path) if path is not None else None
-        self.preprocessing = Preprocessing.from_dict(network.preprocessing)
+        self.preprocessing = engine.preprocessing
+
+    @property
+    def engine(self) -> str:
+        """"onnx" or "keras": what runs the tower."""
+        return self._engine.name
+
+    @property
+    def network(self):
+        """The Keras `SiameseNetwork` (Keras engine only)."""
+        if self._engine.name != "keras":
+            raise AttributeError(f"{self.path}: runs on ONNX Runtime and holds no Keras network; "
+                                 "load_model(path, engine='keras') gives one")
+        return self._engine.network
 
     @property
     def threshold(self) -> float | None:
-        return self.network.threshold
+        return self._engine.threshold
+
+    @threshold.setter
+    def threshold(self, value: float | None) -> None:
+        self._engine.threshold = value
 
     @property
     def embedding_dim(self) -> int:
-        return int(self.network.tower.output.shape[-1])
+        return self._engine.embedding_dim
 
-    def embed(self, images: list[ImageLike] | ImageLike, *, batch_size: int = 256) -> np.ndarray:
-        """Embeddings, float32 (n, embedding_dim), of paths and/or arrays (one image or many)."""
-        batch = load_images(images, self.preprocessing)
-        return np.concatenate([
-            keras.ops.convert_to_numpy(self.network.tower(batch[i:i + batch_size], training=False))
-            for i in range(0, len(batch), batch_size)
-        ])
+    def embed(
+        self,
+        images: list[ImageLike] | ImageLike,
+        *,
+        batch_size: int = 256,
+        workers: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Embeddings, float32 (n, embedding_dim), of paths and/or arrays (one image or many).
+
+        Images are decoded by `workers` threads (default one per core) while the tower runs
+        on the previous batch of `batch_size`; `progress(done, total)` is called after each batch.
+        """
+        images = as_image_list(images)
+        chunks, done = [], 0
+        for batch in iter_image_batches(images, self.preprocessing, batch_size=batch_size, workers=workers):
+            chunks.append(np.asarray(self._engine.embed_batch(batch), np.float32))
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(images))
+        return np.concatenate(chunks)
 
     def distances(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
         """Distances (n,) between matched rows of two embedding arrays (n, d)."""
-        return keras.ops.convert_to_numpy(self.network.distance(np.asarray(first, np.float32), np.asarray(second, np.float32)))
+        return np.asarray(self._engine.distances(first, second), np.float32)
 
     def distance(self, a: ImageLike, b: ImageLike) -> float:
         """The distance between two images; smaller is more alike."""
@@ -78,11 +126,61 @@ class SiameseModel:
         return Verification(distance=distance, same=bool(distance <= threshold), threshold=threshold)
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
-        """Write the model (threshold included) atomically, by default back where it came from."""
-        target = path or self.path
+        """Write the model (threshold included) atomically, by default back where it came from.
+
+        A .keras target is written from the Keras network (loaded for the purpose when the
+        ONNX engine runs); an export beside it that was up to date is kept so, its metadata
+        (threshold, source hash) updated. A .onnx target is written from an ONNX engine.
+        """
+        target = Path(path) if path is not None else self.path
         if target is None:
             raise ModelFileError("model: no path to save to; pass one")
-        return save_network(self.network, target)
+        if target.suffix == ".onnx":
+            return self._save_onnx(target)
+        beside = target.with_suffix(".onnx")
+        current = target.is_file() and beside.is_file() and _export_is_current(target, beside)
+        network = self._keras_network_for(target)
+        network.threshold = self.threshold
+        from siamese.model.saving import save_network
+
+        save_network(network, target)
+        if current:
+            from siamese.inference.metadata import read_onnx_metadata, write_onnx_metadata
+
+            metadata = read_onnx_metadata(beside).replace(threshold=self.threshold, source_sha256=file_sha256(target))
+            write_onnx_metadata(beside, beside, metadata)
+            if self._engine.name == "onnx" and self._engine.path == beside:
+                self._engine.metadata = metadata
+        return target
+
+    def _save_onnx(self, target: Path) -> Path:
+        if self._engine.name != "onnx":
+            raise ModelFileError(f"{target}: ONNX files are written by `siamese export` (siamese.inference.export_model)")
+        from siamese.inference.metadata import write_onnx_metadata
+
+        write_onnx_metadata(self._engine.path, target, self._engine.metadata)
+        return target
+
+    def _keras_network_for(self, target: Path):
+        if self._engine.name == "keras":
+            return self._engine.network
+        source = self._engine.path.with_suffix(".keras")
+        if not (source.is_file() and file_sha256(source) == self._engine.metadata.source_sha256):
+            raise ModelFileError(f"{target}: cannot write a .keras model from {self._engine.path} alone "
+                                 f"(its source {source.name} is missing or has changed); save to a .onnx file")
+        from siamese.model.saving import load_network
+
+        return load_network(source)
+
+
+def _export_is_current(model_path: Path, export_path: Path) -> bool:
+    """Whether `export_path` records the SHA-256 of `model_path` as it is now."""
+    from siamese.inference.metadata import read_onnx_metadata
+
+    try:
+        return read_onnx_metadata(export_path).source_sha256 == file_sha256(model_path)
+    except ModelFileError:
+        return False
 
 
 def default_model_path() -> Path:
@@ -90,7 +188,59 @@ def default_model_path() -> Path:
     return Path(os.environ.get("SIAMESE_MODEL") or DEFAULT_MODEL)
 
 
-def load_model(path: str | os.PathLike | None = None) -> SiameseModel:
-    """Load a saved model (safe_mode on); without a path, the shipped default model."""
+def _open_export_of(path: Path, *, engine: str):
+    """The ONNX engine for the export beside `path`, or None (with a warning when it is stale or broken)."""
+    beside = path.with_suffix(".onnx")
+    if not beside.is_file():
+        return None
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        logger.info("%s: onnxruntime is not installed; using Keras", beside)
+        return None
+    from siamese.inference.onnx_engine import OnnxEngine
+
+    try:
+        onnx_engine = OnnxEngine.open(beside)
+    except ModelFileError as error:
+        if engine == "onnx":
+            raise
+        logger.warning("%s; using Keras", error)
+        return None
+    if path.is_file() and onnx_engine.metadata.source_sha256 != file_sha256(path):
+        message = (f"{beside}: stale export (made from another version of {path}); "
+                   f"run `siamese export {path}` to refresh it")
+        if engine == "onnx":
+            raise ModelFileError(message)
+        logger.warning("%s; using Keras", message)
+        return None
+    return onnx_engine
+
+
+def load_model(path: str | os.PathLike | None = None, *, engine: str = "auto") -> SiameseModel:
+    """Load a saved model (.keras or .onnx); without a path, the shipped default model.
+
+    Args:
+        path: a .keras model, or a .onnx export of one; default `default_model_path()`.
+        engine: "auto" (ONNX Runtime when an up-to-date export lies beside the .keras file,
+            else Keras), "onnx" (fail unless there is one) or "keras".
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
     path = Path(path) if path is not None else default_model_path()
-    return SiameseModel(load_network(path), path=path)
+    if path.suffix == ".onnx":
+        if engine == "keras":
+            raise ModelFileError(f"{path}: an ONNX export; the Keras engine needs the .keras model")
+        from siamese.inference.onnx_engine import OnnxEngine
+
+        return SiameseModel(OnnxEngine.open(path), path=path)
+    if engine != "keras":
+        onnx_engine = _open_export_of(path, engine=engine)
+        if onnx_engine is not None:
+            return SiameseModel(onnx_engine, path=path)
+        if engine == "onnx":
+            raise ModelFileError(f"{path.with_suffix('.onnx')}: no ONNX export of {path}; run `siamese export {path}`")
+    check_keras_archive(path)  # before importing Keras: a wrong path fails fast
+    from siamese.inference.keras_engine import KerasEngine
+
+    return SiameseModel(KerasEngine.open(path), path=path)

@@ -7,13 +7,12 @@ one rename, so a crash mid-save leaves the previous model intact, never half a f
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import keras
 
 from siamese.errors import ModelFileError
-from siamese.files import atomic_path
+from siamese.files import atomic_path, check_keras_archive
 from siamese.model.network import SiameseNetwork
 
 
@@ -29,11 +28,7 @@ def save_network(network: SiameseNetwork, path: str | os.PathLike) -> Path:
 
 def load_network(path: str | os.PathLike) -> SiameseNetwork:
     """Load a `.keras` Siamese network with safe_mode on (no code from the file is run)."""
-    path = Path(path)
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such model file")
-    if path.is_dir() or not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{path}: not a Keras model file (.keras zip archive)")
+    path = check_keras_archive(path)
     try:
         network = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a bad archive; all mean the same here

@@ -1,0 +1,75 @@
+"""The ONNX engine: an exported tower on ONNX Runtime, distances in numpy. No TensorFlow, no Keras.
+
+Everything it needs besides the weights (preprocessing, threshold, distance) comes from the
+metadata stored in the file by `siamese export` (see `siamese.inference.metadata`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from siamese.data.images import Preprocessing
+from siamese.errors import ModelFileError
+from siamese.inference.distances import NumpyDistance
+from siamese.inference.metadata import METADATA_KEY, ExportMetadata
+
+
+class OnnxEngine:
+    """Runs an exported tower with ONNX Runtime on the CPU.
+
+    Args:
+        session: an `onnxruntime.InferenceSession` of the exported tower.
+        metadata: its `ExportMetadata`.
+        path: the .onnx file, for messages.
+    """
+
+    name = "onnx"
+
+    def __init__(self, session, metadata: ExportMetadata, *, path: str | os.PathLike):
+        self.session = session
+        self.metadata = metadata
+        self.path = Path(path)
+        self.preprocessing = Preprocessing.from_dict(metadata.preprocessing)
+        self.distances = NumpyDistance.from_spec(metadata.distance)
+        self._input = session.get_inputs()[0].name
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "OnnxEngine":
+        """Load an exported tower; a one-line `ModelFileError` if it is missing or not one."""
+        import onnxruntime
+
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFileError(f"{path}: no such model file")
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # ONNX Runtime raises its own Fail / InvalidGraph / ... types
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise ModelFileError(f"{path}: not a usable ONNX model ({first_line[:200]})") from None
+        custom = session.get_modelmeta().custom_metadata_map
+        metadata = ExportMetadata.from_json(custom.get(METADATA_KEY), name=str(path))
+        try:
+            return cls(session, metadata, path=path)
+        except (ValueError, KeyError, TypeError) as error:
+            raise ModelFileError(f"{path}: unreadable siamese metadata ({error})") from None
+
+    @property
+    def threshold(self) -> float | None:
+        return self.metadata.threshold
+
+    @threshold.setter
+    def threshold(self, value: float | None) -> None:
+        self.metadata = self.metadata.replace(threshold=None if value is None else float(value))
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.metadata.embedding_dim
+
+    def embed_batch(self, batch: np.ndarray) -> np.ndarray:
+        """float32 (n, h, w, c) -> float32 (n, embedding_dim)."""
+        return self.session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0]
