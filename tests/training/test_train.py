@@ -75,3 +75,14 @@ def test_bad_data_fails_before_any_file_is_written(tmp_path, shapes_dir):
 def test_config_checks_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**kwargs)
+
+
+def test_mixed_precision_and_xla_options_train_and_give_float32_embeddings(shapes_dir, tmp_path):
+    config = TrainConfig(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=1, steps_per_epoch=2,
+                         classes_per_batch=4, examples_per_class=2, validation_pairs=40, augment=False,
+                         mixed_precision=True, jit_compile=True)
+    result = train(shapes_dir, model_path=tmp_path / "mixed.keras", config=config, verbose=0)
+    model = load_model(result.model_path)
+    assert model.network.tower.get_layer("conv1").compute_dtype == "float16"
+    embeddings = model.embed([shapes_dir / "lines" / "hline" / "00.png"])
+    assert embeddings.dtype == np.float32 and np.all(np.isfinite(embeddings))

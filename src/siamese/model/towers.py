@@ -20,6 +20,7 @@ def build_tower(
     dropout: float = 0.0,
     l2: float = 0.0,
     normalize: bool = True,
+    mixed_precision: bool = False,
     name: str = "tower",
 ) -> keras.Model:
     """A functional `keras.Model`: (batch, h, w, c) images -> (batch, embedding_dim) embeddings.
@@ -32,6 +33,8 @@ def build_tower(
         dropout: dropout rate before the embedding layer (0 = none).
         l2: L2 weight decay on convolution and dense kernels (0 = none).
         normalize: scale embeddings to unit length, so distances live in a fixed range.
+        mixed_precision: compute the convolutions in float16 (variables stay float32), for
+            GPUs with tensor cores; the embedding layer and the output stay float32.
     """
     height, width, _ = input_shape
     if not filters or any(f < 1 for f in filters):
@@ -45,18 +48,19 @@ def build_tower(
     if l2 < 0:
         raise ValueError(f"l2 must be zero or positive, got {l2}")
     regularizer = keras.regularizers.L2(l2) if l2 else None
+    policy = "mixed_float16" if mixed_precision else None  # per layer: no global policy is set
 
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs
     for index, count in enumerate(filters, start=1):
-        x = keras.layers.Conv2D(count, 3, padding="same", use_bias=not batchnorm, kernel_regularizer=regularizer, name=f"conv{index}")(x)
+        x = keras.layers.Conv2D(count, 3, padding="same", use_bias=not batchnorm, kernel_regularizer=regularizer, dtype=policy, name=f"conv{index}")(x)
         if batchnorm:
-            x = keras.layers.BatchNormalization(momentum=0.9, name=f"bn{index}")(x)
-        x = keras.layers.ReLU(name=f"relu{index}")(x)
-        x = keras.layers.MaxPooling2D(2, name=f"pool{index}")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
+            x = keras.layers.BatchNormalization(momentum=0.9, dtype=policy, name=f"bn{index}")(x)
+        x = keras.layers.ReLU(dtype=policy, name=f"relu{index}")(x)
+        x = keras.layers.MaxPooling2D(2, dtype=policy, name=f"pool{index}")(x)
+    x = keras.layers.Flatten(dtype=policy, name="flatten")(x)
     if dropout:
-        x = keras.layers.Dropout(dropout, name="dropout")(x)
+        x = keras.layers.Dropout(dropout, dtype=policy, name="dropout")(x)
     x = keras.layers.Dense(embedding_dim, kernel_regularizer=regularizer, name="embedding")(x)
     if normalize:
         x = keras.layers.UnitNormalization(name="unit_norm")(x)

@@ -43,7 +43,8 @@ class TrainConfig:
     inverted. `margin` is in the distance's units (cosine distance lies in [0, 2], and so
     does the Euclidean distance between unit embeddings). `rotated_classes` adds each
     quarter turn of a training class as a new class (for characters; see
-    `siamese.data.rotations`). `loss=None` picks cross-entropy for the learned distance, contrastive else.
+    `siamese.data.rotations`). `mixed_precision` (float16 convolutions) and `jit_compile`
+    (XLA) are for GPUs; on a CPU they are slower, not faster. `loss=None` picks cross-entropy for the learned distance, contrastive else.
     """
 
     image_size: tuple = (48, 48)
@@ -71,6 +72,8 @@ class TrainConfig:
     split_by_group: bool = True
     validation_pairs: int = 2000
     patience: int = 8
+    mixed_precision: bool = False
+    jit_compile: bool = False
     seed: int = 0
 
     def __post_init__(self):
@@ -120,6 +123,7 @@ def build_network(config: TrainConfig, preprocessing: Preprocessing) -> SiameseN
         dropout=config.dropout,
         l2=config.l2,
         normalize=config.normalize,
+        mixed_precision=config.mixed_precision,
     )
     return SiameseNetwork(tower, config.distance, preprocessing=preprocessing.to_dict())
 
@@ -155,7 +159,7 @@ def train(
     pair_loss = losses.get(config.pair_loss, margin=config.margin)
     trainer = PairwiseTrainer(network.tower, network.distance, pair_loss, augmentation=augmentation, reducer=config.reducer)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * config.steps_per_epoch, alpha=0.05)
-    trainer.compile(optimizer=keras.optimizers.Adam(schedule))
+    trainer.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=config.jit_compile)
 
     sampler = ClassBatchSampler(config.classes_per_batch, config.examples_per_class, same_group_fraction=config.same_group_fraction)
     train_batches = ClassBatches(train_images, train_set, sampler, steps=config.steps_per_epoch, seed=config.seed)
