@@ -71,6 +71,7 @@ def test_calibrate_stores_the_threshold_and_reports_the_test_pairs(trained_model
     (["evaluate", "{model}", "--pairs", "{bad_pairs}"], "bad.csv:1: image 'nowhere.png' not found"),
     (["evaluate", "{model}", "--pairs", "{malformed}"], "malformed.csv:1: expected 'path1,path2,label'"),
     (["evaluate", "{model}", "--runs", "{shapes}"], "not the one-shot runs layout"),
+    (["evaluate", "{model}", "--runs", "{shapes}", "--support-variants", "-1"], "--support-variants must be zero or positive, got -1"),
     (["evaluate", "{tmp}/nope.keras", "{shapes}"], "nope.keras: no such model file"),
     (["calibrate", "{model}", "{bad_pairs}"], "bad.csv:1: image 'nowhere.png' not found"),
     (["calibrate", "{model}", "{shapes}", "--target-far", "2"], "target_far must be between 0 and 1"),

@@ -3,6 +3,7 @@
 import hashlib
 import zipfile
 
+import cv2
 import numpy as np
 import pytest
 
@@ -82,3 +83,38 @@ def test_paths_that_are_not_runs(tmp_path, name, message):
     (tmp_path / "file.txt").write_text("hello")
     with pytest.raises(DatasetError, match=message):
         read_oneshot_runs(tmp_path / name)
+
+
+def test_support_variants_average_over_distorted_copies(runs):
+    calls = []
+
+    def pixels(images):
+        calls.append(len(images))
+        return np.stack([cv2.resize(np.asarray(i)[:, :, 0], (16, 16), interpolation=cv2.INTER_AREA).ravel() / 255.0 for i in images])
+
+    plain = score_oneshot_runs(runs, pixels)
+    augmented = score_oneshot_runs(runs, pixels, support_variants=3, seed=0)
+    assert calls[0] == 40 and calls[20] == 20 + 20 * 4  # test items, then each training image and 3 copies
+    assert augmented.distances[0].shape == (20, 20)
+    assert not np.allclose(augmented.distances[0], plain.distances[0])
+    assert 0.0 < augmented.accuracy.value <= 1.0
+
+
+def test_runs_drawn_from_a_grouped_dataset(shapes_dir):
+    from siamese.data import load_dataset
+    from siamese.evaluation import runs_from_dataset
+
+    dataset = load_dataset(shapes_dir)
+    drawn = runs_from_dataset(dataset, way=4, seed=0)
+    assert len(drawn.runs) == 3 and drawn.trials == 12  # one run per group of 4 shapes
+    label_of = {hashlib.sha1(dataset.image(i).tobytes()).hexdigest(): dataset.labels[i] for i in range(len(dataset))}
+
+    def oracle(images):
+        return np.eye(dataset.num_classes)[[label_of[hashlib.sha1(np.asarray(i).tobytes()).hexdigest()] for i in images]]
+
+    assert score_oneshot_runs(drawn, oracle).accuracy.value == 1.0
+    run = drawn.runs[0]
+    assert all(drawn.files[a] != drawn.files[b] for a, b in zip(run.test, (run.training[k] for k in run.answers)))
+    assert runs_from_dataset(dataset, way=4, seed=0).runs[0].test == run.test
+    with pytest.raises(DatasetError, match="no group of the dataset has 5 classes"):
+        runs_from_dataset(dataset, way=5)

@@ -216,6 +216,8 @@ def _add_evaluate(commands) -> None:
     parser.add_argument("--shot", type=int, default=1, help="support images per class (default 1)")
     parser.add_argument("--episodes", type=int, default=200, help="N-way episodes drawn from DATA (default 200)")
     parser.add_argument("--within-group", action="store_true", help="take each episode's classes from one group (alphabet)")
+    parser.add_argument("--support-variants", type=int, default=0,
+                        help="test-time augmentation on --runs: average distances over this many distorted copies of each training image")
     parser.add_argument("--pairs-count", type=int, default=2000, help="pairs drawn from DATA, half same (default 2000)")
     parser.add_argument("--retrieval-images", type=int, default=2000, help="at most this many images of DATA for retrieval (default 2000)")
     parser.add_argument("--history", type=Path, help="training history.csv to draw (default: results/MODEL_NAME/history.csv if it exists)")
@@ -242,6 +244,8 @@ def _evaluate(args) -> int:
     # Every input is read and checked before the model is loaded or anything is computed.
     if args.data is None and args.pairs is None and args.runs is None:
         raise SiameseError("nothing to evaluate: give DATA, --pairs FILE.csv or --runs all_runs.zip")
+    if args.support_variants < 0:
+        raise SiameseError(f"--support-variants must be zero or positive, got {args.support_variants}")
     for name in ("pairs_count", "retrieval_images"):
         if getattr(args, name) < 2:
             raise SiameseError(f"--{name.replace('_', '-')} must be at least 2, got {getattr(args, name)}")
@@ -267,7 +271,7 @@ def _evaluate(args) -> int:
     model = load_model(args.model)
     about = {"model": str(args.model), "threshold": model.threshold, "data": None if args.data is None else str(args.data),
              "pairs_file": None if args.pairs is None else str(args.pairs), "runs_path": None if args.runs is None else str(args.runs)}
-    result = evaluate(model.embed, model.distances, dataset=dataset, pairs=pairs, runs=runs, episodes=sampler,
+    result = evaluate(model.embed, model.distances, dataset=dataset, pairs=pairs, runs=runs, episodes=sampler, support_variants=args.support_variants,
                       threshold=model.threshold, channels=model.preprocessing.channels, pairs_count=args.pairs_count,
                       retrieval_images=args.retrieval_images, seed=args.seed, history=history, out=out, about=about)
     print(format_table(result.metrics))

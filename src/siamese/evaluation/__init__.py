@@ -16,7 +16,7 @@ from siamese.evaluation.embedding import (
 )
 from siamese.evaluation.fewshot import Episode, EpisodeSampler, FewShotResult, score_episodes
 from siamese.evaluation.intervals import Estimate, proportion, wilson_interval
-from siamese.evaluation.oneshot_runs import OneShotRun, OneShotRuns, RunsResult, read_oneshot_runs, score_oneshot_runs
+from siamese.evaluation.oneshot_runs import OneShotRun, OneShotRuns, RunsResult, read_oneshot_runs, runs_from_dataset, score_oneshot_runs
 from siamese.evaluation.report import format_markdown, format_table, summary_rows, write_report
 from siamese.evaluation.retrieval import RetrievalResult, average_precisions, retrieval_metrics, retrieval_subset
 from siamese.evaluation.suite import Evaluation, evaluate
@@ -55,6 +55,7 @@ __all__ = [
     "retrieval_metrics",
     "retrieval_subset",
     "roc_points",
+    "runs_from_dataset",
     "score_episodes",
     "score_oneshot_runs",
     "summary_rows",

@@ -18,7 +18,9 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from siamese.data.datasets import ImageDataset
 from siamese.data.images import decode_image
+from siamese.data.variants import affine_variants
 from siamese.errors import DatasetError
 from siamese.evaluation.embedding import Distance, Embed, euclidean, pairwise_distances
 from siamese.evaluation.intervals import Estimate, proportion
@@ -135,7 +137,8 @@ class RunsResult:
         }
 
 
-def score_oneshot_runs(runs: OneShotRuns, embed: Embed, distance: Distance = euclidean, *, channels: int = 1) -> RunsResult:
+def score_oneshot_runs(runs: OneShotRuns, embed: Embed, distance: Distance = euclidean, *, channels: int = 1,
+                       support_variants: int = 0, seed: int = 0) -> RunsResult:
     """Pick, for each test item, the nearest training image of its run; score the picks.
 
     Args:
@@ -143,12 +146,20 @@ def score_oneshot_runs(runs: OneShotRuns, embed: Embed, distance: Distance = euc
         embed: images (uint8 arrays) -> (n, d) embeddings.
         distance: matched rows -> distances.
         channels: how to decode the images for `embed` (the model's channels).
+        support_variants: test-time augmentation: the distance to a training image is the
+            mean over it and this many distorted copies (`siamese.data.affine_variants`).
+        seed: seed of the distortions.
     """
     per_run, all_distances, picks, correct = [], [], [], 0
     for run in runs.runs:
-        images = [runs.image(m, channels) for m in (*run.test, *run.training)]
-        embeddings = np.asarray(embed(images))
-        d = pairwise_distances(embeddings[:len(run.test)], embeddings[len(run.test):], distance)  # (test, training)
+        test = [runs.image(m, channels) for m in run.test]
+        training = [runs.image(m, channels) for m in run.training]
+        copies = 1 + support_variants
+        supports = [v for k, image in enumerate(training)
+                    for v in [image, *affine_variants(image, support_variants, seed=seed + k)]]
+        embeddings = np.asarray(embed(test + supports))
+        d = pairwise_distances(embeddings[:len(test)], embeddings[len(test):], distance)  # (test, training x copies)
+        d = d.reshape(len(test), len(training), copies).mean(axis=2)
         pick = np.argmin(d, axis=1)
         right = int(np.sum(pick == run.answers))
         correct += right
@@ -157,3 +168,33 @@ def score_oneshot_runs(runs: OneShotRuns, embed: Embed, distance: Distance = euc
         picks.append(pick)
     return RunsResult(names=tuple(r.name for r in runs.runs), per_run=tuple(per_run), accuracy=proportion(correct, runs.trials),
                       distances=tuple(all_distances), picks=tuple(picks))
+
+
+def runs_from_dataset(dataset: ImageDataset, *, way: int = 20, seed: int = 0) -> OneShotRuns:
+    """Runs made like the official ones from any grouped dataset, e.g. validation alphabets.
+
+    Each group (alphabet) with at least `way` classes of two or more images gives one run:
+    `way` of its classes, one image of each as training and another as the test item.
+    This is how a model is judged on the one-shot protocol without looking at the official
+    runs, which are kept for the final test.
+    """
+    rng = np.random.default_rng(seed)
+    groups = np.asarray(dataset.groups)
+    runs, files = [], {}
+    for group in sorted(set(dataset.groups)):
+        classes = [c for c in np.flatnonzero(groups == group) if len(dataset.class_indices[c]) >= 2]
+        if len(classes) < way:
+            continue
+        name = f"run{len(runs) + 1:02d}"
+        chosen = rng.choice(classes, size=way, replace=False)
+        training, test = [], []
+        for k, label in enumerate(chosen, start=1):
+            first, second = rng.choice(dataset.class_indices[label], size=2, replace=False)
+            training.append(f"{name}/training/class{k:02d}")
+            test.append(f"{name}/test/item{k:02d}")
+            files[training[-1]], files[test[-1]] = dataset.read(int(first)), dataset.read(int(second))
+        order = rng.permutation(way)
+        runs.append(OneShotRun(name=name, training=tuple(training), test=tuple(test[i] for i in order), answers=order.astype(np.int64)))
+    if not runs:
+        raise DatasetError(f"no group of the dataset has {way} classes with two or more images each")
+    return OneShotRuns(path=Path(f"{way}-way runs drawn from {len(runs)} group(s)"), runs=tuple(runs), files=files)

@@ -75,6 +75,7 @@ def evaluate(
     retrieval_images: int = 2000,
     seed: int = 0,
     resamples: int = 1000,
+    support_variants: int = 0,
     history: str | os.PathLike | None = None,
     out: str | os.PathLike | None = None,
     about: dict | None = None,
@@ -93,6 +94,8 @@ def evaluate(
         pairs_count: pairs drawn from `dataset`, half same, half different.
         retrieval_images: at most this many images (whole classes) for retrieval.
         seed: seeds every draw and bootstrap.
+        support_variants: test-time augmentation on the runs: distorted copies of each
+            training image whose distances are averaged in (see `score_oneshot_runs`).
         history: a training `history.csv` to draw.
         out: folder for the pictures, `metrics.json` and `report.md`; None writes nothing.
         about: entries (model, data, ...) put at the top of the metrics.
@@ -146,7 +149,7 @@ def evaluate(
         fewshot = score_episodes(episode_list, table, distance, within_group=episodes.within_group)
         metrics["fewshot"] = fewshot.to_dict()
     if runs is not None:
-        runs_result = score_oneshot_runs(runs, embed, distance, channels=channels)
+        runs_result = score_oneshot_runs(runs, embed, distance, channels=channels, support_variants=support_variants, seed=seed)
         metrics["oneshot_runs"] = runs_result.to_dict()
     if subset is not None:
         retrieval = retrieval_metrics(table[subset], dataset.labels[subset], distance, resamples=resamples, seed=seed)
