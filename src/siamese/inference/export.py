@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.metadata
 import logging
 import os
 import time
@@ -80,7 +81,6 @@ def export_model(
     start = time.perf_counter()
     source_sha256 = file_sha256(model_path)
 
-    from siamese import __version__
     from siamese.inference.keras_engine import KerasEngine, distance_spec
 
     engine = KerasEngine.open(model_path)
@@ -90,7 +90,7 @@ def export_model(
     expected = engine.embed_batch(images)
     metadata = ExportMetadata(preprocessing=engine.preprocessing.to_dict(), threshold=engine.threshold,
                               distance=distance_spec(engine.network.distance), embedding_dim=engine.embedding_dim,
-                              source_file=model_path.name, source_sha256=source_sha256, siamese_version=__version__)
+                              source_file=model_path.name, source_sha256=source_sha256, siamese_version=importlib.metadata.version("siamese"))
     writer = {"onnx": _write_onnx, "saved_model": _write_saved_model, "litert": _write_litert}[format]
     difference = writer(tower, out, images, expected, metadata, tolerance)
     return ExportResult(out, format, difference, time.perf_counter() - start)
