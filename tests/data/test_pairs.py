@@ -1,5 +1,7 @@
 """Pairs files and seeded pair / batch sampling."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,52 @@ def test_class_batch_sampler_draws_whole_classes(shapes_dir):
 def test_class_batch_sampler_checks_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ClassBatchSampler(**kwargs)
+
+
+def _pairs_csv(folder, shapes_dir, lines):
+    rows = [f"{shapes_dir / a},{shapes_dir / b},{label}" for a, b, label in lines]
+    (folder / "pairs.csv").write_text("\n".join(rows) + "\n")
+    return folder / "pairs.csv"
+
+
+def test_classes_from_pairs_are_the_groups_same_pairs_link(shapes_dir, tmp_path):
+    from siamese.data import classes_from_pairs
+
+    sq, ci, tr = "polygons/square/0{}.png", "curves/circle/0{}.png", "polygons/triangle/0{}.png"
+    csv = _pairs_csv(tmp_path, shapes_dir, [
+        (sq.format(0), sq.format(1), 1), (sq.format(1), sq.format(2), 1),  # a chain: one class of 3
+        (ci.format(0), ci.format(1), 1),
+        (sq.format(0), ci.format(0), 0),
+        (tr.format(0), ci.format(2), 0),  # images with no "same" partner
+    ])
+    images, labels = classes_from_pairs(read_pairs_file(csv))
+    by_image = dict(zip(("/" + Path(p).relative_to(shapes_dir).as_posix() for p in images), labels))
+    assert len(set(labels)) == 4
+    assert by_image["/polygons/square/00.png"] == by_image["/polygons/square/02.png"]
+    assert by_image["/polygons/square/00.png"] != by_image["/curves/circle/00.png"]
+    dataset = load_dataset(csv)
+    assert dataset.num_classes == 2 and len(dataset) == 5  # the partnerless images are left out
+    assert sorted(len(i) for i in dataset.class_indices) == [2, 3]
+    assert dataset.name(0).endswith(".png") and dataset.image(0).shape == (48, 48, 1)
+
+
+def test_a_pairs_file_that_contradicts_itself(shapes_dir, tmp_path):
+    sq = "polygons/square/0{}.png"
+    csv = _pairs_csv(tmp_path, shapes_dir, [(sq.format(0), sq.format(1), 1), (sq.format(1), sq.format(2), 1),
+                                            (sq.format(0), sq.format(2), 0)])
+    with pytest.raises(DatasetError, match=r"pairs.csv: pair 3 .* is labelled different, but 'same' pairs link its images"):
+        load_dataset(csv)
+
+
+def test_training_on_a_pairs_file(shapes_dir, tmp_path):
+    from siamese.training import TrainConfig, train
+
+    lines = []
+    for shape in ("lines/hline", "lines/vline", "polygons/square", "curves/circle", "curves/arc", "polygons/triangle"):
+        lines += [(f"{shape}/0{i}.png", f"{shape}/0{i + 1}.png", 1) for i in range(4)]
+    lines.append(("lines/hline/00.png", "curves/circle/00.png", 0))
+    csv = _pairs_csv(tmp_path, shapes_dir, lines)
+    config = TrainConfig(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=1, steps_per_epoch=2,
+                         classes_per_batch=3, examples_per_class=2, validation_pairs=20, validation_fraction=0.34)
+    result = train(csv, model_path=tmp_path / "m.keras", config=config, verbose=0)
+    assert result.metrics["training_classes"] + result.metrics["validation_classes"] == 6

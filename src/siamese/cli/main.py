@@ -43,7 +43,7 @@ def _add_train(commands) -> None:
     # Tuning options default to TrainConfig's own defaults (left out of args when not given),
     # so they are stated once, and building the parser does not import Keras.
     parser = commands.add_parser("train", help="train a model on folders / zips of class folders", argument_default=argparse.SUPPRESS)
-    parser.add_argument("data", nargs="+", help="folder(s) or .zip(s) of class folders (nested groups allowed)")
+    parser.add_argument("data", nargs="+", help="folder(s) or .zip(s) of class folders (nested groups allowed), or a pairs .csv")
     parser.add_argument("--run", default=None, help="run name (default: first data name + date and time)")
     parser.add_argument("--model-out", type=Path, default=None, help="model file to write (default: models/RUN.keras)")
     parser.add_argument("--results", type=Path, default=None, help="folder for logs and metrics (default: results/RUN)")

@@ -1,4 +1,4 @@
-"""Labelled image collections: a folder of class folders, the same inside a `.zip`, or both.
+"""Labelled image collections: a folder of class folders, the same inside a `.zip`, a pairs file.
 
 A class is a folder that holds image files; its parent path is its group (for Omniglot,
 `Alphabet/characterNN` is the class and `Alphabet` the group). A zip with a single top
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import os
 import threading
 import zipfile
@@ -20,7 +21,10 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from siamese.data.images import Preprocessing, decode_image, preprocess
+from siamese.data.pairs_file import classes_from_pairs, read_pairs_file
 from siamese.errors import DatasetError
+
+logger = logging.getLogger(__name__)
 
 # Files that live beside images in datasets but are not images; everything else is decoded
 # by content, since real datasets hold images without extensions (Yale faces).
@@ -82,6 +86,19 @@ class _ZipSource:
 
     def name(self, member: str) -> str:
         return f"{self.path}:{self.prefix}{member}"
+
+
+class _PairsSource:
+    """The images named by a pairs file, read from where they are."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def read(self, member: str) -> bytes:
+        return Path(member).read_bytes()
+
+    def name(self, member: str) -> str:
+        return member
 
 
 def open_source(path: str | os.PathLike):
@@ -172,13 +189,35 @@ class ImageDataset:
                 raise DatasetError(f"{self.name(indices[0])}: class '{self.classes[label]}' has only 1 image; each class needs at least 2")
 
 
+def _pairs_members(path: Path) -> tuple:
+    """(source, [(member, class name)]) of a pairs file: classes are the groups of images
+    that "same" pairs link; images with no "same" partner cannot be a class and are left out."""
+    images, labels = classes_from_pairs(read_pairs_file(path), name=str(path))
+    counts = np.bincount(labels)
+    kept = [(image, f"{path.name}:class{label:04d}") for image, label in zip(images, labels) if counts[label] >= 2]
+    if len(kept) < len(images):
+        logger.info("%s: %d image(s) with no 'same' partner left out of the classes", path, len(images) - len(kept))
+    return _PairsSource(path), kept
+
+
 def load_dataset(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> ImageDataset:
-    """Index one or more folders / zips of class folders into one dataset (nothing decoded yet)."""
+    """Index folders / zips of class folders, or pairs files, into one dataset (nothing decoded yet).
+
+    A pairs file (`.csv`, see `siamese.data.pairs_file`) gives classes linked by its
+    "same" pairs, in one group of their own.
+    """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     sources, members, class_of = [], [], []
     seen = set()
     for path in paths:
+        if Path(path).suffix.lower() == ".csv":
+            source, named = _pairs_members(Path(path))
+            sources.append(source)
+            for member, class_name in named:
+                members.append((len(sources) - 1, member))
+                class_of.append(class_name)
+            continue
         source = open_source(path)
         index = len(sources)
         sources.append(source)

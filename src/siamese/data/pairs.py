@@ -1,4 +1,4 @@
-"""Pairs: read from a CSV file, or drawn from a labelled dataset with a seed.
+"""Pairs and batches drawn from a labelled dataset with a seed.
 
 Label convention, used everywhere in siamese: `same = 1` for two images of one class,
 `same = 0` for two different classes.
@@ -6,77 +6,12 @@ Label convention, used everywhere in siamese: `same = 1` for two images of one c
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import os
-from pathlib import Path
 
 import numpy as np
 
 from siamese.data.datasets import ImageDataset
 from siamese.errors import DatasetError
-
-_TRUE = {"1", "same", "true", "yes", "genuine"}
-_FALSE = {"0", "different", "false", "no", "impostor", "forgery"}
-
-
-@dataclasses.dataclass(frozen=True)
-class PairList:
-    """Image pairs by path, with `same` (1 = same class, 0 = different)."""
-
-    first: tuple
-    second: tuple
-    same: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.same)
-
-
-def _label(text: str):
-    word = text.strip().lower()
-    if word in _TRUE:
-        return 1
-    if word in _FALSE:
-        return 0
-    return None
-
-
-def read_pairs_file(path: str | os.PathLike) -> PairList:
-    """Read `path1,path2,label` lines; paths are relative to the CSV's folder.
-
-    A header line is allowed. Every image is checked to exist before any work starts.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"{path}: no such pairs file")
-    root = path.parent
-    first, second, same = [], [], []
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise DatasetError(f"{path}: not a text CSV file") from None
-    for line_number, row in enumerate(csv.reader(text.splitlines()), start=1):
-        if not row or all(not cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
-            continue
-        if len(row) != 3:
-            raise DatasetError(f"{path}:{line_number}: expected 'path1,path2,label', got {len(row)} field(s)")
-        label = _label(row[2])
-        if label is None:
-            if line_number == 1 and not first:
-                continue  # header
-            raise DatasetError(f"{path}:{line_number}: label must be 1/0 or same/different, got {row[2].strip()!r}")
-        pair = []
-        for cell in row[:2]:
-            image = (root / cell.strip()).resolve() if not os.path.isabs(cell.strip()) else Path(cell.strip())
-            if not image.is_file():
-                raise DatasetError(f"{path}:{line_number}: image {cell.strip()!r} not found")
-            pair.append(str(image))
-        first.append(pair[0])
-        second.append(pair[1])
-        same.append(label)
-    if not same:
-        raise DatasetError(f"{path}: no pairs in file")
-    return PairList(first=tuple(first), second=tuple(second), same=np.array(same, dtype=np.int64))
 
 
 @dataclasses.dataclass(frozen=True)

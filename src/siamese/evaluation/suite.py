@@ -18,7 +18,8 @@ import numpy as np
 
 from siamese.data.datasets import ImageDataset
 from siamese.data.images import read_image
-from siamese.data.pairs import PairList, PairSampler
+from siamese.data.pairs import PairSampler
+from siamese.data.pairs_file import PairList
 from siamese.errors import DatasetError
 from siamese.evaluation.embedding import Distance, Embed, embed_dataset, euclidean, path_pair_distances
 from siamese.evaluation.fewshot import EpisodeSampler, FewShotResult, score_episodes
