@@ -69,7 +69,7 @@ def _add_train(commands) -> None:
     parser.add_argument("--no-augment", dest="augment", action="store_false")
     parser.add_argument("--rotated-classes", action="store_true", help="add quarter turns of each class as new classes (characters)")
     parser.add_argument("--validation-fraction", type=float)
-    parser.add_argument("--patience", type=int)
+    parser.add_argument("--patience", type=int, help="stop after this many epochs without a better validation AUC (default: run all epochs)")
     parser.add_argument("--mixed-precision", action="store_true", help="float16 convolutions (GPUs)")
     parser.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA (GPUs)")
     parser.add_argument("--seed", type=int)

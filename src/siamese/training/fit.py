@@ -44,7 +44,9 @@ class TrainConfig:
     does the Euclidean distance between unit embeddings). `rotated_classes` adds each
     quarter turn of a training class as a new class (for characters; see
     `siamese.data.rotations`). `mixed_precision` (float16 convolutions) and `jit_compile`
-    (XLA) are for GPUs; on a CPU they are slower, not faster. `loss=None` picks cross-entropy for the learned distance, contrastive else.
+    (XLA) are for GPUs; on a CPU they are slower, not faster. The epoch with the best
+    validation AUC is kept in any case; `patience` (epochs without a better one) stops
+    early, which saves time but cuts the learning-rate schedule short (None: run them all). `loss=None` picks cross-entropy for the learned distance, contrastive else.
     """
 
     image_size: tuple = (48, 48)
@@ -71,7 +73,7 @@ class TrainConfig:
     validation_fraction: float = 0.2
     split_by_group: bool = True
     validation_pairs: int = 2000
-    patience: int = 8
+    patience: int | None = None
     mixed_precision: bool = False
     jit_compile: bool = False
     seed: int = 0
@@ -82,7 +84,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
-        if self.patience < 0:
+        if self.patience is not None and self.patience < 0:
             raise ValueError(f"patience must be zero or positive, got {self.patience}")
         if self.loss == "crossentropy" and self.distance != "learned":
             raise ValueError(f"loss 'crossentropy' needs distance 'learned', got distance {self.distance!r}")
@@ -168,7 +170,9 @@ def train(
 
     validation = PairValidation(network, val_images, val_pairs)
     checkpoint = BestNetworkCheckpoint(network, model_path, monitor="val_auc")
-    callbacks = [validation, checkpoint, keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=config.patience)]
+    callbacks = [validation, checkpoint]
+    if config.patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=config.patience))
     if results_dir is not None:
         results_dir = Path(results_dir)
         results_dir.mkdir(parents=True, exist_ok=True)
