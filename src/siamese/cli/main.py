@@ -302,8 +302,6 @@ def _read_pairs_source(path: Path, pairs_count: int, seed: int):
     if path.suffix.lower() == ".csv" or (path.is_file() and not zipfile.is_zipfile(path)):
         return read_pairs_file(path)
     dataset = load_dataset(path)
-    if dataset.num_classes < 2 or max(len(i) for i in dataset.class_indices) < 2:
-        raise SiameseError(f"{path}: pairs need 2 or more classes and a class with 2 or more images, found {dataset.num_classes} class(es)")
     return dataset, PairSampler(pairs_count, same_group_negatives=len(set(dataset.groups)) > 1, seed=seed).sample(dataset)
 
 

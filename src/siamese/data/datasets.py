@@ -40,7 +40,7 @@ class _FolderSource:
     """Image files under a folder on disk."""
 
     def __init__(self, root: Path):
-        self.root = root
+        self.root = self.location = root
 
     def members(self) -> list[str]:
         found = []
@@ -61,7 +61,7 @@ class _ZipSource:
     """Image files inside a zip archive, read without unpacking."""
 
     def __init__(self, path: Path):
-        self.path = path
+        self.path = self.location = path
         self._local = threading.local()
         try:
             with zipfile.ZipFile(path) as archive:
@@ -92,7 +92,7 @@ class _PairsSource:
     """The images named by a pairs file, read from where they are."""
 
     def __init__(self, path: Path):
-        self.path = path
+        self.path = self.location = path
 
     def read(self, member: str) -> bytes:
         return Path(member).read_bytes()
@@ -128,6 +128,11 @@ class ImageDataset:
 
     def __len__(self) -> int:
         return len(self.members)
+
+    @property
+    def origin(self) -> str:
+        """The folders, archives or pairs files the images come from, for messages."""
+        return ", ".join(str(source.location) for source in self.sources)
 
     @property
     def num_classes(self) -> int:
@@ -182,8 +187,7 @@ class ImageDataset:
     def check_trainable(self) -> None:
         """Training needs two classes and two images per class (a same pair for each)."""
         if self.num_classes < 2:
-            where = ", ".join(str(getattr(s, "root", getattr(s, "path", s))) for s in self.sources)
-            raise DatasetError(f"{where}: found {self.num_classes} class(es); need at least 2 class folders of images")
+            raise DatasetError(f"{self.origin}: found {self.num_classes} class(es); need at least 2 class folders of images")
         for label, indices in enumerate(self.class_indices):
             if len(indices) < 2:
                 raise DatasetError(f"{self.name(indices[0])}: class '{self.classes[label]}' has only 1 image; each class needs at least 2")

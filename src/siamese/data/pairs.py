@@ -48,7 +48,7 @@ class PairSampler:
         by_class = dataset.class_indices
         multi = [c for c, idx in enumerate(by_class) if len(idx) >= 2]
         if not multi or dataset.num_classes < 2:
-            raise DatasetError("pair sampling needs at least 2 classes and a class with 2 or more images")
+            raise DatasetError(f"{dataset.origin}: pairs need 2 or more classes and a class with 2 or more images, found {dataset.num_classes} class(es)")
         n_same = self.pairs // 2
         first, second, same = [], [], []
         for c in rng.choice(multi, size=n_same):

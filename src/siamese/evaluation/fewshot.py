@@ -24,10 +24,6 @@ from siamese.evaluation.embedding import Distance, euclidean, pairwise_distances
 from siamese.evaluation.intervals import Estimate, proportion
 
 
-def _where(dataset: ImageDataset) -> str:
-    return ", ".join(str(getattr(s, "root", getattr(s, "path", s))) for s in dataset.sources)
-
-
 @dataclasses.dataclass(frozen=True)
 class Episode:
     """One episode, as dataset indices.
@@ -77,7 +73,7 @@ class EpisodeSampler:
 
     def check(self, dataset: ImageDataset) -> None:
         """Raise `DatasetError` if the dataset cannot give a single episode; does no other work."""
-        where = _where(dataset)
+        where = dataset.origin
         need = self.shot + self.queries_per_class
         if self.way > dataset.num_classes:
             raise DatasetError(f"{where}: {self.way}-way episodes need {self.way} classes, found {dataset.num_classes}")

@@ -47,10 +47,6 @@ class Evaluation:
     report: Path | None
 
 
-def _where(dataset: ImageDataset) -> str:
-    return ", ".join(str(getattr(s, "root", getattr(s, "path", s))) for s in dataset.sources)
-
-
 def _distinct(order: np.ndarray, pairs) -> np.ndarray:
     """`order` without repeats of a pair already listed (drawn pairs may repeat on small data)."""
     seen, keep = set(), []
@@ -111,7 +107,7 @@ def evaluate(
     if dataset is not None:
         multi = [c for c, idx in enumerate(dataset.class_indices) if len(idx) >= 2]
         if dataset.num_classes < 2 or not multi:
-            raise DatasetError(f"{_where(dataset)}: evaluation needs 2 or more classes and a class with 2 or more images, "
+            raise DatasetError(f"{dataset.origin}: evaluation needs 2 or more classes and a class with 2 or more images, "
                                f"found {dataset.num_classes} class(es)")
         if episodes is not None:
             episode_list = episodes.sample(dataset)
@@ -128,7 +124,7 @@ def evaluate(
         for episode in episode_list or []:
             needed += [episode.support.ravel(), episode.queries]
         needed = np.unique(np.concatenate(needed))
-        logger.info("embedding %d images of %s", len(needed), _where(dataset))
+        logger.info("embedding %d images of %s", len(needed), dataset.origin)
         table = embed_dataset(dataset, embed, needed, channels=channels)
 
     metrics = {**(about or {}), "seed": seed}

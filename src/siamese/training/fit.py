@@ -198,5 +198,5 @@ def train(
 
 
 def _describe(dataset: ImageDataset) -> dict:
-    roots = [str(getattr(s, "root", getattr(s, "path", ""))) for s in dataset.sources]
+    roots = [str(source.location) for source in dataset.sources]
     return {"sources": roots, "images": len(dataset), "classes": dataset.num_classes, "groups": len(set(dataset.groups))}
