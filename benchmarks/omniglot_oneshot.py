@@ -97,13 +97,11 @@ def candidate_configs(args) -> list[dict]:
     if not extra or not all(isinstance(candidate, dict) for candidate in extra):
         raise SystemExit("omniglot_oneshot.py: error: --config must be a JSON object or a non-empty list of objects")
     candidates = [{**base, **candidate} for candidate in extra]
-    from siamese.model import losses
     from siamese.training import TrainConfig
 
     for candidate in candidates:  # a typo or a bad value fails now, not after an hour of training
         try:
-            config = TrainConfig(**candidate)
-            losses.get(config.pair_loss, margin=config.margin)
+            TrainConfig(**candidate)
         except (TypeError, ValueError) as error:
             raise SystemExit(f"omniglot_oneshot.py: error: --config {json.dumps(candidate)}: {error}") from None
     return candidates

@@ -67,7 +67,7 @@ def main():
     import keras
 
     from siamese.data import ClassBatchSampler, PairSampler, Preprocessing, load_dataset
-    from siamese.data.augmentation import build_augmentation
+    from siamese.model.augmentation import build_augmentation
     from siamese.model import ContrastiveLoss, SiameseNetwork, build_tower, distances
     from siamese.training.batches import ClassBatches
     from siamese.training.trainer import PairwiseTrainer

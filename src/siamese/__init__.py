@@ -2,7 +2,7 @@
 
     import siamese
     siamese.verify("a.png", "b.png")            # shipped Omniglot model
-    model = siamese.load_model("models/omniglot.keras")
+    model = siamese.load_model("omniglot")      # a shipped model by name, or a path
     model.verify(a, b)                          # Verification(distance, same, threshold)
     model.embed(["a.png", "b.png"])             # (2, d) float32
 
@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 
 def load_model(path: str | os.PathLike | None = None, *, engine: str = "auto"):
-    """Load a saved model (.keras or .onnx); without a path, the shipped default model.
+    """Load a saved model (.keras or .onnx), or a shipped one by name ("omniglot"); default the shipped one.
 
     `engine="auto"` runs on ONNX Runtime when an up-to-date export lies beside the .keras
     file, else on Keras; see `siamese.inference.load_model` and `SiameseModel`.
@@ -40,12 +40,12 @@ def _cached_model(path: str):
 def verify(a, b, *, model: str | os.PathLike | None = None, threshold: float | None = None):
     """Are images `a` and `b` (paths or arrays) the same class? Returns a `Verification`.
 
-    The model (default: the shipped one) is loaded once and kept for later calls.
+    The model (a path or a shipped model's name; default the shipped one) is loaded once
+    and kept for later calls.
     """
-    from siamese.inference import default_model_path
+    from siamese.inference import resolve_model
 
-    path = os.fspath(model) if model is not None else os.fspath(default_model_path())
-    return _cached_model(os.path.abspath(path)).verify(a, b, threshold=threshold)
+    return _cached_model(os.path.abspath(resolve_model(model))).verify(a, b, threshold=threshold)
 
 
 __all__ = ["DatasetError", "ImageError", "ModelFileError", "SiameseError", "load_model", "verify"]

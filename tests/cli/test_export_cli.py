@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from siamese.cli import main
-from siamese.cli.main import _Progress
+from siamese.cli.progress import Progress
 from siamese.inference import export_model, load_model
 from tests.cli.test_cli import assert_one_line_error, run
 
@@ -49,7 +49,7 @@ def test_export_cli_end_to_end(trained_model_path, pair, tmp_path, capsys):
 @pytest.mark.parametrize("args, fragment", [
     (["export", "{fake}"], "fake.keras: not a Keras model file (.keras zip archive)"),
     (["export", "{tmp}/missing.keras"], "missing.keras: no such model file"),
-    (["export", "{model}", "--format", "pt"], "--format must be one of onnx, saved_model, litert, got 'pt'"),
+    (["export", "{model}", "--format", "pt"], "argument --format: invalid choice: 'pt'"),
     (["verify", "{image}", "{image}", "--model", "{fake_onnx}"], "fake.onnx: not a usable ONNX model"),
 ])
 def test_bad_export_input_exits_2_with_one_line(exported_model, shapes_dir, tmp_path, args, fragment):
@@ -115,7 +115,7 @@ def test_embed_reports_progress_on_a_terminal(exported_model, shapes_dir):
             return True
 
     stream = Terminal()
-    progress = _Progress(stream, minimum=10)
+    progress = Progress(stream, minimum=10)
     images = sorted(shapes_dir.rglob("*.png"))[:40]
     embeddings = load_model(exported_model).embed(images, batch_size=16, workers=2, progress=progress)
     progress.close()
@@ -123,7 +123,7 @@ def test_embed_reports_progress_on_a_terminal(exported_model, shapes_dir):
     shown = stream.getvalue()
     assert shown.count("\r") == 3 and "40/40 images (100%" in shown and shown.endswith("\n")
     quiet = io.StringIO()
-    _Progress(quiet, minimum=10)(40, 40)
+    Progress(quiet, minimum=10)(40, 40)
     assert quiet.getvalue() == ""  # not a terminal: nothing
 
 

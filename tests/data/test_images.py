@@ -1,6 +1,5 @@
 """Decoding and preprocessing: by content, with one-line errors that name the file."""
 
-import shutil
 
 import cv2
 import numpy as np

@@ -71,7 +71,7 @@ def test_calibrate_stores_the_threshold_and_reports_the_test_pairs(trained_model
     (["evaluate", "{model}", "--pairs", "{bad_pairs}"], "bad.csv:1: image 'nowhere.png' not found"),
     (["evaluate", "{model}", "--pairs", "{malformed}"], "malformed.csv:1: expected 'path1,path2,label'"),
     (["evaluate", "{model}", "--runs", "{shapes}"], "not the one-shot runs layout"),
-    (["evaluate", "{model}", "--runs", "{shapes}", "--support-variants", "-1"], "--support-variants must be zero or positive, got -1"),
+    (["evaluate", "{model}", "--runs", "{runs}", "--support-variants", "-1"], "support_variants must be zero or positive, got -1"),
     (["evaluate", "{tmp}/nope.keras", "{shapes}"], "nope.keras: no such model file"),
     (["calibrate", "{model}", "{bad_pairs}"], "bad.csv:1: image 'nowhere.png' not found"),
     (["calibrate", "{model}", "{shapes}", "--target-far", "2"], "target_far must be between 0 and 1"),
@@ -82,7 +82,7 @@ def test_bad_input_exits_2_with_one_line(trained_model_path, shapes_dir, tmp_pat
     (tmp_path / "bad.csv").write_text(f"{shapes_dir}/lines/hline/00.png,nowhere.png,1\n")
     (tmp_path / "malformed.csv").write_text("just-one-field\n")
     names = {"model": trained_model_path, "shapes": shapes_dir, "empty": tmp_path / "empty", "tmp": tmp_path,
-             "bad_pairs": tmp_path / "bad.csv", "malformed": tmp_path / "malformed.csv"}
+             "bad_pairs": tmp_path / "bad.csv", "malformed": tmp_path / "malformed.csv", "runs": BUNDLED / "all_runs.zip"}
     args = [a.format(**names) for a in args]
     before = trained_model_path.read_bytes()
     assert main([*args, "--out", str(tmp_path / "out")] if args[0] == "evaluate" else args) == 2

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from siamese.errors import DatasetError
 from siamese.evaluation import equal_error_rate, true_accept_rate_at, verification_metrics
 from siamese.evaluation.verification import _bootstrap_auc_eer, _eer_crossing
 
@@ -77,11 +78,11 @@ def test_intervals_are_reproducible_with_the_seed():
     assert a.to_dict() == b.to_dict()
 
 
-@pytest.mark.parametrize("distances, same, message", [
-    ([0.1, 0.2], [1, 1], "need same and different pairs"),
-    ([0.1, 0.2, 0.3], [1, 0], "1-D of one length"),
-    ([0.1, np.nan], [1, 0], "NaN"),
+@pytest.mark.parametrize("distances, same, error, message", [
+    ([0.1, 0.2], [1, 1], DatasetError, "pairs: need both same and different pairs, got 2 same of 2"),
+    ([0.1, 0.2, 0.3], [1, 0], ValueError, "1-D of one length"),
+    ([0.1, np.nan], [1, 0], ValueError, "NaN"),
 ])
-def test_bad_inputs(distances, same, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_inputs(distances, same, error, message):
+    with pytest.raises(error, match=message):
         verification_metrics(distances, same)

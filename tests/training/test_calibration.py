@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from siamese.errors import DatasetError
 from siamese.training import ThresholdCalibrator
 
 SAME = np.array([1, 1, 1, 1, 0, 0, 0, 0])
@@ -47,5 +48,5 @@ def test_arguments_are_checked(args, kwargs, message):
 
 
 def test_needs_both_kinds_of_pairs():
-    with pytest.raises(ValueError, match="both same and different"):
-        ThresholdCalibrator().fit([0.1, 0.2], [1, 1])
+    with pytest.raises(DatasetError, match="need both same and different pairs, got 0 same of 2"):
+        ThresholdCalibrator().fit([0.1, 0.2], [0, 0])

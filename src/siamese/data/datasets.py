@@ -13,8 +13,6 @@ import dataclasses
 import functools
 import logging
 import os
-import threading
-import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Sequence
 
@@ -22,96 +20,10 @@ import numpy as np
 
 from siamese.data.images import Preprocessing, decode_image, preprocess
 from siamese.data.pairs_file import classes_from_pairs, read_pairs_file
+from siamese.data.sources import PairsSource, open_source
 from siamese.errors import DatasetError
 
 logger = logging.getLogger(__name__)
-
-# Files that live beside images in datasets but are not images; everything else is decoded
-# by content, since real datasets hold images without extensions (Yale faces).
-_NOT_IMAGES = {".txt", ".csv", ".md", ".json", ".yaml", ".yml", ".ini", ".db", ".xml", ".html", ".py", ".zip"}
-
-
-def _is_candidate(name: str) -> bool:
-    base = PurePosixPath(name).name
-    return not base.startswith(".") and base != "Thumbs.db" and PurePosixPath(base).suffix.lower() not in _NOT_IMAGES
-
-
-class _FolderSource:
-    """Image files under a folder on disk."""
-
-    def __init__(self, root: Path):
-        self.root = self.location = root
-
-    def members(self) -> list[str]:
-        found = []
-        for folder, dirs, files in os.walk(self.root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            relative = Path(folder).relative_to(self.root)
-            found += [(relative / f).as_posix() for f in sorted(files) if _is_candidate(f)]
-        return found
-
-    def read(self, member: str) -> bytes:
-        return (self.root / member).read_bytes()
-
-    def name(self, member: str) -> str:
-        return str(self.root / member)
-
-
-class _ZipSource:
-    """Image files inside a zip archive, read without unpacking."""
-
-    def __init__(self, path: Path):
-        self.path = self.location = path
-        self._local = threading.local()
-        try:
-            with zipfile.ZipFile(path) as archive:
-                names = [n for n in archive.namelist() if not n.endswith("/") and "__MACOSX" not in n]
-        except zipfile.BadZipFile:
-            raise DatasetError(f"{path}: not a zip archive") from None
-        tops = {n.split("/", 1)[0] for n in names}
-        self.prefix = f"{tops.pop()}/" if len(tops) == 1 and all("/" in n for n in names) else ""
-        self._names = names
-
-    def members(self) -> list[str]:
-        return sorted(n[len(self.prefix):] for n in self._names if _is_candidate(n))
-
-    def _archive(self) -> zipfile.ZipFile:
-        archive = getattr(self._local, "archive", None)
-        if archive is None:
-            archive = self._local.archive = zipfile.ZipFile(self.path)
-        return archive
-
-    def read(self, member: str) -> bytes:
-        return self._archive().read(self.prefix + member)
-
-    def name(self, member: str) -> str:
-        return f"{self.path}:{self.prefix}{member}"
-
-
-class _PairsSource:
-    """The images named by a pairs file, read from where they are."""
-
-    def __init__(self, path: Path):
-        self.path = self.location = path
-
-    def read(self, member: str) -> bytes:
-        return Path(member).read_bytes()
-
-    def name(self, member: str) -> str:
-        return member
-
-
-def open_source(path: str | os.PathLike):
-    """A folder or zip archive of images, checked to exist."""
-    path = Path(path)
-    if not path.exists():
-        raise DatasetError(f"{path}: no such file or folder")
-    if path.is_dir():
-        return _FolderSource(path)
-    if zipfile.is_zipfile(path):
-        return _ZipSource(path)
-    raise DatasetError(f"{path}: not a folder of class folders or a .zip of them")
-
 
 @dataclasses.dataclass(frozen=True)
 class ImageDataset:
@@ -201,7 +113,7 @@ def _pairs_members(path: Path) -> tuple:
     kept = [(image, f"{path.name}:class{label:04d}") for image, label in zip(images, labels) if counts[label] >= 2]
     if len(kept) < len(images):
         logger.info("%s: %d image(s) with no 'same' partner left out of the classes", path, len(images) - len(kept))
-    return _PairsSource(path), kept
+    return PairsSource(path), kept
 
 
 def load_dataset(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> ImageDataset:

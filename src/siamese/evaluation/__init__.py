@@ -2,23 +2,25 @@
 runs, retrieval, pictures and a report.
 
 Models come in as an `embed` and a `distance` function, so nothing here loads one (the CLI
-wires a `SiameseModel`'s `embed` and `distances` in). Pictures live in
+wires a `SiameseModel`'s `embed` and `distances` in). `evaluate` runs a list of steps, one
+per kind of evaluation (`siamese.evaluation.steps`). Pictures live in
 `siamese.evaluation.plots`, imported on use (it brings matplotlib).
 """
 
 from siamese.evaluation.embedding import (
-    dataset_pair_distances,
     embed_dataset,
     embed_images,
     euclidean,
     pairwise_distances,
     path_pair_distances,
 )
-from siamese.evaluation.fewshot import Episode, EpisodeSampler, FewShotResult, score_episodes
+from siamese.evaluation.fewshot import Episode, EpisodeSampler, FewShotResult, default_way, score_episodes
 from siamese.evaluation.intervals import Estimate, proportion, wilson_interval
+from siamese.evaluation.pair_sources import DrawnPairs, FilePairs, draw_pairs, read_pair_source
 from siamese.evaluation.oneshot_runs import OneShotRun, OneShotRuns, RunsResult, read_oneshot_runs, runs_from_dataset, score_oneshot_runs
 from siamese.evaluation.report import format_markdown, format_table, summary_rows, write_report
 from siamese.evaluation.retrieval import RetrievalResult, average_precisions, retrieval_metrics, retrieval_subset
+from siamese.evaluation.steps import Context, EpisodesStep, HistoryStep, PairsStep, RetrievalStep, RunsStep, Step
 from siamese.evaluation.suite import Evaluation, evaluate
 from siamese.evaluation.verification import (
     VerificationMetrics,
@@ -29,18 +31,28 @@ from siamese.evaluation.verification import (
 )
 
 __all__ = [
+    "Context",
+    "DrawnPairs",
     "Episode",
+    "EpisodesStep",
     "EpisodeSampler",
     "Estimate",
     "Evaluation",
     "FewShotResult",
+    "FilePairs",
+    "HistoryStep",
     "OneShotRun",
     "OneShotRuns",
+    "PairsStep",
     "RetrievalResult",
+    "RetrievalStep",
     "RunsResult",
+    "RunsStep",
+    "Step",
     "VerificationMetrics",
     "average_precisions",
-    "dataset_pair_distances",
+    "default_way",
+    "draw_pairs",
     "embed_dataset",
     "embed_images",
     "equal_error_rate",
@@ -52,6 +64,7 @@ __all__ = [
     "path_pair_distances",
     "proportion",
     "read_oneshot_runs",
+    "read_pair_source",
     "retrieval_metrics",
     "retrieval_subset",
     "roc_points",
@@ -62,4 +75,5 @@ __all__ = [
     "true_accept_rate_at",
     "verification_metrics",
     "wilson_interval",
+    "write_report",
 ]

@@ -69,10 +69,3 @@ def path_pair_distances(first: Sequence, second: Sequence, embed: Embed, distanc
     a = embeddings[[row[str(p)] for p in first]]
     b = embeddings[[row[str(p)] for p in second]]
     return np.asarray(distance(a, b), dtype=np.float64)
-
-
-def dataset_pair_distances(dataset: ImageDataset, first, second, embed: Embed, distance: Distance = euclidean, *, channels: int = 1) -> np.ndarray:
-    """Distances (n,) of pairs of dataset indices, each image embedded once."""
-    first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
-    table = embed_dataset(dataset, embed, np.concatenate([first, second]), channels=channels)
-    return np.asarray(distance(table[first], table[second]), dtype=np.float64)

@@ -14,6 +14,7 @@ classes from one group (one alphabet), the harder test the Omniglot runs pose.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 
 import numpy as np
@@ -36,6 +37,16 @@ class Episode:
     support: np.ndarray
     queries: np.ndarray
     answers: np.ndarray
+
+
+def default_way(dataset: ImageDataset, shot: int = 1, *, within_group: bool = False, most: int = 20) -> int:
+    """`most` (20, as the one-shot runs), or fewer when the data has fewer classes (or, with
+    `within_group`, fewer classes in its largest group) with `shot` + 1 images or more."""
+    eligible = [c for c, idx in enumerate(dataset.class_indices) if len(idx) >= shot + 1]
+    if within_group:
+        sizes = collections.Counter(dataset.groups[c] for c in eligible)
+        return max(2, min(most, max(sizes.values(), default=0)))
+    return max(2, min(most, len(eligible)))
 
 
 class EpisodeSampler:

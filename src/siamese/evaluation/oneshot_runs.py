@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import zipfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from siamese.data.datasets import ImageDataset
 from siamese.data.images import decode_image
+from siamese.data.sources import open_source
 from siamese.data.variants import affine_variants
 from siamese.errors import DatasetError
 from siamese.evaluation.embedding import Distance, Embed, euclidean, pairwise_distances
@@ -57,24 +57,22 @@ class OneShotRuns:
         return decode_image(self.files[member], name=f"{self.path}:{member}", channels=channels)
 
 
-def _list_files(path: Path) -> dict:
-    """Every file under `path` (folder or zip) by posix name -> a function giving its bytes."""
-    if not path.exists():
-        raise DatasetError(f"{path}: no such file or folder")
-    if path.is_dir():
-        # A single run's folder, the folder of runs, or a folder above that: look no deeper.
-        base = path.parent if (path / LABELS).is_file() else path
-        folders = sorted({label.parent for pattern in (LABELS, f"*/{LABELS}", f"*/*/{LABELS}") for label in path.glob(pattern)})
-        return {f.relative_to(base).as_posix(): f.read_bytes for folder in folders for f in sorted(folder.rglob("*")) if f.is_file()}
-    if not zipfile.is_zipfile(path):
-        raise DatasetError(f"{path}: not a folder or .zip of one-shot runs ({_LAYOUT})")
-    with zipfile.ZipFile(path) as archive:
-        names = [n for n in archive.namelist() if not n.endswith("/") and "__MACOSX" not in n]
-        contents = {n: archive.read(n) for n in names}
-    return {n: (lambda data=data: data) for n, data in contents.items()}
+def _list_files(path: Path):
+    """(source, names): the runs' source (folder or zip) and the files under its label folders.
+
+    `path` may be one run's folder, the folder (or zip) of runs, or a folder above that:
+    label files are looked for at most two folders down.
+    """
+    source = open_source(path, expected=f"a folder or .zip of one-shot runs ({_LAYOUT})", strip_top=False)
+    under = ""
+    if path.is_dir() and (path / LABELS).is_file():  # one run's folder: name it as in all_runs
+        source, under = open_source(path.parent), path.name
+    names = source.files(under)
+    folders = {PurePosixPath(n).parent for n in names if PurePosixPath(n).name == LABELS and len(PurePosixPath(n).parts) <= 3}
+    return source, [n for n in names if any(folder in PurePosixPath(n).parents for folder in folders)]
 
 
-def _parse_labels(path: Path, labels_name: str, text: str, files: dict) -> OneShotRun:
+def _parse_labels(path: Path, labels_name: str, text: str, files: set) -> OneShotRun:
     folder = PurePosixPath(labels_name).parent
     training = sorted(n for n in files if PurePosixPath(n).parent == folder / "training")
     if not training:
@@ -102,19 +100,19 @@ def read_oneshot_runs(path: str | os.PathLike) -> OneShotRuns:
     """Read the runs from `all_runs.zip`, its unpacked folder, or one run's folder; checks
     every listed image exists before returning."""
     path = Path(path)
-    readers = _list_files(path)
-    labels = sorted(n for n in readers if PurePosixPath(n).name == LABELS)
+    source, names = _list_files(path)
+    labels = sorted(n for n in names if PurePosixPath(n).name == LABELS)
     if not labels:
         raise DatasetError(f"{path}: not the one-shot runs layout (no {_LAYOUT})")
     runs = []
     for name in labels:
         try:
-            text = readers[name]().decode("utf-8")
+            text = source.read(name).decode("utf-8")
         except UnicodeDecodeError:
             raise DatasetError(f"{path}:{name}: not a text file") from None
-        runs.append(_parse_labels(path, name, text, readers))
+        runs.append(_parse_labels(path, name, text, set(names)))
     used = {m for run in runs for m in (*run.training, *run.test)}
-    return OneShotRuns(path=path, runs=tuple(runs), files={m: readers[m]() for m in sorted(used)})
+    return OneShotRuns(path=path, runs=tuple(runs), files={m: source.read(m) for m in sorted(used)})
 
 
 @dataclasses.dataclass(frozen=True)

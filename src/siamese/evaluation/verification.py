@@ -18,30 +18,12 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.metrics import roc_auc_score
 
 from siamese.evaluation.intervals import Estimate, bootstrap_estimate, proportion
+from siamese.scores import check_scores, roc_points
 
 FAR_TARGETS = (1e-2, 1e-3)
-
-
-def _check(distances, same) -> tuple[np.ndarray, np.ndarray]:
-    distances = np.asarray(distances, dtype=np.float64)
-    same = np.asarray(same).astype(bool)
-    if distances.ndim != 1 or distances.shape != same.shape:
-        raise ValueError(f"distances and same must be 1-D of one length, got {distances.shape} and {same.shape}")
-    if same.all() or not same.any():
-        raise ValueError(f"verification metrics need same and different pairs, got {int(same.sum())} same of {len(same)}")
-    if not np.all(np.isfinite(distances)):
-        raise ValueError("distances hold NaN or infinite values")
-    return distances, same
-
-
-def roc_points(distances, same) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(far, tar, thresholds) along the ROC curve; `thresholds` are distances (the first is inf)."""
-    distances, same = _check(distances, same)
-    far, tar, thresholds = roc_curve(same, -distances)  # roc_curve wants larger = "same"
-    return far, tar, -thresholds
 
 
 def _eer_crossing(far: np.ndarray, tar: np.ndarray):
@@ -162,7 +144,7 @@ def verification_metrics(
         resamples: bootstrap samples for the AUC and EER intervals.
         seed: the bootstrap's seed; the same inputs and seed give the same intervals.
     """
-    distances, same = _check(distances, same)
+    distances, same = check_scores(distances, same)
     if resamples < 10:
         raise ValueError(f"resamples must be at least 10, got {resamples}")
     n_same, n_diff = int(same.sum()), int((~same).sum())

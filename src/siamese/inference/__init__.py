@@ -4,7 +4,8 @@ Nothing here imports Keras or TensorFlow until a Keras model is loaded or export
 ONNX engine (`siamese export`, then `load_model`) runs without them.
 """
 
-from siamese.inference.export import FORMATS, ExportResult, export_model
-from siamese.inference.model import SiameseModel, Verification, default_model_path, load_model
+from siamese.inference.export import ExportResult, export_model
+from siamese.inference.model import SiameseModel, Verification, load_model
+from siamese.inference.pretrained import pretrained_path, resolve_model
 
-__all__ = ["FORMATS", "ExportResult", "SiameseModel", "Verification", "default_model_path", "export_model", "load_model"]
+__all__ = ["ExportResult", "SiameseModel", "Verification", "export_model", "load_model", "pretrained_path", "resolve_model"]

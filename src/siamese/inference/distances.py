@@ -1,4 +1,4 @@
-"""The four distances in numpy, for engines that run the tower without Keras (ONNX Runtime).
+"""The distances of `siamese.registry.DISTANCES` in numpy, for engines that run the tower without Keras (ONNX Runtime).
 
 Each matches its Keras layer in `siamese.model.distances` to float32 round-off: the same
 `safe_sqrt` floor, the same unit scaling, the same sign of the learned head. Smaller is
@@ -14,7 +14,8 @@ import dataclasses
 
 import numpy as np
 
-NAMES = ("euclidean", "manhattan", "cosine", "learned")
+from siamese.registry import DISTANCES
+
 _EPSILON = 1e-12
 
 
@@ -41,8 +42,7 @@ class NumpyDistance:
     bias: np.ndarray | None = None
 
     def __post_init__(self):
-        if self.name not in NAMES:
-            raise ValueError(f"distance must be one of {list(NAMES)}, got {self.name!r}")
+        DISTANCES.check(self.name)
         if (self.name == "learned") != (self.kernel is not None and self.bias is not None):
             raise ValueError(f"distance {self.name!r}: kernel and bias go with 'learned' and only with it")
 

@@ -30,8 +30,8 @@ import numpy as np
 from siamese.errors import ModelFileError, SiameseError
 from siamese.files import atomic_dir, atomic_path, check_keras_archive, file_sha256
 from siamese.inference.metadata import ExportMetadata, write_onnx_metadata
+from siamese.registry import EXPORT_FORMATS
 
-FORMATS = ("onnx", "saved_model", "litert")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,8 +71,7 @@ def export_model(
         check_images: random images the check runs on.
         seed: seed of those images.
     """
-    if format not in FORMATS:
-        raise ValueError(f"format must be one of {list(FORMATS)}, got {format!r}")
+    EXPORT_FORMATS.check(format)
     model_path = check_keras_archive(model_path)  # fails fast, before TensorFlow is imported
     out = Path(out) if out is not None else export_path(model_path, format)
     wanted = {"onnx": ".onnx", "litert": ".tflite"}.get(format)

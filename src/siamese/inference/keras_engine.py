@@ -16,14 +16,9 @@ from siamese.model import distances
 from siamese.model.network import SiameseNetwork
 from siamese.model.saving import load_network, save_network
 
-_NAMES = {cls: name for name, cls in distances._BY_NAME.items()}
-
-
 def distance_spec(layer: keras.layers.Layer) -> dict:
     """The numpy spec of a distance layer (see `siamese.inference.distances`); its weights for 'learned'."""
-    name = _NAMES.get(type(layer))
-    if name is None:
-        raise ValueError(f"distance {type(layer).__name__} has no numpy version; export supports {sorted(_NAMES.values())}")
+    name = distances.name_of(layer)
     if name != "learned":
         return {"name": name}
     kernel, bias = (np.asarray(w, np.float32) for w in layer.dense.get_weights())

@@ -28,11 +28,11 @@ import numpy as np
 from siamese.data.images import ImageLike, as_image_list, iter_image_batches
 from siamese.errors import ModelFileError
 from siamese.files import check_keras_archive, file_sha256
+from siamese.inference.pretrained import resolve_model
+from siamese.registry import ENGINES
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[3] / "models" / "omniglot.keras"
-ENGINES = ("auto", "onnx", "keras")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,11 +183,6 @@ def _export_is_current(model_path: Path, export_path: Path) -> bool:
         return False
 
 
-def default_model_path() -> Path:
-    """`$SIAMESE_MODEL` if set, else the pretrained Omniglot model shipped in `models/`."""
-    return Path(os.environ.get("SIAMESE_MODEL") or DEFAULT_MODEL)
-
-
 def _open_export_of(path: Path, *, engine: str):
     """The ONNX engine for the export beside `path`, or None (with a warning when it is stale or broken)."""
     beside = path.with_suffix(".onnx")
@@ -218,16 +213,16 @@ def _open_export_of(path: Path, *, engine: str):
 
 
 def load_model(path: str | os.PathLike | None = None, *, engine: str = "auto") -> SiameseModel:
-    """Load a saved model (.keras or .onnx); without a path, the shipped default model.
+    """Load a saved model (.keras or .onnx) or a pretrained one by name; by default the shipped one.
 
     Args:
-        path: a .keras model, or a .onnx export of one; default `default_model_path()`.
+        path: a .keras model, a .onnx export of one, or the name of a pretrained model
+            ("omniglot"); default `$SIAMESE_MODEL`, else "omniglot" (`siamese.inference.pretrained`).
         engine: "auto" (ONNX Runtime when an up-to-date export lies beside the .keras file,
             else Keras), "onnx" (fail unless there is one) or "keras".
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
-    path = Path(path) if path is not None else default_model_path()
+    ENGINES.check(engine)
+    path = resolve_model(path)
     if path.suffix == ".onnx":
         if engine == "keras":
             raise ModelFileError(f"{path}: an ONNX export; the Keras engine needs the .keras model")

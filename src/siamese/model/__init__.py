@@ -1,25 +1,42 @@
-"""Towers, distances, losses and the Siamese network (Keras 3, `keras.ops` only)."""
+"""Towers, distances, losses, reducers and the Siamese network (Keras 3, `keras.ops` only)."""
 
-from siamese.model import distances, losses
+from siamese.model import distances, losses, reducers
 from siamese.model.distances import CosineDistance, EuclideanDistance, LearnedDistance, ManhattanDistance
-from siamese.model.losses import ContrastiveLoss, PairCrossentropy, contrastive_loss, pair_crossentropy
+from siamese.model.losses import (
+    BatchLoss,
+    ContrastiveLoss,
+    MultiSimilarityLoss,
+    PairCrossentropy,
+    PairLoss,
+    contrastive_loss,
+    multi_similarity_loss,
+    pair_crossentropy,
+)
 from siamese.model.network import SiameseNetwork
+from siamese.model.reducers import AvgNonZeroReducer, MeanReducer
 from siamese.model.saving import load_network, save_network
 from siamese.model.towers import build_tower
 
 __all__ = [
+    "AvgNonZeroReducer",
+    "BatchLoss",
     "ContrastiveLoss",
     "CosineDistance",
     "EuclideanDistance",
     "LearnedDistance",
     "ManhattanDistance",
+    "MeanReducer",
+    "MultiSimilarityLoss",
     "PairCrossentropy",
+    "PairLoss",
     "SiameseNetwork",
     "build_tower",
     "contrastive_loss",
     "distances",
     "load_network",
     "losses",
+    "multi_similarity_loss",
     "pair_crossentropy",
+    "reducers",
     "save_network",
 ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from siamese.registry import DISTANCES
+
 _EPSILON = 1e-12
 
 
@@ -98,12 +100,20 @@ _BY_NAME = {
 }
 
 
+def name_of(layer: keras.layers.Layer) -> str:
+    """The registry name of a distance layer (`siamese.registry.DISTANCES`)."""
+    for name, cls in _BY_NAME.items():
+        if type(layer) is cls:
+            return name
+    raise ValueError(f"distance {type(layer).__name__} is not one of {list(DISTANCES)}")
+
+
 def get(identifier) -> keras.layers.Layer:
-    """A distance layer from an instance, a config dict, or one of: euclidean, manhattan, cosine, learned."""
+    """A distance layer from an instance, a config dict, or a name in `siamese.registry.DISTANCES`."""
     if isinstance(identifier, keras.layers.Layer):
         return identifier
     if isinstance(identifier, dict):
         return keras.saving.deserialize_keras_object(identifier)
-    if isinstance(identifier, str) and identifier in _BY_NAME:
-        return _BY_NAME[identifier](name="distance")
-    raise ValueError(f"distance must be one of {sorted(_BY_NAME)} or a Layer, got {identifier!r}")
+    if not isinstance(identifier, str):
+        raise ValueError(f"distance must be one of {list(DISTANCES)} or a Layer, got {identifier!r}")
+    return _BY_NAME[DISTANCES.check(identifier)](name="distance")

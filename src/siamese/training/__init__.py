@@ -1,6 +1,21 @@
-"""Training: batches, the pairwise trainer, callbacks, threshold calibration, `train`."""
+"""Training: batches, the pairwise trainer, callbacks, threshold calibration, `train`.
+
+`TrainConfig` and `ThresholdCalibrator` need no Keras, so importing this package is light;
+`train`, `build_network` and `TrainResult` bring Keras (and its backend) on first use.
+"""
 
 from siamese.training.calibration import ThresholdCalibrator
-from siamese.training.fit import TrainConfig, TrainResult, build_network, train
+from siamese.training.config import TrainConfig
+
+_KERAS_NAMES = ("TrainResult", "build_network", "train")
+
+
+def __getattr__(name: str):
+    if name in _KERAS_NAMES:
+        from siamese.training import fit
+
+        return getattr(fit, name)
+    raise AttributeError(f"module 'siamese.training' has no attribute {name!r}")
+
 
 __all__ = ["ThresholdCalibrator", "TrainConfig", "TrainResult", "build_network", "train"]

@@ -3,14 +3,15 @@
 A fixed threshold that does not fit the user's data is the most common complaint about
 verification tools; the threshold is fitted to the user's own validation pairs instead:
 for the best accuracy, at the equal error rate, or for a target false-accept rate.
+Needs numpy and scikit-learn only (no Keras): `siamese calibrate` stays light.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_curve
 
-_OBJECTIVES = ("accuracy", "eer", "far")
+from siamese.registry import OBJECTIVES
+from siamese.scores import roc_points
 
 
 class ThresholdCalibrator:
@@ -24,23 +25,14 @@ class ThresholdCalibrator:
     """
 
     def __init__(self, objective: str = "accuracy", *, target_far: float = 1e-3):
-        if objective not in _OBJECTIVES:
-            raise ValueError(f"objective must be one of {_OBJECTIVES}, got {objective!r}")
+        OBJECTIVES.check(objective)
         if not 0.0 < target_far < 1.0:
             raise ValueError(f"target_far must be between 0 and 1, got {target_far}")
         self.objective = objective
         self.target_far = target_far
 
     def fit(self, distances, same) -> "ThresholdCalibrator":
-        distances = np.asarray(distances, dtype=np.float64)
-        same = np.asarray(same).astype(bool)
-        if distances.shape != same.shape or distances.ndim != 1:
-            raise ValueError(f"distances and same must be 1-D of one length, got {distances.shape} and {same.shape}")
-        if same.all() or not same.any():
-            raise ValueError("calibration needs both same and different pairs")
-        # roc_curve wants scores where larger means "same": use -distance.
-        far, tar, thresholds = roc_curve(same, -distances)
-        thresholds = -thresholds  # same when distance <= threshold
+        far, tar, thresholds = roc_points(distances, same)
         if self.objective == "accuracy":
             balanced = 0.5 * (tar + (1.0 - far))
             best = int(np.argmax(balanced))
@@ -49,8 +41,8 @@ class ThresholdCalibrator:
         else:
             best = int(np.flatnonzero(far <= self.target_far).max())
         threshold = thresholds[best]
-        if not np.isfinite(threshold):
-            threshold = distances.min() - 1e-6
+        if not np.isfinite(threshold):  # nothing accepted: just below the smallest distance
+            threshold = float(np.min(distances)) - 1e-6
         self.threshold_ = float(threshold)
         self.false_accept_rate_ = float(far[best])
         self.true_accept_rate_ = float(tar[best])

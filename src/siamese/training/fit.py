@@ -18,83 +18,22 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from siamese.data.augmentation import build_augmentation
 from siamese.data.datasets import ImageDataset, load_dataset, split_by_class
 from siamese.data.images import Preprocessing
 from siamese.data.pairs import ClassBatchSampler, PairSampler
 from siamese.data.rotations import add_rotated_classes
 from siamese.files import write_json
 from siamese.model import losses
+from siamese.model.augmentation import build_augmentation
 from siamese.model.network import SiameseNetwork
 from siamese.model.saving import save_network
 from siamese.model.towers import build_tower
 from siamese.training.batches import ClassBatches
 from siamese.training.callbacks import BestNetworkCheckpoint, PairValidation
+from siamese.training.config import TrainConfig
 from siamese.training.trainer import PairwiseTrainer
 
 logger = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class TrainConfig:
-    """Everything that defines a training run; saved as `config.json` beside its results.
-
-    `invert=None` decides from the data: images that are mostly white (ink on paper) are
-    inverted. `margin` is in the distance's units (cosine distance lies in [0, 2], and so
-    does the Euclidean distance between unit embeddings). `rotated_classes` adds each
-    quarter turn of a training class as a new class (for characters; see
-    `siamese.data.rotations`). `mixed_precision` (float16 convolutions) and `jit_compile`
-    (XLA) are for GPUs; on a CPU they are slower, not faster. The epoch with the best
-    validation AUC is kept in any case; `patience` (epochs without a better one) stops
-    early, which saves time but cuts the learning-rate schedule short (None: run them all). `loss=None` picks cross-entropy for the learned distance, contrastive else.
-    """
-
-    image_size: tuple = (48, 48)
-    channels: int = 1
-    invert: bool | None = None
-    filters: tuple = (64, 64, 64, 64)
-    embedding_dim: int = 128
-    batchnorm: bool = True
-    dropout: float = 0.0
-    l2: float = 0.0
-    normalize: bool = True
-    distance: str = "cosine"
-    loss: str | None = None
-    margin: float = 0.6
-    reducer: str = "nonzero"
-    epochs: int = 20
-    steps_per_epoch: int = 100
-    classes_per_batch: int = 16
-    examples_per_class: int = 4
-    same_group_fraction: float = 0.5
-    learning_rate: float = 1e-3
-    augment: bool = True
-    rotated_classes: bool = False
-    validation_fraction: float = 0.2
-    split_by_group: bool = True
-    validation_pairs: int = 2000
-    patience: int | None = None
-    mixed_precision: bool = False
-    jit_compile: bool = False
-    seed: int = 0
-
-    def __post_init__(self):
-        for name in ("epochs", "steps_per_epoch", "embedding_dim", "validation_pairs"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
-        if self.patience is not None and self.patience < 0:
-            raise ValueError(f"patience must be zero or positive, got {self.patience}")
-        if self.loss == "crossentropy" and self.distance != "learned":
-            raise ValueError(f"loss 'crossentropy' needs distance 'learned', got distance {self.distance!r}")
-
-    @property
-    def pair_loss(self) -> str:
-        return self.loss or ("crossentropy" if self.distance == "learned" else "contrastive")
-
-    def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "image_size": list(self.image_size), "filters": list(self.filters)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +69,28 @@ def build_network(config: TrainConfig, preprocessing: Preprocessing) -> SiameseN
     return SiameseNetwork(tower, config.distance, preprocessing=preprocessing.to_dict())
 
 
+def _decoded_split(dataset: ImageDataset, config: TrainConfig):
+    """(train_set, train_images, val_set, val_images, preprocessing): classes split, images decoded once."""
+    train_set, val_set = split_by_class(dataset, config.validation_fraction, by_group=config.split_by_group, seed=config.seed)
+    invert = config.invert if config.invert is not None else _looks_like_ink_on_paper(dataset, config.seed)
+    preprocessing = Preprocessing(image_size=tuple(config.image_size), channels=config.channels, invert=invert)
+    logger.info("decoding %d training and %d validation images", len(train_set), len(val_set))
+    train_images = train_set.load(preprocessing)
+    if config.rotated_classes:
+        train_set, train_images = add_rotated_classes(train_set, train_images)
+    return train_set, train_images, val_set, val_set.load(preprocessing), preprocessing
+
+
+def _compiled_trainer(network: SiameseNetwork, config: TrainConfig) -> PairwiseTrainer:
+    """The network's tower and distance under the config's loss, augmentation and schedule."""
+    augmentation = build_augmentation(seed=config.seed) if config.augment else None
+    loss = losses.get(config.pair_loss, margin=config.margin, reducer=config.reducer)
+    trainer = PairwiseTrainer(network.tower, network.distance, loss, augmentation=augmentation)
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * config.steps_per_epoch, alpha=0.05)
+    trainer.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=config.jit_compile)
+    return trainer
+
+
 def train(
     data: ImageDataset | str | os.PathLike | list,
     *,
@@ -146,22 +107,10 @@ def train(
     start = time.perf_counter()
     dataset = data if isinstance(data, ImageDataset) else load_dataset(data)
     dataset.check_trainable()
-    train_set, val_set = split_by_class(dataset, config.validation_fraction, by_group=config.split_by_group, seed=config.seed)
-    invert = config.invert if config.invert is not None else _looks_like_ink_on_paper(dataset, config.seed)
-    preprocessing = Preprocessing(image_size=tuple(config.image_size), channels=config.channels, invert=invert)
-    logger.info("decoding %d training and %d validation images", len(train_set), len(val_set))
-    train_images = train_set.load(preprocessing)
-    if config.rotated_classes:
-        train_set, train_images = add_rotated_classes(train_set, train_images)
-    val_images = val_set.load(preprocessing)
-
+    train_set, train_images, val_set, val_images, preprocessing = _decoded_split(dataset, config)
     keras.utils.set_random_seed(config.seed)
     network = build_network(config, preprocessing)
-    augmentation = build_augmentation(seed=config.seed) if config.augment else None
-    pair_loss = losses.get(config.pair_loss, margin=config.margin)
-    trainer = PairwiseTrainer(network.tower, network.distance, pair_loss, augmentation=augmentation, reducer=config.reducer)
-    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * config.steps_per_epoch, alpha=0.05)
-    trainer.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=config.jit_compile)
+    trainer = _compiled_trainer(network, config)
 
     sampler = ClassBatchSampler(config.classes_per_batch, config.examples_per_class, same_group_fraction=config.same_group_fraction)
     train_batches = ClassBatches(train_images, train_set, sampler, steps=config.steps_per_epoch, seed=config.seed)
@@ -176,7 +125,7 @@ def train(
     if results_dir is not None:
         results_dir = Path(results_dir)
         results_dir.mkdir(parents=True, exist_ok=True)
-        write_json(results_dir / "config.json", {**config.to_dict(), "invert": invert, "data": _describe(dataset)})
+        write_json(results_dir / "config.json", {**config.to_dict(), "invert": preprocessing.invert, "data": _describe(dataset)})
         callbacks.append(keras.callbacks.CSVLogger(str(results_dir / "history.csv")))
 
     history = trainer.fit(train_batches, validation_data=val_batches, epochs=config.epochs, callbacks=callbacks, verbose=verbose)

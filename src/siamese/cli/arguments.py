@@ -1,0 +1,155 @@
+"""Every command's arguments, in one place; the commands themselves are modules beside this one.
+
+Each subparser names its command module (`siamese.cli.<command>`), imported only when that
+command runs, so building the parser imports neither Keras nor any command's library.
+Choices come from `siamese.registry`; train's tuning options default to `TrainConfig`'s own
+(left out of the arguments when not given), so every default is stated once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from siamese.registry import DISTANCES, ENGINES, EXPORT_FORMATS, LOSSES, OBJECTIVES, REDUCERS
+
+MODEL_HELP = "model file (.keras or .onnx) or a shipped model's name (default: omniglot)"
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, `siamese: error: ...`, exit status 2, like every other error."""
+
+    def error(self, message: str):
+        print(f"siamese: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _size(text: str) -> tuple:
+    """'32' or '32x48' -> (height, width)."""
+    try:
+        parts = [int(p) for p in text.lower().split("x")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"image size must be N or HxW, got {text!r}") from None
+    if len(parts) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"image size must be N or HxW, got {text!r}")
+    return (parts[0], parts[-1])
+
+
+def _filters(text: str) -> tuple:
+    try:
+        return tuple(int(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"filters must be comma-separated ints, got {text!r}") from None
+
+
+def _command(commands, name: str, help: str, **kwargs) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help, **kwargs)
+    parser.set_defaults(command=name)
+    return parser
+
+
+def _add_train(commands) -> None:
+    parser = _command(commands, "train", "train a model on folders / zips of class folders", argument_default=argparse.SUPPRESS)
+    parser.add_argument("data", nargs="+", help="folder(s) or .zip(s) of class folders (nested groups allowed), or a pairs .csv")
+    parser.add_argument("--run", default=None, help="run name (default: first data name + date and time)")
+    parser.add_argument("--model-out", type=Path, default=None, help="model file to write (default: models/RUN.keras)")
+    parser.add_argument("--results", type=Path, default=None, help="folder for logs and metrics (default: results/RUN)")
+    parser.add_argument("--overwrite", action="store_true", default=False, help="allow replacing an existing model file")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--steps", dest="steps_per_epoch", type=int, help="batches per epoch")
+    parser.add_argument("--image-size", type=_size, help="N or HxW (default 48)")
+    parser.add_argument("--channels", type=int, choices=(1, 3))
+    invert = parser.add_mutually_exclusive_group()
+    invert.add_argument("--invert", dest="invert", action="store_true", help="invert images (dark ink on light paper)")
+    invert.add_argument("--no-invert", dest="invert", action="store_false", help="never invert (default: decide from the data)")
+    parser.add_argument("--filters", type=_filters, help="filters per conv block (default 64,64,64,64)")
+    parser.add_argument("--embedding-dim", type=int)
+    parser.add_argument("--no-batchnorm", dest="batchnorm", action="store_false")
+    parser.add_argument("--dropout", type=float)
+    parser.add_argument("--l2", type=float)
+    parser.add_argument("--distance", choices=DISTANCES)
+    parser.add_argument("--loss", choices=LOSSES, help="default: contrastive; crossentropy for --distance learned")
+    parser.add_argument("--margin", type=float, help="margin of the contrastive loss")
+    parser.add_argument("--reducer", choices=REDUCERS, help="how the loss averages its terms (default nonzero)")
+    parser.add_argument("--classes-per-batch", type=int)
+    parser.add_argument("--examples-per-class", type=int)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--no-augment", dest="augment", action="store_false")
+    parser.add_argument("--rotated-classes", action="store_true", help="add quarter turns of each class as new classes (characters)")
+    parser.add_argument("--validation-fraction", type=float)
+    parser.add_argument("--patience", type=int, help="stop after this many epochs without a better validation AUC (default: run all epochs)")
+    parser.add_argument("--mixed-precision", action="store_true", help="float16 convolutions (GPUs)")
+    parser.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA (GPUs)")
+    parser.add_argument("--seed", type=int)
+
+
+def _engine_option(parser) -> None:
+    parser.add_argument("--engine", choices=ENGINES, default="auto",
+                        help="auto: ONNX Runtime when an up-to-date export (`siamese export`) lies beside the model, else Keras")
+
+
+def _add_verify(commands) -> None:
+    parser = _command(commands, "verify", "are two images the same class?")
+    parser.add_argument("image1")
+    parser.add_argument("image2")
+    parser.add_argument("--model", help=MODEL_HELP)
+    parser.add_argument("--threshold", type=float, help="override the model's calibrated threshold")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    _engine_option(parser)
+
+
+def _add_embed(commands) -> None:
+    parser = _command(commands, "embed", "write the embeddings of images to a .npy file")
+    parser.add_argument("images", nargs="+")
+    parser.add_argument("--model", help=MODEL_HELP)
+    parser.add_argument("--out", type=Path, required=True, help="output .npy file, one row per image")
+    parser.add_argument("--batch-size", type=int, default=256, help="images per tower call (default 256)")
+    parser.add_argument("--workers", type=int, help="threads decoding images (default: one per core, at most 8)")
+    _engine_option(parser)
+
+
+def _add_export(commands) -> None:
+    parser = _command(commands, "export", "export the tower for fast inference (ONNX Runtime) or deployment")
+    parser.add_argument("model", type=Path, help="model file (.keras)")
+    parser.add_argument("--format", default="onnx", choices=EXPORT_FORMATS, help="onnx (default), saved_model or litert")
+    parser.add_argument("--out", type=Path, help="destination (default: beside the model, MODEL.onnx / MODEL_saved_model / MODEL.tflite)")
+
+
+def _add_evaluate(commands) -> None:
+    parser = _command(commands, "evaluate", "measure a model on unseen data: verification, N-way episodes, one-shot runs, retrieval")
+    parser.add_argument("model", type=Path, help="model file (.keras)")
+    parser.add_argument("data", nargs="?", type=Path, help="folder or .zip of class folders of unseen classes (optional with --pairs or --runs)")
+    parser.add_argument("--pairs", type=Path, help="CSV of 'path1,path2,label' lines to verify, instead of pairs drawn from DATA")
+    parser.add_argument("--runs", type=Path, help="the official one-shot runs: all_runs.zip or its unpacked folder")
+    parser.add_argument("--way", type=int, help="classes per episode (default 20, or all of DATA's classes if fewer)")
+    parser.add_argument("--shot", type=int, default=1, help="support images per class (default 1)")
+    parser.add_argument("--episodes", type=int, default=200, help="N-way episodes drawn from DATA (default 200)")
+    parser.add_argument("--within-group", action="store_true", help="take each episode's classes from one group (alphabet)")
+    parser.add_argument("--support-variants", type=int, default=0,
+                        help="test-time augmentation on --runs: average distances over this many distorted copies of each training image")
+    parser.add_argument("--pairs-count", type=int, default=2000, help="pairs drawn from DATA, half same (default 2000)")
+    parser.add_argument("--retrieval-images", type=int, default=2000, help="at most this many images of DATA for retrieval (default 2000)")
+    parser.add_argument("--history", type=Path, help="training history.csv to draw (default: results/MODEL_NAME/history.csv if it exists)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every draw and bootstrap (default 0)")
+    parser.add_argument("--out", type=Path, help="folder for pictures, metrics.json and report.md (default: results/MODEL_NAME/evaluation)")
+
+
+def _add_calibrate(commands) -> None:
+    parser = _command(commands, "calibrate", "choose the model's threshold on validation pairs and store it in the model file")
+    parser.add_argument("model", type=Path, help="model file (.keras); the threshold is written back into it")
+    parser.add_argument("data", type=Path, help="validation pairs: a CSV pairs file, or a folder / .zip of class folders to draw pairs from")
+    parser.add_argument("--objective", choices=OBJECTIVES, default="accuracy",
+                        help="best balanced accuracy, equal error rate, or a target false-accept rate (default accuracy)")
+    parser.add_argument("--target-far", type=float, default=1e-3, help="false-accept rate for --objective far (default 0.001)")
+    parser.add_argument("--test", type=Path, help="test pairs (CSV, or folder / .zip): report what the new threshold gives there")
+    parser.add_argument("--pairs-count", type=int, default=2000, help="pairs drawn from a folder / .zip, half same (default 2000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the pair draw and bootstrap (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="siamese", description="One-shot similarity learning with Siamese networks.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_train, _add_verify, _add_embed, _add_export, _add_evaluate, _add_calibrate):
+        add(commands)
+    return parser

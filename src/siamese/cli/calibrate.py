@@ -1,0 +1,32 @@
+"""`siamese calibrate MODEL PAIRS`: fit the threshold on validation pairs and store it in the model.
+
+Light by construction: the calibrator needs numpy and scikit-learn, the model runs on ONNX
+Runtime when it has an up-to-date export, and every input is read before the model loads.
+"""
+
+from __future__ import annotations
+
+
+def run(args) -> int:
+    import siamese
+    from siamese.evaluation import format_table, read_pair_source, verification_metrics
+    from siamese.training import ThresholdCalibrator
+
+    calibrator = ThresholdCalibrator(args.objective, target_far=args.target_far)
+    validation = read_pair_source(args.data, count=args.pairs_count, seed=args.seed)
+    test = read_pair_source(args.test, count=args.pairs_count, seed=args.seed) if args.test is not None else None
+    model = siamese.load_model(args.model)
+    channels = model.preprocessing.channels
+    calibrator.fit(validation.distances(model.embed, model.distances, channels=channels), validation.same)
+    before = model.threshold
+    model.threshold = calibrator.threshold_
+    model.save()  # also updates an up-to-date export's metadata, so it does not go stale
+    was = "none" if before is None else f"{before:.4f}"
+    print(f"threshold {was} -> {calibrator.threshold_:.4f} ({args.objective} on {len(validation.same)} validation pairs: "
+          f"FAR {calibrator.false_accept_rate_:.4f}, TAR {calibrator.true_accept_rate_:.4f}), saved in {args.model}")
+    if test is not None:
+        distances = test.distances(model.embed, model.distances, channels=channels)
+        metrics = verification_metrics(distances, test.same, threshold=calibrator.threshold_, seed=args.seed)
+        print(f"on the test pairs ({args.test}):")
+        print(format_table({"verification": metrics.to_dict()}))
+    return 0

@@ -1,0 +1,45 @@
+"""The names siamese accepts, one list per kind, in one place (no Keras import).
+
+The command line's choices, the configurations' checks, the Keras layers, the numpy engine
+and the exporters all read these lists, so a new distance, loss or engine is named here
+once; a test checks that every name has its Keras class and, for distances, its numpy twin.
+
+    DISTANCES.check("cosine")      # -> "cosine"
+    DISTANCES.check("cosin")       # ValueError: distance must be one of [...], got 'cosin'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Names:
+    """The accepted names of one kind of thing; iterate it for argparse's `choices`."""
+
+    kind: str
+    names: tuple
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __contains__(self, value) -> bool:
+        return value in self.names
+
+    def check(self, value) -> str:
+        """`value` if it is one of the names, else a ValueError naming the kind and the choices."""
+        if value not in self.names:
+            raise ValueError(f"{self.kind} must be one of {list(self.names)}, got {value!r}")
+        return value
+
+
+DISTANCES = Names("distance", ("euclidean", "manhattan", "cosine", "learned"))
+LOSSES = Names("loss", ("contrastive", "crossentropy", "multi_similarity"))
+REDUCERS = Names("reducer", ("nonzero", "mean"))
+ENGINES = Names("engine", ("auto", "onnx", "keras"))
+OBJECTIVES = Names("objective", ("accuracy", "eer", "far"))
+EXPORT_FORMATS = Names("format", ("onnx", "saved_model", "litert"))
+PRETRAINED = Names("pretrained model", ("omniglot",))
+
+# Losses that score the learned head's probabilities rather than distances.
+PROBABILITY_LOSSES = ("crossentropy",)

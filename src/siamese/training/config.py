@@ -1,0 +1,81 @@
+"""What defines a training run, checked when it is made (no Keras import, nothing decoded).
+
+A bad name or value fails here, in a second, rather than after every image of the dataset
+has been decoded; the names come from `siamese.registry`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from siamese.registry import DISTANCES, LOSSES, PROBABILITY_LOSSES, REDUCERS
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Everything that defines a training run; saved as `config.json` beside its results.
+
+    `invert=None` decides from the data: images that are mostly white (ink on paper) are
+    inverted. `margin` is in the distance's units (cosine distance lies in [0, 2], and so
+    does the Euclidean distance between unit embeddings) and goes to the contrastive loss.
+    `reducer` is how the loss averages its terms (`siamese.model.reducers`).
+    `rotated_classes` adds each quarter turn of a training class as a new class (for
+    characters; see `siamese.data.rotations`). `mixed_precision` (float16 convolutions)
+    and `jit_compile` (XLA) are for GPUs; on a CPU they are slower, not faster. The epoch
+    with the best validation AUC is kept in any case; `patience` (epochs without a better
+    one) stops early, which saves time but cuts the learning-rate schedule short (None: run
+    them all). `loss=None` picks cross-entropy for the learned distance, contrastive else.
+    """
+
+    image_size: tuple = (48, 48)
+    channels: int = 1
+    invert: bool | None = None
+    filters: tuple = (64, 64, 64, 64)
+    embedding_dim: int = 128
+    batchnorm: bool = True
+    dropout: float = 0.0
+    l2: float = 0.0
+    normalize: bool = True
+    distance: str = "cosine"
+    loss: str | None = None
+    margin: float = 0.6
+    reducer: str = "nonzero"
+    epochs: int = 20
+    steps_per_epoch: int = 100
+    classes_per_batch: int = 16
+    examples_per_class: int = 4
+    same_group_fraction: float = 0.5
+    learning_rate: float = 1e-3
+    augment: bool = True
+    rotated_classes: bool = False
+    validation_fraction: float = 0.2
+    split_by_group: bool = True
+    validation_pairs: int = 2000
+    patience: int | None = None
+    mixed_precision: bool = False
+    jit_compile: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("epochs", "steps_per_epoch", "embedding_dim", "validation_pairs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if not self.margin > 0:
+            raise ValueError(f"margin must be positive, got {self.margin}")
+        if self.patience is not None and self.patience < 0:
+            raise ValueError(f"patience must be zero or positive, got {self.patience}")
+        DISTANCES.check(self.distance)
+        REDUCERS.check(self.reducer)
+        if self.loss is not None:
+            LOSSES.check(self.loss)
+        if self.pair_loss in PROBABILITY_LOSSES and self.distance != "learned":
+            raise ValueError(f"loss {self.pair_loss!r} needs distance 'learned', got distance {self.distance!r}")
+
+    @property
+    def pair_loss(self) -> str:
+        return self.loss or ("crossentropy" if self.distance == "learned" else "contrastive")
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "image_size": list(self.image_size), "filters": list(self.filters)}
