@@ -15,13 +15,14 @@ from tests.conftest import REPO
 
 SOURCE = REPO / "src" / "siamese"
 CHAIN = ["data", "model", "training", "evaluation", "inference", "cli"]
-HELPERS = ["errors", "files", "registry", "scores"]  # modules beside the chain, usable by all
+HELPERS = ["errors", "files", "integrity", "registry", "scores"]  # modules beside the chain, usable by all
 NEVER = {
     "data": {"keras", "tensorflow"},
     "evaluation": {"keras", "tensorflow", "siamese.inference"},
     "inference": {"siamese.training"},
     "registry": {"keras", "tensorflow"},
     "scores": {"keras", "tensorflow"},
+    "integrity": {"keras", "tensorflow"},
 }
 
 

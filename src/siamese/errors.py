@@ -19,3 +19,11 @@ class DatasetError(SiameseError):
 
 class ModelFileError(SiameseError):
     """A model file is missing or is not a siamese model."""
+
+
+class OutputError(SiameseError):
+    """A model or result file cannot be written (read-only folder, disk full), or another run holds it."""
+
+
+class TrainingError(SiameseError):
+    """Training cannot go on (the loss became NaN or exploded); the last good model is kept."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -11,24 +12,44 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from siamese.errors import ModelFileError
+from siamese.errors import ModelFileError, OutputError
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path beside `path`; on success it is renamed onto `path` in one step."""
+    """Yield a temporary path beside `path`; on success it is renamed onto `path` in one step.
+
+    A failure to write (read-only folder, disk full) is a one-line `OutputError` naming
+    `path`, and whatever was at `path` before is left as it was.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(handle)
-    # mkstemp makes the file private (0600); give it the mode a plain open() would have.
-    os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
+    temporary = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+        os.close(handle)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would have.
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         yield temporary
         os.replace(temporary, path)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot be written ({error.strerror or error}); nothing there was changed") from None
     finally:
-        if os.path.exists(temporary):
+        if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def check_writable(folder: str | os.PathLike) -> Path:
+    """Make `folder` if needed and check a file can be written in it: a one-line `OutputError` now,
+    rather than after an hour of work."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise OutputError(f"{folder}: cannot be written ({error.strerror or error})") from None
+    return folder
 
 
 def _umask() -> int:
@@ -46,12 +67,15 @@ def write_json(path: str | os.PathLike, data) -> Path:
 
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike):
-    """Yield a temporary folder beside `path`; on success it replaces `path` (a folder) in two renames."""
+    """Yield a temporary folder beside `path`; on success it replaces `path` (a folder) in two renames.
+
+    A failure to write is a one-line `OutputError` naming `path`.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    old = None
+    temporary = old = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         yield temporary
         if path.exists():
             old = tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent)
@@ -59,6 +83,8 @@ def atomic_dir(path: str | os.PathLike):
             os.replace(path, old)
         os.chmod(temporary, 0o777 & ~_umask())
         os.replace(temporary, path)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot be written ({error.strerror or error})") from None
     finally:
         for leftover in (temporary, old):
             if leftover is not None and os.path.isdir(leftover):
@@ -82,3 +108,34 @@ def check_keras_archive(path: str | os.PathLike) -> Path:
     if path.is_dir() or not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path}: not a Keras model file (.keras zip archive)")
     return path
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike, *, what: str = "training run"):
+    """Hold the lock file `path` for the duration; a second holder is refused with a one-line `OutputError`.
+
+    The lock is the operating system's (flock), so a process that dies, even killed, lets it
+    go; a holder that ends normally also removes the file.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")
+    except OSError as error:
+        raise OutputError(f"{path.parent}: cannot be written ({error.strerror or error})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise OutputError(f"{path.parent}: another {what} is writing here ({holder}); "
+                              "wait for it to end or choose another name") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+        path.unlink(missing_ok=True)  # still holding the lock: nobody else can have it now
+    finally:
+        handle.close()

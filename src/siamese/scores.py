@@ -39,5 +39,6 @@ def roc_points(distances, same) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     FAR(t) = #{different, d <= t} / #different, TAR(t) = #{same, d <= t} / #same.
     """
     distances, same = check_scores(distances, same)
-    far, tar, thresholds = roc_curve(same, -distances)  # roc_curve wants larger = "same"
+    # Every threshold, not only the corners: "the highest threshold with FAR <= target" must be there to pick.
+    far, tar, thresholds = roc_curve(same, -distances, drop_intermediate=False)  # roc_curve wants larger = "same"
     return far, tar, -thresholds

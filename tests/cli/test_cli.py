@@ -86,6 +86,25 @@ def test_train_cli_end_to_end(shapes_dir, tmp_path, capsys):
     assert np.load(embeddings).shape == (1, 8)
 
 
+def test_train_cli_rotated_classes_quadruple_the_training_classes(shapes_dir, tmp_path, capsys):
+    def train(name, *extra):
+        results = tmp_path / name
+        args = ["train", str(shapes_dir), "--model-out", str(tmp_path / f"{name}.keras"), "--results", str(results),
+                "--epochs", "1", "--steps", "2", "--image-size", "16", "--filters", "8,8", "--embedding-dim", "8",
+                "--classes-per-batch", "4", "--examples-per-class", "2", "--no-augment", "--seed", "0", *extra]
+        assert main(args) == 0
+        capsys.readouterr()
+        return (json.loads((results / "metrics.json").read_text()), json.loads((results / "config.json").read_text()))
+
+    plain, plain_config = train("plain")
+    rotated, rotated_config = train("rotated", "--rotated-classes")
+    assert plain_config["rotated_classes"] is False and rotated_config["rotated_classes"] is True
+    # 12 shape classes in 3 groups; one group is held out, so 8 train, and each gains 3 quarter turns.
+    assert plain["training_classes"] == 8 and plain["validation_classes"] == 4
+    assert rotated["training_classes"] == 4 * plain["training_classes"]
+    assert rotated["validation_classes"] == plain["validation_classes"]  # validation classes are never rotated
+
+
 @pytest.mark.parametrize("args, fragments", [
     (["train", "{tmp}/nowhere"], ["nowhere: no such file or folder"]),
     (["train", "{one}"], ["found 1 class"]),

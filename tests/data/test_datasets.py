@@ -71,8 +71,10 @@ def test_unusable_dataset_paths(tmp_path, make, message):
         load_dataset(make(tmp_path))
 
 
-def test_too_few_classes_and_single_image_classes(tmp_path, shapes_dir):
+def test_too_few_classes_and_single_image_classes(tmp_path, shapes_dir, caplog):
     import shutil
+
+    from siamese.data import ClassBatchSampler, PairSampler
 
     one = tmp_path / "one"
     shutil.copytree(shapes_dir / "lines" / "hline", one / "hline")
@@ -82,8 +84,22 @@ def test_too_few_classes_and_single_image_classes(tmp_path, shapes_dir):
     shutil.copytree(shapes_dir / "lines", lonely / "lines")
     (lonely / "solo").mkdir()
     shutil.copy(shapes_dir / "lines" / "hline" / "00.png", lonely / "solo" / "00.png")
-    with pytest.raises(DatasetError, match=r"solo/00.png: class 'solo' has only 1 image"):
-        load_dataset(lonely).check_trainable()
+    dataset = load_dataset(lonely)
+    dataset.check_trainable()  # a single-image class is no reason to refuse the data
+    assert "1 class(es) with a single image" in caplog.text and "solo/00.png" in caplog.text
+    solo = dataset.classes.index("solo")
+    sampler = ClassBatchSampler(5, 2, seed=0)
+    rng = np.random.default_rng(0)
+    drawn = np.concatenate([sampler.draw(dataset, rng)[1] for _ in range(50)])
+    assert solo not in drawn and len(set(drawn)) == 4  # skipped for pairs: never in a training batch
+    pairs = PairSampler(400, seed=0).sample(dataset)
+    solo_pairs = (dataset.labels[pairs.first] == solo) | (dataset.labels[pairs.second] == solo)
+    assert solo_pairs.any() and not pairs.same[solo_pairs].any()  # used as a negative only
+    two = tmp_path / "two"
+    shutil.copytree(lonely / "solo", two / "solo")
+    shutil.copytree(shapes_dir / "lines" / "hline", two / "hline")
+    with pytest.raises(DatasetError, match=r"1 class\(es\) with 2 or more images; need at least 2"):
+        load_dataset(two).check_trainable()
 
 
 def test_split_by_class_has_no_class_on_both_sides(shapes_dir):

@@ -1,12 +1,14 @@
 """Pairs files and seeded pair / batch sampling."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from siamese.data import ClassBatchSampler, PairSampler, load_dataset, read_pairs_file
+from siamese.data import ClassBatchSampler, PairSampler, load_dataset, read_pairs_file, split_by_class
 from siamese.errors import DatasetError
+from siamese.inference import load_model
 
 
 def test_reads_pairs_file_with_header_and_relative_paths(shapes_dir, tmp_path):
@@ -105,9 +107,16 @@ def test_classes_from_pairs_are_the_groups_same_pairs_link(shapes_dir, tmp_path)
     assert len(set(labels)) == 4
     assert by_image["/polygons/square/00.png"] == by_image["/polygons/square/02.png"]
     assert by_image["/polygons/square/00.png"] != by_image["/curves/circle/00.png"]
+    members = {}
+    for image, label in by_image.items():
+        members.setdefault(label, set()).add(image)
+    linked = {frozenset({"/polygons/square/00.png", "/polygons/square/01.png", "/polygons/square/02.png"}),
+              frozenset({"/curves/circle/00.png", "/curves/circle/01.png"})}
+    assert {frozenset(m) for m in members.values()} == linked | {frozenset({"/polygons/triangle/00.png"}), frozenset({"/curves/circle/02.png"})}
     dataset = load_dataset(csv)
     assert dataset.num_classes == 2 and len(dataset) == 5  # the partnerless images are left out
-    assert sorted(len(i) for i in dataset.class_indices) == [2, 3]
+    assert {frozenset("/" + Path(dataset.name(int(i))).relative_to(shapes_dir).as_posix() for i in indices)
+            for indices in dataset.class_indices} == linked
     assert dataset.name(0).endswith(".png") and dataset.image(0).shape == (48, 48, 1)
 
 
@@ -127,7 +136,21 @@ def test_training_on_a_pairs_file(shapes_dir, tmp_path):
         lines += [(f"{shape}/0{i}.png", f"{shape}/0{i + 1}.png", 1) for i in range(4)]
     lines.append(("lines/hline/00.png", "curves/circle/00.png", 0))
     csv = _pairs_csv(tmp_path, shapes_dir, lines)
+    # Each shape's chain 00-01-02-03-04 is one class; the one "different" pair joins nothing.
+    components = {frozenset(str(shapes_dir / f"{shape}/0{i}.png") for i in range(5))
+                  for shape in ("lines/hline", "lines/vline", "polygons/square", "curves/circle", "curves/arc", "polygons/triangle")}
+    dataset = load_dataset(csv)
+    assert {frozenset(dataset.name(int(i)) for i in indices) for indices in dataset.class_indices} == components
+    train_set, val_set = split_by_class(dataset, 0.34, by_group=True, seed=0)  # as training splits (one group: by class)
+    halves = [{frozenset(part.name(int(i)) for i in indices) for indices in part.class_indices} for part in (train_set, val_set)]
+    assert halves[0] | halves[1] == components and not halves[0] & halves[1]
     config = TrainConfig(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=1, steps_per_epoch=2,
                          classes_per_batch=3, examples_per_class=2, validation_pairs=20, validation_fraction=0.34)
-    result = train(csv, model_path=tmp_path / "m.keras", config=config, verbose=0)
-    assert result.metrics["training_classes"] + result.metrics["validation_classes"] == 6
+    result = train(csv, model_path=tmp_path / "m.keras", config=config, results_dir=tmp_path / "results", verbose=0)
+    assert (result.metrics["training_classes"], result.metrics["validation_classes"]) == (len(halves[0]), len(halves[1])) == (4, 2)
+    metrics = json.loads((tmp_path / "results" / "metrics.json").read_text())
+    assert metrics["validation_pairs"] == 20 and 0.0 <= metrics["val_auc"] <= 1.0 and 0.0 <= metrics["val_pair_accuracy"] <= 1.0
+    model = load_model(result.model_path)
+    assert model.threshold == pytest.approx(metrics["val_threshold"]) and model.preprocessing.image_size == (16, 16)
+    square = model.embed([shapes_dir / "polygons/square/00.png", shapes_dir / "polygons/square/01.png"])
+    assert square.shape == (2, 8) and np.all(np.isfinite(square))

@@ -1,11 +1,14 @@
 """`siamese evaluate` and `siamese calibrate`, run as a user runs them (in-process, for speed)."""
 
 import json
+import re
 import shutil
 
+import numpy as np
 import pytest
 
 from siamese.cli import main
+from siamese.evaluation import read_pair_source
 from siamese.inference import load_model
 from tests.conftest import BUNDLED
 
@@ -55,10 +58,25 @@ def test_calibrate_stores_the_threshold_and_reports_the_test_pairs(trained_model
     shutil.copy(trained_model_path, model)
     before = load_model(model).threshold
     assert main(["calibrate", str(model), str(shapes_dir), "--objective", "far", "--target-far", "0.01", "--pairs-count", "200",
-                 "--test", str(pairs_csv)]) == 0
+                 "--seed", "3", "--test", str(pairs_csv)]) == 0
     printed = capsys.readouterr().out
-    after = load_model(model).threshold
+    saved = load_model(model)
+    after = saved.threshold
     assert after != before and f"-> {after:.4f}" in printed
+    # The validation pairs again, as the command draws them, scored by the saved model: the
+    # stored threshold must keep false accepts within the target, and the printed rates must be theirs.
+    validation = read_pair_source(shapes_dir, count=200, seed=3)
+    distances = validation.distances(saved.embed, saved.distances, channels=saved.preprocessing.channels)
+    same = validation.same.astype(bool)
+    assert same.sum() == (~same).sum() == 100
+    accepted = distances <= after
+    far, tar = float(np.mean(accepted[~same])), float(np.mean(accepted[same]))
+    assert far <= 0.01
+    assert re.search(r"\(far on 200 validation pairs: FAR (\S+), TAR (\S+)\)", printed).groups() == (f"{far:.4f}", f"{tar:.4f}")
+    # And no threshold within the target accepts more same pairs (every distance tried as a threshold).
+    candidates = np.unique(distances)
+    within = [np.mean(distances[same] <= t) for t in candidates if np.mean(distances[~same] <= t) <= 0.01]
+    assert tar == max(within, default=0.0) and tar > 0.5
     assert "on the test pairs" in printed and "pair accuracy at threshold" in printed
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # saved atomically
 

@@ -3,13 +3,15 @@
 import csv
 import json
 
+import keras
 import numpy as np
 import pytest
 
 from siamese.data import PairSampler, load_dataset, split_by_class
 from siamese.errors import DatasetError
 from siamese.inference import load_model
-from siamese.training import TrainConfig, train
+from siamese.model import LearnedDistance
+from siamese.training import TrainConfig, build_network, train
 
 
 def test_training_writes_model_and_results(trained_model_path):
@@ -55,7 +57,23 @@ def test_learned_head_with_crossentropy_trains(shapes_dir, tmp_path):
     result = train(shapes_dir, model_path=tmp_path / "koch.keras", config=config, verbose=0)
     assert config.pair_loss == "crossentropy"
     assert 0.0 < result.metrics["val_threshold"] < 1.0
-    assert type(load_model(result.model_path).network.distance).__name__ == "LearnedDistance"
+    model = load_model(result.model_path, engine="keras")
+    network = model.network
+    assert type(network.distance) is LearnedDistance
+    # The head was trained: its weights left where the same seed starts them (kernel drawn, bias 0).
+    keras.utils.set_random_seed(config.seed)  # as `train` does before building its network
+    fresh = build_network(config, model.preprocessing)
+    (kernel, bias), (kernel0, bias0) = network.distance.dense.get_weights(), fresh.distance.dense.get_weights()
+    assert kernel.shape == kernel0.shape == (8, 1) and not np.any(bias0)
+    assert np.max(np.abs(kernel - kernel0)) > 1e-3 and np.abs(bias).max() > 1e-3
+    # Its distances are probabilities of "different": sigmoid(-(w . |a - b| + b)), in [0, 1].
+    images = [shapes_dir / group / shape / f"0{i}.png" for group, shape in (("lines", "hline"), ("curves", "circle")) for i in range(4)]
+    embeddings = model.embed(images).astype(np.float64)
+    first, second = np.repeat(np.arange(8), 8), np.tile(np.arange(8), 8)
+    distances = model.distances(embeddings[first], embeddings[second])
+    assert np.all((distances >= 0.0) & (distances <= 1.0)) and np.ptp(distances) > 1e-3
+    expected = 1.0 / (1.0 + np.exp(np.abs(embeddings[first] - embeddings[second]) @ kernel[:, 0] + bias[0]))
+    assert np.allclose(distances, expected, atol=1e-5)
 
 
 def test_bad_data_fails_before_any_file_is_written(tmp_path, shapes_dir):

@@ -51,8 +51,10 @@ def _command(commands, name: str, help: str, **kwargs) -> argparse.ArgumentParse
 
 def _add_train(commands) -> None:
     parser = _command(commands, "train", "train a model on folders / zips of class folders", argument_default=argparse.SUPPRESS)
-    parser.add_argument("data", nargs="+", help="folder(s) or .zip(s) of class folders (nested groups allowed), or a pairs .csv")
+    parser.add_argument("data", nargs="*", default=[], help="folder(s) or .zip(s) of class folders (nested groups allowed), or a pairs .csv")
     parser.add_argument("--run", default=None, help="run name (default: first data name + date and time)")
+    parser.add_argument("--resume", metavar="RUN", default=None,
+                        help="go on with the run RUN (results/RUN) from its last finished epoch, with its saved settings")
     parser.add_argument("--model-out", type=Path, default=None, help="model file to write (default: models/RUN.keras)")
     parser.add_argument("--results", type=Path, default=None, help="folder for logs and metrics (default: results/RUN)")
     parser.add_argument("--overwrite", action="store_true", default=False, help="allow replacing an existing model file")

@@ -9,6 +9,7 @@ only when it runs. Errors in the user's input print one line,
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 
@@ -20,8 +21,20 @@ from siamese.errors import SiameseError  # noqa: E402
 EXIT_BAD_INPUT = 2
 
 
+def _show_warnings() -> None:
+    """The library logs what the user should know (a stale export, skipped files); show it, one line each."""
+    logger = logging.getLogger("siamese")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("siamese: warning: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _show_warnings()
     try:
         return importlib.import_module(f"siamese.cli.{args.command}").run(args)
     except (SiameseError, ValueError) as error:  # ValueError: a bad option value, caught by a constructor's check

@@ -1,30 +1,56 @@
-"""`siamese train DATA...`: train a model and write it with its logs and metrics."""
+"""`siamese train DATA...`: train a model and write it with its logs and metrics;
+`siamese train --resume RUN`: go on with a run that was stopped (killed, or the machine went down)."""
 
 from __future__ import annotations
 
 import datetime
+import json
 import sys
 from pathlib import Path
 
 from siamese.errors import SiameseError
 
-_RUN_OPTIONS = {"data", "run", "model_out", "results", "overwrite", "command"}
+_RUN_OPTIONS = {"data", "run", "model_out", "results", "overwrite", "command", "resume"}
+
+
+def _new_run(args, TrainConfig):
+    """(data, config, model path, results folder) of a new run, from the arguments."""
+    if not args.data:
+        raise SiameseError("train: give DATA (folders, zips or pairs files), or --resume RUN")
+    config = TrainConfig(**{k: v for k, v in vars(args).items() if k not in _RUN_OPTIONS})
+    run_name = args.run or f"{Path(args.data[0]).stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    model_path = args.model_out or Path("models") / f"{run_name}.keras"
+    if model_path.exists() and not args.overwrite:
+        raise SiameseError(f"{model_path}: exists; pass --overwrite to replace it, or --model-out for another file")
+    return args.data, config, model_path, args.results or Path("results") / run_name
+
+
+def _resumed_run(args, TrainConfig):
+    """(data, config, model path, results folder) of the run to go on with, as its config.json saved them."""
+    given = sorted(k for k in vars(args) if k not in _RUN_OPTIONS)
+    if given or args.data or args.model_out or args.run:
+        raise SiameseError(f"--resume {args.resume}: the run goes on with its saved data and settings; give no others "
+                           f"({', '.join(given) or 'data, --run, --model-out'})")
+    results = args.results or Path("results") / args.resume
+    saved_path = results / "config.json"
+    try:
+        saved = json.loads(saved_path.read_text())
+    except (OSError, ValueError):
+        raise SiameseError(f"{saved_path}: no training run to resume there (config.json missing or unreadable)") from None
+    return saved["data"]["sources"], TrainConfig.from_dict(saved), Path(saved["model_path"]), results
 
 
 def run(args) -> int:
     from siamese.data import load_dataset
     from siamese.training import TrainConfig, train
 
-    config = TrainConfig(**{k: v for k, v in vars(args).items() if k not in _RUN_OPTIONS})
-    dataset = load_dataset(args.data)  # fail on bad data before anything is created
+    data, config, model_path, results = (_resumed_run if args.resume else _new_run)(args, TrainConfig)
+    dataset = load_dataset(data)  # fail on bad data before anything is created
     dataset.check_trainable()
-    run_name = args.run or f"{Path(args.data[0]).stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
-    model_path = args.model_out or Path("models") / f"{run_name}.keras"
-    results = args.results or Path("results") / run_name
-    if model_path.exists() and not args.overwrite:
-        raise SiameseError(f"{model_path}: exists; pass --overwrite to replace it, or --model-out for another file")
-    print(f"training on {len(dataset)} images of {dataset.num_classes} classes ({', '.join(map(str, args.data))})")
-    result = train(dataset, model_path=model_path, config=config, results_dir=results, verbose=1 if sys.stdout.isatty() else 2)
+    verb = f"resuming {results}" if args.resume else "training"
+    print(f"{verb} on {len(dataset)} images of {dataset.num_classes} classes ({', '.join(map(str, data))})")
+    result = train(dataset, model_path=model_path, config=config, results_dir=results, resume=bool(args.resume),
+                   verbose=1 if sys.stdout.isatty() else 2)
     m = result.metrics
     print(f"validation ({m['validation_classes']} unseen classes, {m['validation_pairs']} pairs): "
           f"ROC AUC {m['val_auc']:.4f}, pair accuracy {m['val_pair_accuracy']:.4f} at threshold {m['val_threshold']:.4f}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import logging
 import os
 from pathlib import Path, PurePosixPath
@@ -21,7 +22,7 @@ import numpy as np
 from siamese.data.images import Preprocessing, decode_image, preprocess
 from siamese.data.pairs_file import classes_from_pairs, read_pairs_file
 from siamese.data.sources import PairsSource, open_source
-from siamese.errors import DatasetError
+from siamese.errors import DatasetError, ImageError
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,10 @@ class ImageDataset:
 
     def read(self, index: int) -> bytes:
         source, member = self.members[index]
-        return self.sources[source].read(member)
+        try:
+            return self.sources[source].read(member)
+        except OSError as error:
+            raise ImageError(f"{self.name(index)}: cannot be read ({error.strerror or error})") from None
 
     def image(self, index: int, channels: int = 1) -> np.ndarray:
         return decode_image(self.read(index), name=self.name(index), channels=channels)
@@ -96,13 +100,40 @@ class ImageDataset:
         bounds = np.searchsorted(self.labels[order], np.arange(self.num_classes + 1))
         return [order[bounds[c]:bounds[c + 1]] for c in range(self.num_classes)]
 
+    @functools.cached_property
+    def class_sizes(self) -> np.ndarray:
+        """For each class label, how many images it has."""
+        return np.bincount(self.labels, minlength=self.num_classes)
+
     def check_trainable(self) -> None:
-        """Training needs two classes and two images per class (a same pair for each)."""
+        """Training needs two classes with two images or more (a same pair each).
+
+        A class with a single image gives no same pair: it is left out of training batches,
+        with a warning, and serves as a negative in validation pairs.
+        """
         if self.num_classes < 2:
             raise DatasetError(f"{self.origin}: found {self.num_classes} class(es); need at least 2 class folders of images")
-        for label, indices in enumerate(self.class_indices):
-            if len(indices) < 2:
-                raise DatasetError(f"{self.name(indices[0])}: class '{self.classes[label]}' has only 1 image; each class needs at least 2")
+        single = [label for label, indices in enumerate(self.class_indices) if len(indices) < 2]
+        if self.num_classes - len(single) < 2:
+            raise DatasetError(f"{self.origin}: {self.num_classes - len(single)} class(es) with 2 or more images; "
+                               "need at least 2 (a same pair each)")
+        if single:
+            logger.warning("%s: %d class(es) with a single image (first: %s): no same pair, used only as negatives",
+                           self.origin, len(single), self.name(self.class_indices[single[0]][0]))
+
+    def duplicates_across_classes(self) -> list[tuple[int, int]]:
+        """Pairs of image indices with the same bytes in two different classes.
+
+        Such an image makes a "same" pair of one class and a "different" pair of two at once;
+        in validation it is a pair no model can get right.
+        """
+        first_seen, found = {}, []
+        for index in range(len(self)):
+            digest = hashlib.sha256(self.read(index)).digest()
+            other = first_seen.setdefault(digest, index)
+            if other != index and self.labels[other] != self.labels[index]:
+                found.append((other, index))
+        return found
 
 
 def _pairs_members(path: Path) -> tuple:

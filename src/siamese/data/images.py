@@ -9,20 +9,24 @@ training did.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
+import re
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator, Sequence, Union
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from siamese.errors import ImageError
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_MAX_PIXELS = 100_000_000
+MAX_PIXELS = 50_000_000  # about 8,660 x 5,770 (a 600 dpi A4 scan is 35 M): larger images are refused, by their header, before decoding
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -76,13 +80,63 @@ def _describe_undecodable(data: bytes) -> str:
     return "not an image (text)"
 
 
+def inspect_header(data: bytes) -> tuple:
+    """(size, sound), read without decoding a pixel (Pillow parses headers lazily).
+
+    `size` is what the header declares: (width, height), or the pixel count alone where Pillow
+    refuses the image as a bomb itself, or None where Pillow does not know the format (OpenCV
+    then decides). `sound` is False for a PNG whose chunks are not whole or fail their
+    checksum: OpenCV allocates what a chunk's length field claims before reading it (4 GB for
+    a 2 KB file whose IDAT length was altered), while Pillow's `verify` reads in blocks.
+    """
+    size = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                size = image.size
+                if image.format == "PNG":
+                    image.verify()
+        return size, True
+    except Image.DecompressionBombError as error:  # above Pillow's own ceiling
+        found = re.search(r"\((\d+) pixels\)", str(error))
+        return (int(found.group(1)) if found else MAX_PIXELS + 1), True
+    except Exception:  # Pillow raises many types for odd data; for a PNG they all mean "not sound"
+        return size, not data.startswith(_PNG_SIGNATURE)
+
+
+def declared_size(data: bytes) -> tuple[int, int] | int | None:
+    """The size an image's header declares; see `inspect_header`."""
+    return inspect_header(data)[0]
+
+
+def _refuse_bombs(data: bytes, name: str) -> None:
+    """Refuse, before decoding, an image that declares too many pixels or a PNG whose chunks do not add up."""
+    size, sound = inspect_header(data)
+    pixels = size if isinstance(size, int) or size is None else size[0] * size[1]
+    if pixels is not None and pixels > MAX_PIXELS:
+        shape = f"{size[0]}x{size[1]} = " if isinstance(size, tuple) else ""
+        raise ImageError(f"{name}: declares {shape}{pixels:,} pixels, more than the {MAX_PIXELS:,} allowed; "
+                         "refused before decoding (a decompression bomb?)")
+    if not sound:
+        raise ImageError(f"{name}: truncated or corrupt PNG")
+
+
 def decode_image(data: bytes, *, name: str, channels: int = 1) -> np.ndarray:
-    """Decode encoded image bytes to uint8 (height, width, channels); RGB order for colour."""
+    """Decode encoded image bytes to uint8 (height, width, channels); RGB order for colour.
+
+    An image whose header declares more than `MAX_PIXELS` pixels is refused before decoding.
+    """
     if len(data) == 0:
         raise ImageError(f"{name}: empty file (0 bytes)")
+    _refuse_bombs(data, name)
     flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
     buffer = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(buffer, flag)
+    try:
+        image = cv2.imdecode(buffer, flag)
+    except cv2.error as error:  # OpenCV's own limits and decoder failures
+        first_line = (str(error).strip().splitlines() or ["cv2.error"])[-1]
+        raise ImageError(f"{name}: cannot be decoded ({first_line.strip()[:160]})") from None
     if image is None or image.size == 0:
         raise ImageError(f"{name}: {_describe_undecodable(data)}")
     if data.startswith(_PNG_SIGNATURE) and not data.rstrip(b"\x00").endswith(b"IEND\xaeB`\x82"):
@@ -133,7 +187,7 @@ def _coerce_array(array: np.ndarray, *, name: str, channels: int) -> np.ndarray:
 def preprocess(image: np.ndarray, preprocessing: Preprocessing, *, name: str = "image") -> np.ndarray:
     """uint8 (h, w, c) image -> float32 (height, width, channels) in [0, 1], as the tower wants."""
     image = _coerce_array(image, name=name, channels=preprocessing.channels)
-    if image.shape[0] * image.shape[1] > _MAX_PIXELS:
+    if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise ImageError(f"{name}: image of {image.shape[1]}x{image.shape[0]} pixels is too large")
     height, width = preprocessing.image_size
     if image.shape[:2] != (height, width):

@@ -99,15 +99,17 @@ class ClassBatchSampler:
     def draw(self, dataset: ImageDataset, rng: np.random.Generator):
         """One batch: (indices, labels) arrays of length `batch_size`."""
         by_class = dataset.class_indices
-        n_classes = dataset.num_classes
-        per_batch = min(self.classes_per_batch, n_classes)
+        eligible = np.flatnonzero(dataset.class_sizes >= 2)  # classes that give a same pair
+        if len(eligible) < 2:
+            raise DatasetError(f"{dataset.origin}: batches need 2 or more classes with 2 or more images, found {len(eligible)}")
+        per_batch = min(self.classes_per_batch, len(eligible))
         groups = np.asarray(dataset.groups)
         n_group = int(round(per_batch * self.same_group_fraction))
         chosen = np.array([], dtype=np.int64)
         if n_group:
-            members = np.flatnonzero(groups == rng.choice(np.unique(groups)))
+            members = eligible[groups[eligible] == rng.choice(np.unique(groups[eligible]))]
             chosen = rng.choice(members, size=min(n_group, len(members)), replace=False)
-        rest = np.setdiff1d(np.arange(n_classes), chosen)
+        rest = np.setdiff1d(eligible, chosen)
         chosen = np.concatenate([chosen, rng.choice(rest, size=per_batch - len(chosen), replace=False)])
         indices = [rng.choice(by_class[c], size=self.examples_per_class, replace=len(by_class[c]) < self.examples_per_class) for c in chosen]
         labels = np.repeat(chosen, self.examples_per_class)

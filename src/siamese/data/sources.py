@@ -9,12 +9,15 @@ one more source with the same four members: `location`, `files`, `read`, `name`.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import zipfile
 from pathlib import Path, PurePosixPath
 
 from siamese.errors import DatasetError
+
+logger = logging.getLogger(__name__)
 
 # Files that live beside images in datasets but are not images; everything else is decoded
 # by content, since real datasets hold images without extensions (Yale faces).
@@ -28,18 +31,29 @@ def is_image_candidate(name: str) -> bool:
 
 
 class FolderSource:
-    """Files under a folder on disk (hidden folders skipped)."""
+    """Files under a folder on disk (hidden folders skipped; linked folders not followed, so a
+    link loop cannot trap the walk)."""
 
     def __init__(self, root: Path):
         self.root = self.location = root
 
     def files(self, under: str = "") -> list[str]:
-        """Every file below `root / under`, sorted, as posix names relative to `root`."""
-        found = []
+        """Every readable file below `root / under`, sorted, as posix names relative to `root`.
+
+        Entries that are not readable files (a dangling or looping link, a socket, a file
+        without read permission) are left out, with one warning that counts them.
+        """
+        found, skipped = [], []
         for folder, dirs, files in os.walk(self.root / under):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             relative = Path(folder).relative_to(self.root)
-            found += [(relative / f).as_posix() for f in sorted(files)]
+            for name in sorted(files):
+                path = Path(folder) / name
+                readable = path.is_file() and os.access(path, os.R_OK)
+                (found if readable else skipped).append((relative / name).as_posix())
+        if skipped:
+            logger.warning("%s: %d entr%s not a readable file, left out (first: %s)", self.root, len(skipped),
+                           "y is" if len(skipped) == 1 else "ies are", self.root / skipped[0])
         return found
 
     def members(self) -> list[str]:

@@ -53,7 +53,7 @@ class NumpyDistance:
         if self.name == "manhattan":
             return np.sum(np.abs(a - b), axis=-1)
         if self.name == "cosine":
-            return 1.0 - np.sum(_unit(a) * _unit(b), axis=-1)
+            return np.maximum(1.0 - np.sum(_unit(a) * _unit(b), axis=-1), 0.0) + 0.0  # no -0.0000 for identical images
         logits = (np.abs(a - b) @ self.kernel + self.bias)[..., 0]
         return 0.5 * (1.0 + np.tanh(-0.5 * logits))  # sigmoid(-logits), without overflow
 

@@ -5,10 +5,13 @@ An ONNX export holds it in `metadata_props` under the key "siamese", as JSON:
     {"format": 1, "siamese_version": "0.1.0",
      "preprocessing": {"image_size": [48, 48], "channels": 1, "invert": true},
      "threshold": 0.41, "distance": {"name": "cosine"}, "embedding_dim": 128,
-     "source": {"file": "omniglot.keras", "sha256": "9f2c..."}, "max_difference": 2e-07}
+     "source": {"file": "omniglot.keras", "sha256": "9f2c..."}, "max_difference": 2e-07,
+     "onnx_sha256": "51ab..."}
 
 `source.sha256` is the hash of the .keras file the tower came from: an export beside a
 .keras file is used in its place only while the hashes agree (otherwise it is stale).
+`onnx_sha256` is the hash of the export itself (`siamese.integrity`): an export edited
+after it was written is refused.
 Reading and editing it needs the `onnx` package only, never TensorFlow.
 """
 
@@ -21,6 +24,7 @@ from pathlib import Path
 
 from siamese.errors import ModelFileError
 from siamese.files import atomic_path
+from siamese.integrity import ONNX_FIELD, PLACEHOLDER, seal_onnx_bytes
 
 METADATA_KEY = "siamese"
 FORMAT_VERSION = 1
@@ -48,6 +52,7 @@ class ExportMetadata:
     source_sha256: str
     max_difference: float | None = None
     siamese_version: str = ""
+    onnx_sha256: str | None = None
 
     def to_json(self) -> str:
         return json.dumps({
@@ -59,6 +64,7 @@ class ExportMetadata:
             "embedding_dim": self.embedding_dim,
             "source": {"file": self.source_file, "sha256": self.source_sha256},
             "max_difference": self.max_difference,
+            ONNX_FIELD: self.onnx_sha256,
         }, sort_keys=True)
 
     @classmethod
@@ -79,6 +85,7 @@ class ExportMetadata:
                 source_sha256=str(data["source"]["sha256"]),
                 max_difference=data.get("max_difference"),
                 siamese_version=str(data.get("siamese_version", "")),
+                onnx_sha256=data.get(ONNX_FIELD),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ModelFileError(f"{name}: unreadable siamese metadata ({type(error).__name__}: {error})") from None
@@ -101,14 +108,16 @@ def read_onnx_metadata(path: str | os.PathLike) -> ExportMetadata:
 
 
 def write_onnx_metadata(source: str | os.PathLike, target: str | os.PathLike, metadata: ExportMetadata) -> Path:
-    """Copy the ONNX file `source` to `target` (the same path is fine) with `metadata`, atomically."""
+    """Copy the ONNX file `source` to `target` (the same path is fine) with `metadata`, atomically,
+    sealed with the SHA-256 of the result (`siamese.integrity`)."""
     import onnx
 
     model = onnx.load(str(source))
     kept = [p for p in model.metadata_props if p.key != METADATA_KEY]
     del model.metadata_props[:]
     model.metadata_props.extend(kept)
-    model.metadata_props.add(key=METADATA_KEY, value=metadata.to_json())
+    model.metadata_props.add(key=METADATA_KEY, value=metadata.replace(onnx_sha256=PLACEHOLDER).to_json())
+    sealed = seal_onnx_bytes(model.SerializeToString())
     with atomic_path(target) as temporary:
-        onnx.save(model, temporary)
+        Path(temporary).write_bytes(sealed)
     return Path(target)

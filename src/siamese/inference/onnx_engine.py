@@ -6,6 +6,7 @@ metadata stored in the file by `siamese export` (see `siamese.inference.metadata
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from siamese.data.images import Preprocessing
 from siamese.errors import ModelFileError
 from siamese.inference.distances import NumpyDistance
 from siamese.inference.metadata import METADATA_KEY, ExportMetadata
+from siamese.integrity import check_onnx_bytes
+
+logger = logging.getLogger(__name__)
 
 
 class OnnxEngine:
@@ -53,6 +57,10 @@ class OnnxEngine:
             raise ModelFileError(f"{path}: not a usable ONNX model ({first_line[:200]})") from None
         custom = session.get_modelmeta().custom_metadata_map
         metadata = ExportMetadata.from_json(custom.get(METADATA_KEY), name=str(path))
+        if metadata.onnx_sha256 is None:
+            logger.warning("%s: no integrity record (exported by an older siamese); re-export to add one", path)
+        else:
+            check_onnx_bytes(path.read_bytes(), metadata.onnx_sha256, name=str(path))
         try:
             return cls(session, metadata, path=path)
         except (ValueError, KeyError, TypeError) as error:

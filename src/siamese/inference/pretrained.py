@@ -5,7 +5,8 @@
 The files are package data of `siamese.pretrained` (in a source checkout, the `models/`
 folder), found through `importlib.resources`, so an editable install, a plain install and a
 wheel all find them; nothing climbs out of the package. Without a model, the default is
-`$SIAMESE_MODEL` (a name or a path) or else the Omniglot model.
+`$SIAMESE_MODEL` (a name or a path) or else the Omniglot model. Each shipped file is checked
+against the package's `SHA256SUMS` when it is resolved.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 from pathlib import Path
 
 from siamese.errors import ModelFileError
+from siamese.files import file_sha256
 from siamese.registry import PRETRAINED
 
 DEFAULT = "omniglot"
@@ -26,7 +28,19 @@ def pretrained_path(name: str) -> Path:
     path = Path(str(importlib.resources.files("siamese.pretrained") / f"{name}.keras"))
     if not path.is_file():
         raise ModelFileError(f"{path}: the pretrained model {name!r} is not installed with this copy of siamese")
+    _check_sums(path)
     return path
+
+
+def _check_sums(path: Path) -> None:
+    """Refuse a shipped model (or its export) whose bytes differ from the package's SHA256SUMS."""
+    sums = path.with_name("SHA256SUMS")
+    listed = {}
+    if sums.is_file():
+        listed = {parts[1].lstrip("*"): parts[0] for parts in map(str.split, sums.read_text().splitlines()) if len(parts) == 2}
+    for file in (path, path.with_suffix(".onnx")):
+        if file.is_file() and file_sha256(file) != listed.get(file.name):
+            raise ModelFileError(f"{file}: differs from the SHA-256 in {sums.name} of the shipped models; reinstall siamese")
 
 
 def resolve_model(model: str | os.PathLike | None = None) -> Path:

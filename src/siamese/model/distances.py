@@ -50,14 +50,14 @@ class ManhattanDistance(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="siamese")
 class CosineDistance(keras.layers.Layer):
-    """d(a, b) = 1 - cos(a, b), in [0, 2]."""
+    """d(a, b) = 1 - cos(a, b), in [0, 2] (clamped at 0 against round-off)."""
 
     def call(self, a, b):
-        return 1.0 - ops.sum(_unit(a) * _unit(b), axis=-1)
+        return _at_least_zero(1.0 - ops.sum(_unit(a) * _unit(b), axis=-1))
 
     def pairwise(self, x):
         unit = _unit(x)
-        return 1.0 - ops.matmul(unit, ops.transpose(unit))
+        return _at_least_zero(1.0 - ops.matmul(unit, ops.transpose(unit)))
 
     def compute_output_shape(self, a_shape, b_shape=None):
         return a_shape[:-1]
@@ -65,6 +65,12 @@ class CosineDistance(keras.layers.Layer):
 
 def _unit(x):
     return x / safe_sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True))
+
+
+def _at_least_zero(x):
+    """Round-off can take 1 - cos a hair below zero for identical images; a distance never is
+    (and + 0.0 turns -0.0 into 0.0, so nothing prints as -0.0000)."""
+    return ops.maximum(x, 0.0) + 0.0
 
 
 @keras.saving.register_keras_serializable(package="siamese")

@@ -2,7 +2,8 @@
 
 Every image is decoded and resized once, up front (the cache), so each step only gathers a
 batch from an array. Batches are `keras.utils.PyDataset`s, which every backend's `fit`
-accepts; the draw for step i of epoch e depends only on (seed, e, i).
+accepts; the draw for step i of epoch e depends only on (seed, e, i). Validation batches
+(`per_epoch=False`) are the same every epoch, so their loss is comparable from epoch to epoch.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ class ClassBatches(keras.utils.PyDataset):
         sampler: draws the classes and images of each batch.
         steps: batches per epoch.
         seed: the seed of the draws.
+        per_epoch: new batches every epoch (training), or the same ones (validation).
     """
 
-    def __init__(self, images: np.ndarray, dataset: ImageDataset, sampler: ClassBatchSampler, *, steps: int, seed: int = 0, **kwargs):
+    def __init__(self, images: np.ndarray, dataset: ImageDataset, sampler: ClassBatchSampler, *, steps: int, seed: int = 0,
+                 per_epoch: bool = True, **kwargs):
         super().__init__(**kwargs)
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
@@ -34,13 +37,14 @@ class ClassBatches(keras.utils.PyDataset):
         self.sampler = sampler
         self.steps = steps
         self.seed = seed
+        self.per_epoch = per_epoch
         self.epoch = 0
 
     def __len__(self) -> int:
         return self.steps
 
     def __getitem__(self, index: int):
-        rng = np.random.default_rng((self.seed, self.epoch, index))
+        rng = np.random.default_rng((self.seed, self.epoch, index) if self.per_epoch else (self.seed, index))
         indices, labels = self.sampler.draw(self.dataset, rng)
         return self.images[indices], labels.astype(np.int32)
 

@@ -1,7 +1,10 @@
-"""Callbacks: verification on validation pairs each epoch, and an atomic best checkpoint.
+"""Callbacks: a guard against a NaN or exploding loss, verification on validation pairs each
+epoch, and an atomic best checkpoint.
 
-`PairValidation` must come before the callbacks that read its figures (checkpoint, early
-stopping, CSV log): Keras runs callbacks in list order and they share one `logs` dict.
+`StopOnBadLoss` comes first and `PairValidation` before the callbacks that read its figures
+(checkpoint, early stopping, CSV log): Keras runs callbacks in list order and they share
+one `logs` dict. After a bad step the weights are not trusted: validation adds no figures,
+so nothing is checkpointed from them.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from sklearn.metrics import roc_auc_score
 
 from siamese.data.pairs import PairIndices
 from siamese.model.network import SiameseNetwork
-from siamese.model.saving import save_network
+from siamese.model.saving import load_network, save_network
 from siamese.training.calibration import ThresholdCalibrator
 
 logger = logging.getLogger(__name__)
@@ -24,6 +27,25 @@ def pair_distances(network: SiameseNetwork, images: np.ndarray, pairs: PairIndic
     """Distances of index pairs into `images`, each image embedded once."""
     embeddings = network.tower.predict(images, batch_size=batch_size, verbose=0)
     return keras.ops.convert_to_numpy(network.distance(embeddings[pairs.first], embeddings[pairs.second]))
+
+
+class StopOnBadLoss(keras.callbacks.Callback):
+    """Stops training at the first step whose loss is NaN, infinite or above `limit`, and says where."""
+
+    def __init__(self, limit: float = 1e6):
+        super().__init__()
+        self.limit = limit
+        self.bad = None  # (epoch, step, loss) of the first bad step
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if self.bad is None and loss is not None and not (np.isfinite(loss) and abs(loss) <= self.limit):
+            self.bad = (self._epoch, batch, float(loss))
+            self.model.stop_training = True
 
 
 class PairValidation(keras.callbacks.Callback):
@@ -40,7 +62,10 @@ class PairValidation(keras.callbacks.Callback):
         self.pairs = pairs
 
     def evaluate(self) -> dict:
+        """The figures, or {} when the network gives non-finite distances (after a bad step)."""
         distances = pair_distances(self.network, self.images, self.pairs)
+        if not np.all(np.isfinite(distances)):
+            return {}
         calibrator = ThresholdCalibrator("accuracy").fit(distances, self.pairs.same)
         predicted = distances <= calibrator.threshold_
         return {
@@ -82,3 +107,26 @@ class BestNetworkCheckpoint(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._best_weights is not None:
             self.network.set_weights(self._best_weights)
+
+    def resume_from(self, best: float | None, best_epoch: int | None) -> None:
+        """Take up a killed run's best so far: its figure, its epoch, and its weights (from the saved model)."""
+        if best_epoch is None:
+            return
+        self.best, self.best_epoch = best, best_epoch
+        self._best_weights = load_network(self.path).get_weights()
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """`EarlyStopping` that can take up a killed run's best figure and count of epochs without it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._resumed = None
+
+    def resume_from(self, best: float | None, wait: int) -> None:
+        self._resumed = (best, wait)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self._resumed is not None:
+            self.best, self.wait = self._resumed

@@ -79,3 +79,13 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "image_size": list(self.image_size), "filters": list(self.filters)}
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> "TrainConfig":
+        """The config of a saved `config.json` (other entries there, such as the data, are ignored)."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        values = {key: value for key, value in saved.items() if key in names}
+        for key in ("image_size", "filters"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)

@@ -22,15 +22,17 @@ from siamese.data.datasets import ImageDataset, load_dataset, split_by_class
 from siamese.data.images import Preprocessing
 from siamese.data.pairs import ClassBatchSampler, PairSampler
 from siamese.data.rotations import add_rotated_classes
-from siamese.files import write_json
+from siamese.errors import TrainingError
+from siamese.files import check_writable, exclusive_lock, write_json
 from siamese.model import losses
 from siamese.model.augmentation import build_augmentation
 from siamese.model.network import SiameseNetwork
 from siamese.model.saving import save_network
 from siamese.model.towers import build_tower
 from siamese.training.batches import ClassBatches
-from siamese.training.callbacks import BestNetworkCheckpoint, PairValidation
+from siamese.training.callbacks import BestNetworkCheckpoint, PairValidation, ResumableEarlyStopping, StopOnBadLoss
 from siamese.training.config import TrainConfig
+from siamese.training.resume import STATE, ResumeState, read_state, restore, trim_log
 from siamese.training.trainer import PairwiseTrainer
 
 logger = logging.getLogger(__name__)
@@ -97,16 +99,38 @@ def train(
     model_path: str | os.PathLike,
     config: TrainConfig = TrainConfig(),
     results_dir: str | os.PathLike | None = None,
+    resume: bool = False,
     verbose: int = 1,
 ) -> TrainResult:
     """Train on `data` (dataset, or paths of folders / zips of class folders) and save the best model.
 
     The model is written atomically to `model_path` each time validation AUC improves; the
-    history (`history.csv`), `config.json` and `metrics.json` go to `results_dir`.
+    history (`history.csv`), `config.json` and `metrics.json` go to `results_dir`, with the
+    state a killed run needs to go on (`resume/`, see `siamese.training.resume`). With
+    `resume`, training continues from that state's last finished epoch. One run at a time
+    writes to a results folder (or, without one, to a model file): a second is refused.
+    A NaN or exploding loss stops training with a `TrainingError`; the last good model stays.
     """
+    if resume and results_dir is None:
+        raise ValueError("resume needs results_dir: the resume state lives there")
     start = time.perf_counter()
     dataset = data if isinstance(data, ImageDataset) else load_dataset(data)
-    dataset.check_trainable()
+    dataset.check_trainable()  # bad data fails before any file or folder is made
+    model_path = Path(model_path)
+    for folder in (model_path.parent, results_dir):
+        if folder is not None:
+            check_writable(folder)  # a read-only or missing output folder fails now, not at the first save
+    lock = Path(results_dir) / ".lock" if results_dir is not None else model_path.with_name(f".{model_path.name}.lock")
+    with exclusive_lock(lock):
+        return _train(dataset, model_path, config, None if results_dir is None else Path(results_dir), resume, verbose, start)
+
+
+def _train(dataset: ImageDataset, model_path: Path, config: TrainConfig, results_dir: Path | None, resume: bool, verbose: int,
+           start: float) -> TrainResult:
+    duplicates = dataset.duplicates_across_classes()
+    if duplicates:
+        logger.warning("%d image(s) stand in two classes (first: %s and %s); such pairs are both same and different, "
+                       "which misleads training and validation: remove them", len(duplicates), *map(dataset.name, duplicates[0]))
     train_set, train_images, val_set, val_images, preprocessing = _decoded_split(dataset, config)
     keras.utils.set_random_seed(config.seed)
     network = build_network(config, preprocessing)
@@ -114,25 +138,24 @@ def train(
 
     sampler = ClassBatchSampler(config.classes_per_batch, config.examples_per_class, same_group_fraction=config.same_group_fraction)
     train_batches = ClassBatches(train_images, train_set, sampler, steps=config.steps_per_epoch, seed=config.seed)
-    val_batches = ClassBatches(val_images, val_set, sampler, steps=max(5, config.steps_per_epoch // 10), seed=config.seed + 1)
+    val_batches = ClassBatches(val_images, val_set, sampler, steps=max(5, config.steps_per_epoch // 10), seed=config.seed + 1,
+                               per_epoch=False)
     val_pairs = PairSampler(config.validation_pairs, same_group_negatives=True, seed=config.seed).sample(val_set)
-
-    validation = PairValidation(network, val_images, val_pairs)
-    checkpoint = BestNetworkCheckpoint(network, model_path, monitor="val_auc")
-    callbacks = [validation, checkpoint]
-    if config.patience is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=config.patience))
+    run = _Callbacks(network, config, model_path, results_dir, PairValidation(network, val_images, val_pairs), train_batches)
     if results_dir is not None:
-        results_dir = Path(results_dir)
-        results_dir.mkdir(parents=True, exist_ok=True)
-        write_json(results_dir / "config.json", {**config.to_dict(), "invert": preprocessing.invert, "data": _describe(dataset)})
-        callbacks.append(keras.callbacks.CSVLogger(str(results_dir / "history.csv")))
+        write_json(results_dir / "config.json", {**config.to_dict(), "invert": preprocessing.invert, "data": _describe(dataset),
+                                                 "model_path": str(model_path)})
+    initial_epoch = run.resume(trainer, train_images.shape) if resume else run.start_afresh()
 
-    history = trainer.fit(train_batches, validation_data=val_batches, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
+    history = trainer.fit(train_batches, validation_data=val_batches, epochs=config.epochs, initial_epoch=initial_epoch,
+                          callbacks=run.callbacks, verbose=verbose)
+    run.raise_if_stopped()
     metrics = {
-        **validation.evaluate(),
-        "best_epoch": (checkpoint.best_epoch or 0) + 1,
-        "epochs_run": len(history.history.get("loss", [])),
+        **run.validation.evaluate(),
+        "best_epoch": (run.checkpoint.best_epoch or 0) + 1,
+        "epochs_run": initial_epoch + len(history.history.get("loss", [])),
+        "resumed_at_epoch": initial_epoch + 1 if initial_epoch else None,
+        "duplicates_across_classes": len(duplicates),
         "validation_pairs": len(val_pairs),
         "validation_classes": val_set.num_classes,
         "training_classes": train_set.num_classes,
@@ -143,9 +166,60 @@ def train(
     save_network(network, model_path)
     if results_dir is not None:
         write_json(results_dir / "metrics.json", metrics)
-    return TrainResult(Path(model_path), results_dir, metrics, history.history, metrics["train_seconds"])
+    return TrainResult(model_path, results_dir, metrics, history.history, metrics["train_seconds"])
+
+
+class _Callbacks:
+    """The callbacks of one run, in the order Keras must call them, and their resume logic."""
+
+    def __init__(self, network: SiameseNetwork, config: TrainConfig, model_path: Path, results_dir: Path | None,
+                 validation: PairValidation, batches: ClassBatches):
+        self.guard = StopOnBadLoss()
+        self.validation = validation
+        self.checkpoint = BestNetworkCheckpoint(network, model_path, monitor="val_auc")
+        self.model_path, self.results_dir = model_path, results_dir
+        self.early = None
+        if config.patience is not None:
+            self.early = ResumableEarlyStopping(monitor="val_auc", mode="max", patience=config.patience)
+        self.callbacks = [self.guard, validation, self.checkpoint] + ([self.early] if self.early else [])
+        self.log = self.state = self.saver = None
+        if results_dir is not None:
+            self.log = results_dir / "history.csv"
+            self.state = results_dir / "resume"
+            self.saver = ResumeState(self.state, self.checkpoint, self.guard, self.early, batches=batches)
+            self.callbacks += [keras.callbacks.CSVLogger(str(self.log), append=True), self.saver]
+
+    def start_afresh(self) -> int:
+        for stale in (self.log, self.state / STATE if self.state else None):
+            if stale is not None and stale.exists():
+                stale.unlink()
+        return 0
+
+    def resume(self, trainer: PairwiseTrainer, images_shape: tuple) -> int:
+        """Restore the state a killed run left; returns the epoch to go on from (0: none found, start afresh)."""
+        state = read_state(self.state)
+        if state is None:
+            logger.warning("%s: no resume state (the run ended before its first epoch); starting afresh", self.state)
+            return self.start_afresh()
+        trainer.build((None, *images_shape[1:]))
+        restore(trainer, self.state, state)
+        self.saver.resumed = state
+        self.checkpoint.resume_from(state["best"], state["best_epoch"])
+        if self.early is not None:
+            self.early.resume_from(state["best"], state["early_stopping_wait"])
+        trim_log(self.log, state["next_epoch"])
+        return state["next_epoch"]
+
+    def raise_if_stopped(self) -> None:
+        if self.guard.bad is None:
+            return
+        epoch, step, loss = self.guard.bad
+        kept = (f"the best model so far (epoch {self.checkpoint.best_epoch + 1}) is kept in {self.model_path}"
+                if self.checkpoint.best_epoch is not None else "no model was saved")
+        raise TrainingError(f"training stopped: the loss became {loss:g} at epoch {epoch + 1}, step {step + 1}; {kept}; "
+                            "try a lower --learning-rate")
 
 
 def _describe(dataset: ImageDataset) -> dict:
-    roots = [str(source.location) for source in dataset.sources]
+    roots = [os.path.abspath(source.location) for source in dataset.sources]
     return {"sources": roots, "images": len(dataset), "classes": dataset.num_classes, "groups": len(set(dataset.groups))}
