@@ -36,6 +36,12 @@ CASES = {
     "calibrate's checks": "from siamese.cli import main\n"
                           "print(main(['calibrate', 'omniglot', 'missing.csv']), main(['calibrate', 'omniglot', 'x', '--target-far', '2']))",
     "parser": "from siamese.cli.arguments import build_parser\nprint(build_parser().parse_args(['verify', 'a', 'b']).command)",
+    "gallery on ONNX": "from siamese.gallery import Gallery\n"
+                       f"g = Gallery.create('g.db', 'omniglot'); g.enroll('a', [{str(REPO / 'notebooks' / 'a.png')!r}])\n"
+                       f"print(g.identify({str(REPO / 'notebooks' / 'a.png')!r}).name)",
+    "service on ONNX": "from fastapi.testclient import TestClient\nfrom siamese.gallery import Gallery\n"
+                       "from siamese.service import KeyStore, create_app\ng = Gallery.create('s.db', 'omniglot')\n"
+                       "print(TestClient(create_app(g, KeyStore('s.db'))).get('/health').json()['engine'])",
     "verify on ONNX": "import siamese\nm = siamese.load_model('omniglot')\n"
                       f"print(m.engine, m.verify({str(REPO / 'notebooks' / 'a.png')!r}, {str(REPO / 'notebooks' / 'a.png')!r}).same)",
 }

@@ -27,3 +27,7 @@ class OutputError(SiameseError):
 
 class TrainingError(SiameseError):
     """Training cannot go on (the loss became NaN or exploded); the last good model is kept."""
+
+
+class GalleryError(SiameseError):
+    """A gallery cannot be used as asked: not a gallery, another schema, another model, an unknown name."""

@@ -58,6 +58,15 @@ def check_keras_archive(path: str | os.PathLike) -> bool:
     return True
 
 
+def recorded_digest(path: str | os.PathLike, member: str) -> str | None:
+    """The SHA-256 the archive's record gives for `member` (None without a record)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read(KERAS_RECORD))["sha256"].get(member)
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile):
+        return None
+
+
 def _marker(digest: str) -> bytes:
     return f'"{ONNX_FIELD}": "{digest}"'.encode("ascii")
 

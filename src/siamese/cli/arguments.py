@@ -130,6 +130,10 @@ def _add_evaluate(commands) -> None:
     parser.add_argument("--within-group", action="store_true", help="take each episode's classes from one group (alphabet)")
     parser.add_argument("--support-variants", type=int, default=0,
                         help="test-time augmentation on --runs: average distances over this many distorted copies of each training image")
+    parser.add_argument("--identification", action="store_true",
+                        help="open-set identification on DATA: one image per class enrolled, the rest as queries")
+    parser.add_argument("--unknown-share", type=float, default=0.2,
+                        help="with --identification: share of DATA's classes never enrolled (default 0.2)")
     parser.add_argument("--pairs-count", type=int, default=2000, help="pairs drawn from DATA, half same (default 2000)")
     parser.add_argument("--retrieval-images", type=int, default=2000, help="at most this many images of DATA for retrieval (default 2000)")
     parser.add_argument("--history", type=Path, help="training history.csv to draw (default: results/MODEL_NAME/history.csv if it exists)")
@@ -149,9 +153,67 @@ def _add_calibrate(commands) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the pair draw and bootstrap (default 0)")
 
 
+def _gallery_option(parser) -> None:
+    parser.add_argument("--gallery", type=Path, required=True, help="the gallery file (SQLite); its index lies beside it")
+
+
+def _add_enroll(commands) -> None:
+    parser = _command(commands, "enroll", "store a person's (or a class's) embeddings in a gallery, made if new")
+    _gallery_option(parser)
+    parser.add_argument("name", help="who the images show")
+    parser.add_argument("images", nargs="+", help="one or a few images of them (only their embeddings are stored)")
+    parser.add_argument("--model", help="for a new gallery: " + MODEL_HELP + "; for an existing one it must be its model")
+
+
+def _add_identify(commands) -> None:
+    parser = _command(commands, "identify", "who is this? the nearest enrolled identities and the decision")
+    _gallery_option(parser)
+    parser.add_argument("image")
+    parser.add_argument("--top", type=int, default=5, help="how many nearest identities to list (default 5)")
+    parser.add_argument("--threshold", type=float, help="override the model's calibrated threshold")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _add_forget(commands) -> None:
+    parser = _command(commands, "forget", "remove an identity and every embedding of theirs from a gallery")
+    _gallery_option(parser)
+    parser.add_argument("name")
+
+
+def _add_gallery(commands) -> None:
+    parser = _command(commands, "gallery", "list a gallery's identities, with their number of embeddings")
+    _gallery_option(parser)
+
+
+def _add_keys(commands) -> None:
+    parser = _command(commands, "keys", "API keys of a gallery's service: create (shown once), list, revoke")
+    actions = parser.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="a new key, printed once (only its hash is kept)")
+    _gallery_option(create)
+    create.add_argument("name", help="the key's name")
+    create.add_argument("--write", action="store_true", help="the key may also enrol and forget")
+    create.add_argument("--model", help="for a new gallery: " + MODEL_HELP)
+    listing = actions.add_parser("list", help="the keys, with their rights")
+    _gallery_option(listing)
+    revoke = actions.add_parser("revoke", help="a key refused from now on")
+    _gallery_option(revoke)
+    revoke.add_argument("name", help="the key's name")
+
+
+def _add_serve(commands) -> None:
+    parser = _command(commands, "serve", "the HTTP service over a gallery (verify, identify, enroll, forget; a page at /)")
+    _gallery_option(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--model", help="for a new gallery: " + MODEL_HELP)
+    parser.add_argument("--max-request-mb", type=float, default=10.0, help="largest request body, MB (default 10)")
+    parser.add_argument("--max-pixels", type=int, default=20_000_000, help="largest image, declared pixels (default 20,000,000)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="siamese", description="One-shot similarity learning with Siamese networks.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_verify, _add_embed, _add_export, _add_evaluate, _add_calibrate):
+    for add in (_add_train, _add_verify, _add_embed, _add_export, _add_evaluate, _add_calibrate,
+                _add_enroll, _add_identify, _add_forget, _add_gallery, _add_keys, _add_serve):
         add(commands)
     return parser

@@ -24,6 +24,8 @@ def run(args) -> int:
 
     if args.data is None and args.pairs is None and args.runs is None:
         raise SiameseError("nothing to evaluate: give DATA, --pairs FILE.csv or --runs all_runs.zip")
+    if args.identification and args.data is None:
+        raise SiameseError("--identification needs DATA: a folder or .zip of class folders")
     pairs = ev.FilePairs(read_pairs_file(args.pairs), str(args.pairs)) if args.pairs is not None else None
     runs = ev.RunsStep(ev.read_oneshot_runs(args.runs), support_variants=args.support_variants) if args.runs is not None else None
     dataset = load_dataset(args.data) if args.data is not None else None
@@ -37,6 +39,8 @@ def run(args) -> int:
         steps.append(ev.EpisodesStep(ev.EpisodeSampler(way, args.shot, episodes=args.episodes, within_group=args.within_group, seed=args.seed)))
     if runs is not None:
         steps.append(runs)
+    if dataset is not None and args.identification:
+        steps.append(ev.IdentificationStep(threshold=model.threshold, unknown_share=args.unknown_share))
     if dataset is not None:
         steps.append(ev.RetrievalStep(args.retrieval_images))
     about = {"model": str(args.model), "threshold": model.threshold, "data": None if args.data is None else str(args.data),

@@ -16,11 +16,21 @@ from siamese.evaluation.embedding import (
 )
 from siamese.evaluation.fewshot import Episode, EpisodeSampler, FewShotResult, default_way, score_episodes
 from siamese.evaluation.intervals import Estimate, proportion, wilson_interval
+from siamese.evaluation.identification import IdentificationResult, IdentificationTrial, draw_trial, score_identification
 from siamese.evaluation.pair_sources import DrawnPairs, FilePairs, draw_pairs, read_pair_source
 from siamese.evaluation.oneshot_runs import OneShotRun, OneShotRuns, RunsResult, read_oneshot_runs, runs_from_dataset, score_oneshot_runs
 from siamese.evaluation.report import format_markdown, format_table, summary_rows, write_report
 from siamese.evaluation.retrieval import RetrievalResult, average_precisions, retrieval_metrics, retrieval_subset
-from siamese.evaluation.steps import Context, EpisodesStep, HistoryStep, PairsStep, RetrievalStep, RunsStep, Step
+from siamese.evaluation.steps import (
+    Context,
+    EpisodesStep,
+    HistoryStep,
+    IdentificationStep,
+    PairsStep,
+    RetrievalStep,
+    RunsStep,
+    Step,
+)
 from siamese.evaluation.suite import Evaluation, evaluate
 from siamese.evaluation.verification import (
     VerificationMetrics,
@@ -41,6 +51,9 @@ __all__ = [
     "FewShotResult",
     "FilePairs",
     "HistoryStep",
+    "IdentificationResult",
+    "IdentificationStep",
+    "IdentificationTrial",
     "OneShotRun",
     "OneShotRuns",
     "PairsStep",
@@ -53,6 +66,7 @@ __all__ = [
     "average_precisions",
     "default_way",
     "draw_pairs",
+    "draw_trial",
     "embed_dataset",
     "embed_images",
     "equal_error_rate",
@@ -70,6 +84,7 @@ __all__ = [
     "roc_points",
     "runs_from_dataset",
     "score_episodes",
+    "score_identification",
     "score_oneshot_runs",
     "summary_rows",
     "true_accept_rate_at",

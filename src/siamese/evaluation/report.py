@@ -45,6 +45,14 @@ def summary_rows(metrics: dict) -> list[tuple[str, dict]]:
     runs = metrics.get("oneshot_runs")
     if runs:
         rows.append((f"one-shot runs accuracy ({runs['runs']} runs, {runs['trials']} trials)", runs["accuracy"]))
+    identification = metrics.get("identification")
+    if identification:
+        where = f"{identification['enrolled_classes']} enrolled, {identification['unknown_queries']} queries of others"
+        rows.append((f"identification rank-1 rate ({where})", identification["rank1"]))
+        if identification["fnir"]:
+            rows.append((f"  FNIR at threshold {identification['threshold']:.4f}", identification["fnir"]))
+        if identification["fpir"]:
+            rows.append((f"  FPIR at threshold {identification['threshold']:.4f}", identification["fpir"]))
     retrieval = metrics.get("retrieval")
     if retrieval:
         rows.append((f"retrieval precision@1 ({retrieval['classes']} classes)", retrieval["precision_at_1"]))

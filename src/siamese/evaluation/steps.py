@@ -24,6 +24,7 @@ from siamese.data.datasets import ImageDataset
 from siamese.errors import DatasetError
 from siamese.evaluation.embedding import Distance, Embed
 from siamese.evaluation.fewshot import EpisodeSampler, score_episodes
+from siamese.evaluation.identification import draw_trial, score_identification
 from siamese.evaluation.oneshot_runs import OneShotRuns, score_oneshot_runs
 from siamese.evaluation.pair_sources import DrawnPairs, FilePairs, draw_pairs
 from siamese.evaluation.retrieval import retrieval_metrics, retrieval_subset
@@ -209,3 +210,21 @@ class RetrievalStep(Step):
         picture = plots.plot_embedding_map(context.table[self.subset_], context.dataset.labels[self.subset_], out / "embeddings.png",
                                            names=context.dataset.classes, seed=context.seed)
         return {"embeddings": picture.name}
+
+
+class IdentificationStep(Step):
+    """Open-set identification: one image of each enrolled class, `unknown_share` of the classes
+    never enrolled (`siamese.evaluation.identification`)."""
+
+    key = "identification"
+
+    def __init__(self, *, threshold: float | None = None, unknown_share: float = 0.2):
+        self.threshold = threshold
+        self.unknown_share = unknown_share
+
+    def prepare(self, context):
+        self.trial_ = draw_trial(context.need_dataset("identification"), unknown_share=self.unknown_share, seed=context.seed)
+        return np.concatenate([self.trial_.enrolled, self.trial_.known, self.trial_.unknown])
+
+    def measure(self, context):
+        return score_identification(self.trial_, context.table, context.dataset.labels, context.distance, threshold=self.threshold)

@@ -89,7 +89,8 @@ def export_model(
     expected = engine.embed_batch(images)
     metadata = ExportMetadata(preprocessing=engine.preprocessing.to_dict(), threshold=engine.threshold,
                               distance=distance_spec(engine.network.distance), embedding_dim=engine.embedding_dim,
-                              source_file=model_path.name, source_sha256=source_sha256, siamese_version=importlib.metadata.version("siamese"))
+                              source_file=model_path.name, source_sha256=source_sha256, siamese_version=importlib.metadata.version("siamese"),
+                              weights_sha256=engine.model_id)
     writer = {"onnx": _write_onnx, "saved_model": _write_saved_model, "litert": _write_litert}[format]
     difference = writer(tower, out, images, expected, metadata, tolerance)
     return ExportResult(out, format, difference, time.perf_counter() - start)

@@ -6,11 +6,13 @@ write a .keras file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import keras
 import numpy as np
 
+from siamese import integrity
 from siamese.data.images import Preprocessing
 from siamese.model import distances
 from siamese.model.network import SiameseNetwork
@@ -30,13 +32,29 @@ class KerasEngine:
 
     name = "keras"
 
-    def __init__(self, network: SiameseNetwork):
+    def __init__(self, network: SiameseNetwork, *, path: str | os.PathLike | None = None):
         self.network = network
+        self.path = path
         self.preprocessing = Preprocessing.from_dict(network.preprocessing)
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "KerasEngine":
-        return cls(load_network(path))
+        return cls(load_network(path), path=path)
+
+    @property
+    def model_id(self) -> str:
+        """SHA-256 of the weights: of `model.weights.h5` as the file records it, else of the arrays."""
+        recorded = integrity.recorded_digest(self.path, "model.weights.h5") if self.path is not None else None
+        if recorded is not None:
+            return recorded
+        digest = hashlib.sha256()
+        for weights in self.network.get_weights():
+            digest.update(np.ascontiguousarray(weights).tobytes())
+        return digest.hexdigest()
+
+    @property
+    def distance_name(self) -> str:
+        return distances.name_of(self.network.distance)
 
     @property
     def threshold(self) -> float | None:

@@ -42,6 +42,9 @@ class ExportMetadata:
         source_file: name of the .keras file exported.
         source_sha256: hex SHA-256 of that file's bytes at export (or at the last save).
         max_difference: largest |exported - Keras| embedding difference measured at export.
+        onnx_sha256: the export's own hash (`siamese.integrity`).
+        weights_sha256: the hash of the .keras file's weights: the model's identity, the same
+            on both engines and through threshold changes (`SiameseModel.model_id`).
     """
 
     preprocessing: dict
@@ -53,6 +56,7 @@ class ExportMetadata:
     max_difference: float | None = None
     siamese_version: str = ""
     onnx_sha256: str | None = None
+    weights_sha256: str | None = None
 
     def to_json(self) -> str:
         return json.dumps({
@@ -65,6 +69,7 @@ class ExportMetadata:
             "source": {"file": self.source_file, "sha256": self.source_sha256},
             "max_difference": self.max_difference,
             ONNX_FIELD: self.onnx_sha256,
+            "weights_sha256": self.weights_sha256,
         }, sort_keys=True)
 
     @classmethod
@@ -86,6 +91,7 @@ class ExportMetadata:
                 max_difference=data.get("max_difference"),
                 siamese_version=str(data.get("siamese_version", "")),
                 onnx_sha256=data.get(ONNX_FIELD),
+                weights_sha256=data.get("weights_sha256"),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ModelFileError(f"{name}: unreadable siamese metadata ({type(error).__name__}: {error})") from None

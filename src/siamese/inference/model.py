@@ -86,6 +86,17 @@ class SiameseModel:
     def embedding_dim(self) -> int:
         return self._engine.embedding_dim
 
+    @property
+    def model_id(self) -> str:
+        """SHA-256 of the model's weights: what made an embedding. The same on both engines and
+        after a new threshold, different for any other training; galleries keep it."""
+        return self._engine.model_id
+
+    @property
+    def distance_name(self) -> str:
+        """The model's distance, as named in `siamese.registry.DISTANCES`."""
+        return self._engine.distance_name
+
     def embed(
         self,
         images: list[ImageLike] | ImageLike,

@@ -78,6 +78,15 @@ class OnnxEngine:
     def embedding_dim(self) -> int:
         return self.metadata.embedding_dim
 
+    @property
+    def model_id(self) -> str:
+        """SHA-256 of the weights of the .keras model it was exported from (see `SiameseModel.model_id`)."""
+        return self.metadata.weights_sha256 or self.metadata.source_sha256
+
+    @property
+    def distance_name(self) -> str:
+        return self.distances.name
+
     def embed_batch(self, batch: np.ndarray) -> np.ndarray:
         """float32 (n, h, w, c) -> float32 (n, embedding_dim)."""
         return self.session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0]

@@ -49,3 +49,11 @@ def resolve_model(model: str | os.PathLike | None = None) -> Path:
         model = os.environ.get("SIAMESE_MODEL") or DEFAULT
     text = os.fspath(model)
     return pretrained_path(text) if text in PRETRAINED else Path(text)
+
+
+def lasting_name(model: str | os.PathLike | None = None) -> str:
+    """How to find `model` again later (a gallery keeps it): a shipped model's name, else its absolute path."""
+    if model is None:
+        model = os.environ.get("SIAMESE_MODEL") or DEFAULT
+    text = os.fspath(model)
+    return text if text in PRETRAINED else str(Path(text).resolve())

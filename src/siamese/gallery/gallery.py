@@ -1,0 +1,137 @@
+"""A gallery: people (or signatures, or characters) enrolled from a few images, recognised from then on.
+
+    gallery = Gallery.create("people.db", model="omniglot")   # or Gallery.open("people.db")
+    gallery.enroll("alice", ["alice1.png", "alice2.png"])
+    gallery.identify("query.png")      # Identification(name='alice', distance=0.08, known=True, ...)
+    gallery.forget("alice")            # every embedding of hers, and her name, gone from the file
+
+Only embeddings are stored, never images, each with the model that made it; a gallery
+answers only with its own model (a model trained again is another model). The decision is
+the model's threshold: a stranger is answered "unknown", not with the nearest name.
+Built on the public inference API, so the ONNX path stays free of TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+
+from siamese.errors import GalleryError
+from siamese.gallery.index import Index
+from siamese.gallery.store import Store
+from siamese.inference import SiameseModel, lasting_name, load_model
+
+UNKNOWN = "unknown"
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    name: str
+    distance: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Identification:
+    """Who it is: `name` (or "unknown" when even the nearest is farther than the threshold),
+    the nearest identity's distance, and the `top` nearest identities, nearest first."""
+
+    name: str
+    distance: float | None
+    known: bool
+    threshold: float
+    candidates: tuple
+    model_id: str
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > 200 or any(ord(c) < 32 for c in name) or name == UNKNOWN:
+        raise GalleryError(f"name {name!r}: must be 1 to 200 printable characters, and not {UNKNOWN!r}")
+    return name
+
+
+class Gallery:
+    """A gallery file (SQLite) and its search index, over one model; see the module docstring.
+
+    Args:
+        store: the opened database.
+        model: the `SiameseModel` whose embeddings the gallery holds (checked by its id).
+    """
+
+    def __init__(self, store: Store, model: SiameseModel):
+        if model.model_id != store.model_id:
+            raise GalleryError(f"{store.path}: holds embeddings of model {store.model_id[:12]} ({store.model}); "
+                               f"{model.path or 'this model'} is model {model.model_id[:12]}: embeddings of two models do not compare")
+        self.store, self.model = store, model
+        self.index = Index(store.distance, store.dim, numpy_distance=model.distances)
+        self.index_path = store.path.with_name(store.path.name + ".index.npz")
+
+    @classmethod
+    def create(cls, path: str | os.PathLike, model: str | os.PathLike | SiameseModel | None = None) -> "Gallery":
+        """A new gallery for `model` (a loaded model, a path or a shipped model's name; default the shipped one)."""
+        loaded = model if isinstance(model, SiameseModel) else load_model(model)
+        spec = lasting_name(loaded.path if isinstance(model, SiameseModel) else model)
+        store = Store.create(path, model_id=loaded.model_id, model=spec, distance=loaded.distance_name, dim=loaded.embedding_dim)
+        return cls(store, loaded)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, model: str | os.PathLike | SiameseModel | None = None) -> "Gallery":
+        """An existing gallery, with its own model (or `model`, which must be that very model)."""
+        store = Store(path)
+        loaded = model if isinstance(model, SiameseModel) else load_model(model if model is not None else store.model)
+        return cls(store, loaded)
+
+    def _fresh_index(self) -> Index:
+        """The index, brought up to the database's generation (from its file, or rebuilt and saved)."""
+        generation = self.store.generation
+        if self.index.generation != generation and not self.index.load(self.index_path, generation):
+            self.index.build(*self.store.vectors())
+            self.index.save(self.index_path)
+        return self.index
+
+    def enroll(self, name: str, images) -> int:
+        """Store the embeddings of `images` (paths or arrays) under `name`; returns how many."""
+        embeddings = self.model.embed(images)  # every image read before anything is written
+        index = self._fresh_index()
+        ids, before = self.store.add(_check_name(name), embeddings)
+        if index.generation == before:  # nobody else wrote since the index was made: extend it
+            index.add(np.asarray(ids), embeddings, before + 1)
+            index.save(self.index_path)
+        return len(ids)
+
+    def identify(self, image, *, top: int = 5, threshold: float | None = None) -> Identification:
+        """The nearest identities to `image` and the decision at the model's threshold (or `threshold`)."""
+        if top < 1:
+            raise ValueError(f"top must be at least 1, got {top}")
+        threshold = self.model.threshold if threshold is None else float(threshold)
+        if threshold is None:
+            raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
+        query = self.model.embed(image)
+        index = self._fresh_index()
+        distances, ids = index.search(query, max(8 * top, 64))
+        names, best = self.store.names_of(ids[0]), {}
+        for distance, row in zip(distances[0], ids[0]):
+            name = names.get(int(row))
+            if name is not None and name not in best:
+                best[name] = float(distance)
+        candidates = tuple(Candidate(name, d) for name, d in sorted(best.items(), key=lambda kv: kv[1])[:top])
+        nearest = candidates[0] if candidates else None
+        known = nearest is not None and nearest.distance <= threshold
+        return Identification(name=nearest.name if known else UNKNOWN, distance=nearest.distance if nearest else None,
+                              known=known, threshold=threshold, candidates=candidates, model_id=self.model.model_id)
+
+    def forget(self, name: str) -> int:
+        """Remove `name` and every embedding of theirs (from the database and the index file)."""
+        removed = self.store.remove(name)
+        if removed == 0:
+            raise GalleryError(f"{self.store.path}: no identity named {name!r}")
+        self._fresh_index()
+        return removed
+
+    def identities(self) -> list[tuple[str, int]]:
+        """(name, embeddings) of every enrolled identity."""
+        return self.store.identities()
+
+    def close(self) -> None:
+        self.store.close()

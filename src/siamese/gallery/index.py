@@ -1,0 +1,137 @@
+"""The search index over a gallery's embeddings: FAISS, matched to the model's distance.
+
+    cosine     inner product on unit vectors (d = 1 - ip)
+    euclidean  squared L2 (d = sqrt)
+    manhattan  L1 (exact only: FAISS has no approximate L1 index)
+    learned    no FAISS metric: an exact scan with the model's own distance
+
+Below `EXACT_LIMIT` embeddings the search is exact (a flat index); above it, for cosine and
+Euclidean, an HNSW graph (approximate; `ef_search` trades speed for recall). The index is
+saved beside the database (`G.index.npz`: the index, its ids and the database generation it
+was built from, one file written atomically) and rebuilt from the database whenever the two disagree: the database
+is the truth, the index a cache of it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from siamese.files import atomic_path
+
+EXACT_LIMIT = 50_000
+HNSW_NEIGHBOURS = 32
+EF_CONSTRUCTION = 80
+EF_SEARCH = 96
+
+
+def _faiss():
+    import faiss
+
+    return faiss
+
+
+class Index:
+    """Nearest embeddings by the model's distance; `ids` are the database's embedding row ids.
+
+    Args:
+        distance: the model's distance name (`siamese.registry.DISTANCES`).
+        dim: embedding size.
+        exact_limit: above this many embeddings cosine / Euclidean use HNSW.
+        numpy_distance: the model's own distance on matched rows (for "learned", and checks).
+    """
+
+    def __init__(self, distance: str, dim: int, *, exact_limit: int = EXACT_LIMIT, numpy_distance=None):
+        self.distance, self.dim, self.exact_limit = distance, dim, exact_limit
+        self.numpy_distance = numpy_distance
+        self.generation = -1
+        self._faiss_index = None
+        self._ids = np.zeros(0, np.int64)
+        self._vectors = np.zeros((0, dim), np.float32)  # kept only where FAISS cannot search (learned)
+
+    @property
+    def size(self) -> int:
+        return len(self._ids)
+
+    @property
+    def approximate(self) -> bool:
+        return self._faiss_index is not None and "HNSW" in type(self._faiss_index).__name__
+
+    def _prepare(self, vectors: np.ndarray) -> np.ndarray:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self.distance == "cosine":
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
+
+    def build(self, ids: np.ndarray, vectors: np.ndarray, generation: int) -> "Index":
+        """(Re)build from every embedding of the database at `generation`."""
+        faiss = _faiss()
+        self._ids, self.generation = np.asarray(ids, np.int64), generation
+        self._faiss_index = None
+        if self.distance == "learned":
+            self._vectors = np.ascontiguousarray(vectors, np.float32)
+            return self
+        metric = {"cosine": faiss.METRIC_INNER_PRODUCT, "euclidean": faiss.METRIC_L2, "manhattan": faiss.METRIC_L1}[self.distance]
+        if len(ids) > self.exact_limit and self.distance != "manhattan":
+            index = faiss.IndexHNSWFlat(self.dim, HNSW_NEIGHBOURS, metric)
+            index.hnsw.efConstruction = EF_CONSTRUCTION
+            index.hnsw.efSearch = EF_SEARCH
+        else:
+            index = faiss.IndexFlat(self.dim, metric)
+        if len(ids):
+            index.add(self._prepare(vectors))
+        self._faiss_index = index
+        return self
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray, generation: int) -> None:
+        """Add new embeddings (an enrolment made by this process) and move to `generation`."""
+        self._ids = np.concatenate([self._ids, np.asarray(ids, np.int64)])
+        if self._faiss_index is None:
+            self._vectors = np.concatenate([self._vectors, np.asarray(vectors, np.float32)])
+        else:
+            self._faiss_index.add(self._prepare(vectors))
+        self.generation = generation
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(distances (q, k'), ids (q, k')) of the nearest embeddings, nearest first; k' = min(k, size);
+        a place the approximate search left empty has id -1 and distance inf."""
+        k = min(k, self.size)
+        queries = np.ascontiguousarray(queries, np.float32)
+        if k == 0:
+            return np.zeros((len(queries), 0)), np.zeros((len(queries), 0), np.int64)
+        if self._faiss_index is None:
+            d = np.stack([self.numpy_distance(np.repeat(q[None], self.size, 0), self._vectors) for q in queries])
+            order = np.argsort(d, axis=1, kind="stable")[:, :k]
+            return np.take_along_axis(d, order, 1), self._ids[order]
+        if self.approximate:
+            self._faiss_index.hnsw.efSearch = max(EF_SEARCH, k)
+        scores, rows = self._faiss_index.search(self._prepare(queries), k)
+        distances = {"cosine": lambda s: np.maximum(1.0 - s, 0.0) + 0.0, "euclidean": lambda s: np.sqrt(np.maximum(s, 0.0)),
+                     "manhattan": lambda s: s}[self.distance](scores)
+        found = rows >= 0  # an approximate search may return fewer than k
+        return np.where(found, distances, np.inf), np.where(found, self._ids[np.maximum(rows, 0)], -1)
+
+    def save(self, path: Path) -> None:
+        """Write the index with the ids and the generation it reflects, as one file, atomically."""
+        if self._faiss_index is None:
+            return  # an exact numpy scan: nothing to cache beyond the database
+        serialized = _faiss().serialize_index(self._faiss_index)
+        with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+            np.savez(handle, index=serialized, ids=self._ids, generation=self.generation, distance=self.distance)
+
+    def load(self, path: Path, generation: int) -> bool:
+        """Take the saved index if it reflects `generation`; False when it does not (rebuild then)."""
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                if int(saved["generation"]) != generation or str(saved["distance"]) != self.distance:
+                    return False
+                index, ids = _faiss().deserialize_index(saved["index"]), saved["ids"]
+        except (OSError, ValueError, KeyError, RuntimeError):
+            return False
+        if index.ntotal != len(ids) or index.d != self.dim:
+            return False
+        self._faiss_index, self._ids, self.generation = index, ids, generation
+        if self.approximate:
+            index.hnsw.efSearch = EF_SEARCH
+        return True

@@ -1,0 +1,160 @@
+"""The gallery's storage: identities and their embeddings in one SQLite file, never images.
+
+    identities(id, name UNIQUE, created)
+    embeddings(id, identity -> identities ON DELETE CASCADE, vector BLOB float32, created)
+    meta(key, value): schema_version, model_id, model, distance, dim, generation
+
+One transaction per enrolment or removal; WAL, so readers in other processes go on while
+one writes; `secure_delete`, and a WAL checkpoint after each removal, so the bytes of a
+forgotten person are overwritten in the file rather than left in free pages. `generation`
+grows with every change: an index built from an older generation is out of date.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from pathlib import Path
+
+import numpy as np
+
+from siamese.errors import GalleryError
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS identities (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS embeddings (
+    id INTEGER PRIMARY KEY,
+    identity INTEGER NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+    vector BLOB NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS embeddings_by_identity ON embeddings(identity);
+"""
+
+
+class Store:
+    """A gallery's SQLite file. `Store.create` makes one for a model; `Store(path)` opens one."""
+
+    def __init__(self, path, *, timeout: float = 30.0):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise GalleryError(f"{self.path}: no such gallery (create it with `siamese enroll --model ...`)")
+        try:
+            self._db = self._connect(timeout)
+            meta = dict(self._db.execute("SELECT key, value FROM meta"))
+        except sqlite3.DatabaseError as error:
+            raise GalleryError(f"{self.path}: not a siamese gallery ({error})") from None
+        if int(meta.get("schema_version", -1)) != SCHEMA_VERSION:
+            raise GalleryError(f"{self.path}: gallery schema {meta.get('schema_version')!r}, this version reads {SCHEMA_VERSION}")
+        self.model_id, self.model, self.distance, self.dim = meta["model_id"], meta["model"], meta["distance"], int(meta["dim"])
+
+    @classmethod
+    def create(cls, path, *, model_id: str, model: str, distance: str, dim: int) -> "Store":
+        """A new, empty gallery for the model `model_id` (embeddings of `dim` numbers, compared by `distance`)."""
+        path = Path(path)
+        if path.exists():
+            raise GalleryError(f"{path}: exists already")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            db.executescript(_SCHEMA)
+            meta = {"schema_version": SCHEMA_VERSION, "model_id": model_id, "model": model, "distance": distance, "dim": dim, "generation": 0}
+            with db:
+                db.executemany("INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])
+        finally:
+            db.close()
+        return cls(path)
+
+    def _connect(self, timeout: float) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA secure_delete=ON")
+        db.execute("PRAGMA foreign_keys=ON")
+        return db
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        """A write, alone (BEGIN IMMEDIATE takes the write lock): yields the generation it starts
+        from, and moves the gallery to the next one."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.generation
+            self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    @property
+    def generation(self) -> int:
+        return int(self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+    def add(self, name: str, vectors: np.ndarray) -> tuple[list[int], int]:
+        """Store `vectors` (n, dim) under `name` (made if new), all or nothing; returns their row ids
+        and the generation the gallery had just before (no other write came in between)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+            raise GalleryError(f"{self.path}: embeddings of size {self.dim} expected, got shape {vectors.shape}")
+        now = time.time()
+        with self._transaction() as before:
+            self._db.execute("INSERT OR IGNORE INTO identities (name, created) VALUES (?, ?)", (name, now))
+            identity = self._db.execute("SELECT id FROM identities WHERE name = ?", (name,)).fetchone()[0]
+            ids = [self._db.execute("INSERT INTO embeddings (identity, vector, created) VALUES (?, ?, ?)",
+                                    (identity, vector.tobytes(), now)).lastrowid for vector in vectors]
+        return ids, before
+
+    def add_many(self, names: list[str], vectors: np.ndarray) -> int:
+        """Store one embedding per name (row i under names[i]) in one transaction: a bulk import."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape != (len(names), self.dim):
+            raise GalleryError(f"{self.path}: {len(names)} embeddings of size {self.dim} expected, got shape {vectors.shape}")
+        now = time.time()
+        with self._transaction():
+            self._db.executemany("INSERT OR IGNORE INTO identities (name, created) VALUES (?, ?)", ((n, now) for n in names))
+            ids = dict(self._db.execute("SELECT name, id FROM identities"))
+            self._db.executemany("INSERT INTO embeddings (identity, vector, created) VALUES (?, ?, ?)",
+                                 ((ids[n], v.tobytes(), now) for n, v in zip(names, vectors)))
+        return len(names)
+
+    def remove(self, name: str) -> int:
+        """Remove `name` and all its embeddings; returns how many embeddings went (0: unknown name)."""
+        with self._transaction():
+            row = self._db.execute("SELECT id FROM identities WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return 0
+            count = self._db.execute("DELETE FROM embeddings WHERE identity = ?", (row[0],)).rowcount
+            self._db.execute("DELETE FROM identities WHERE id = ?", (row[0],))
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL held the deleted rows' pages: empty it
+        return count
+
+    def identities(self) -> list[tuple[str, int]]:
+        """(name, number of embeddings) of every identity, by name."""
+        return self._db.execute("SELECT i.name, COUNT(e.id) FROM identities i LEFT JOIN embeddings e ON e.identity = i.id "
+                                "GROUP BY i.id ORDER BY i.name").fetchall()
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """(row ids (n,), vectors (n, dim), generation) of every stored embedding, read in one snapshot."""
+        self._db.execute("BEGIN")
+        try:
+            generation = self.generation
+            rows = self._db.execute("SELECT id, vector FROM embeddings ORDER BY id").fetchall()
+        finally:
+            self._db.execute("COMMIT")
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), self.dim)
+        return ids, vectors, generation
+
+    def names_of(self, ids) -> dict:
+        """Embedding row id -> identity name, for the given ids."""
+        ids = [int(i) for i in ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self._db.execute(f"SELECT e.id, i.name FROM embeddings e JOIN identities i ON i.id = e.identity "
+                                     f"WHERE e.id IN ({marks})", ids))
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,86 @@
+"""API keys: made once, shown once, stored as hashes, checked in constant time.
+
+A key is 32 random bytes (`siamese_...`, URL-safe); the gallery file keeps only its
+SHA-256, with a name, whether it may write (enrol, forget) and whether it was revoked. A
+fast hash suits keys of full entropy (no one guesses 256 bits); the comparison of digests
+uses `hmac.compare_digest`, so timing tells nothing about how much of a key was right.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import secrets
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from siamese.errors import GalleryError
+
+PREFIX = "siamese_"
+_SCHEMA = """CREATE TABLE IF NOT EXISTS api_keys (
+    name TEXT PRIMARY KEY, digest TEXT NOT NULL UNIQUE, can_write INTEGER NOT NULL, created REAL NOT NULL, revoked REAL
+)"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    name: str
+    can_write: bool
+    created: float
+    revoked: float | None
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class KeyStore:
+    """The keys of one gallery file (table `api_keys` beside the gallery's own)."""
+
+    def __init__(self, gallery_path):
+        path = Path(gallery_path)
+        if not path.is_file():
+            raise GalleryError(f"{path}: no such gallery (enrol someone first, or create it with `siamese enroll`)")
+        self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def create(self, name: str, *, can_write: bool = False) -> str:
+        """A new key named `name`; the key itself is returned once and never stored."""
+        if not name or len(name) > 100 or not name.isprintable():
+            raise GalleryError(f"key name {name!r}: must be 1 to 100 printable characters")
+        key = PREFIX + secrets.token_urlsafe(32)
+        with self._lock:
+            try:
+                self._db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, NULL)", (name, _digest(key), int(can_write), time.time()))
+            except sqlite3.IntegrityError:
+                raise GalleryError(f"key name {name!r}: exists already") from None
+        return key
+
+    def revoke(self, name: str) -> None:
+        with self._lock:
+            if self._db.execute("UPDATE api_keys SET revoked = ? WHERE name = ? AND revoked IS NULL", (time.time(), name)).rowcount == 0:
+                raise GalleryError(f"no active key named {name!r}")
+
+    def list(self) -> list[Key]:
+        with self._lock:
+            rows = self._db.execute("SELECT name, can_write, created, revoked FROM api_keys ORDER BY name").fetchall()
+        return [Key(name, bool(write), created, revoked) for name, write, created, revoked in rows]
+
+    def check(self, key: str | None) -> Key | None:
+        """The active key that `key` is, or None (no such key, or revoked)."""
+        if not key or not key.startswith(PREFIX) or len(key) > 200:
+            return None
+        digest = _digest(key)
+        with self._lock:
+            row = self._db.execute("SELECT name, digest, can_write, created, revoked FROM api_keys WHERE digest = ?", (digest,)).fetchone()
+        if row is None or not hmac.compare_digest(row[1], digest) or row[4] is not None:
+            return None
+        return Key(row[0], bool(row[2]), row[3], row[4])
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,167 @@
+"""The gallery with the shipped model on the bundled one-shot runs: enrol, identify, forget;
+what is stored, what is left after forgetting, and who may use the file."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from siamese.cli import main
+from siamese.errors import GalleryError, ImageError
+from siamese.gallery import UNKNOWN, Gallery, Store
+from tests.conftest import BUNDLED
+
+
+@pytest.fixture(scope="module")
+def run01(tmp_path_factory):
+    """run01 unpacked, and its answers: test item -> the training image (class) of the same character."""
+    root = tmp_path_factory.mktemp("run")
+    with zipfile.ZipFile(BUNDLED / "all_runs.zip") as archive:
+        archive.extractall(root, members=[n for n in archive.namelist() if n.startswith("run01/")])
+        lines = archive.read("run01/class_labels.txt").decode().split()
+    answers = {root / item: os.path.basename(cls)[:-4] for item, cls in zip(lines[::2], lines[1::2])}
+    return root / "run01", answers
+
+
+def _enrol_half(path, run):
+    """Characters class01..class10 enrolled (one drawing each); class11..class20 never."""
+    folder, _ = run
+    gallery = Gallery.create(path, "omniglot")
+    for k in range(1, 11):
+        gallery.enroll(f"class{k:02d}", [folder / "training" / f"class{k:02d}.png"])
+    return gallery
+
+
+def test_enrolled_characters_are_found_and_strangers_are_unknown(run01, tmp_path):
+    gallery = _enrol_half(tmp_path / "g.db", run01)
+    assert gallery.model.engine == "onnx" and len(gallery.identities()) == 10
+    found = strangers = 0
+    for item, answer in run01[1].items():
+        result = gallery.identify(item, top=3)
+        assert len(result.candidates) == 3 and result.candidates[0].distance <= result.candidates[1].distance
+        if int(answer[-2:]) <= 10:
+            found += result.name == answer
+        else:
+            strangers += result.name == UNKNOWN and not result.known
+    assert found >= 9 and strangers >= 7, (found, strangers)
+
+
+def test_the_cli_flow_enrol_identify_forget_list(run01, tmp_path, capsys):
+    folder, _ = run01
+    g = str(tmp_path / "g.db")
+    for k in (6, 18):
+        assert main(["enroll", "--gallery", g, f"class{k:02d}", str(folder / "training" / f"class{k:02d}.png")]) == 0
+    assert "new gallery" in capsys.readouterr().out
+    assert main(["identify", "--gallery", g, str(folder / "test" / "item06.png"), "--top", "2"]) == 0  # item06 is class18's character
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("class18 (distance ") and lines[1].startswith("  1. class18  ") and lines[2].startswith("  2. class06  ")
+    assert main(["gallery", "--gallery", g]) == 0
+    listing = capsys.readouterr().out
+    assert "2 identities, 2 embeddings" in listing and "  class18  1" in listing and "(omniglot)" in listing
+    assert main(["forget", "--gallery", g, "class18"]) == 0
+    assert "forgot class18: 1 embedding(s) removed" in capsys.readouterr().out
+    assert main(["identify", "--gallery", g, str(folder / "test" / "item06.png")]) == 0
+    assert capsys.readouterr().out.startswith("unknown (distance ")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["forget", "--gallery", "{g}", "nobody"], "no identity named 'nobody'"),
+    (["identify", "--gallery", "{tmp}/none.db", "{image}"], "none.db: no such gallery"),
+    (["identify", "--gallery", "{g}", "{tmp}/missing.png"], "missing.png: no such file"),
+    (["enroll", "--gallery", "{g}", "unknown", "{image}"], "name 'unknown': must be"),
+    (["enroll", "--gallery", "{text}", "x", "{image}"], "not a siamese gallery"),
+])
+def test_bad_gallery_input_exits_2_with_one_line(run01, tmp_path, capsys, args, fragment):
+    image = run01[0] / "training" / "class01.png"
+    g = tmp_path / "g.db"
+    Gallery.create(g, "omniglot").enroll("someone", [image])
+    (tmp_path / "text.db").write_text("not a database at all, but long enough to be read as one" * 20)
+    args = [a.format(g=g, tmp=tmp_path, image=image, text=tmp_path / "text.db") for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("siamese: error: ") and fragment in err
+
+
+def test_only_embeddings_are_stored_and_an_enrolment_is_all_or_nothing(run01, tmp_path):
+    folder, _ = run01
+    gallery = Gallery.create(tmp_path / "g.db", "omniglot")
+    gallery.enroll("a", [folder / "training" / "class01.png", folder / "training" / "class02.png"])
+    with pytest.raises(ImageError):
+        gallery.enroll("b", [folder / "training" / "class03.png", tmp_path / "missing.png"])
+    assert gallery.identities() == [("a", 2)]
+    gallery.close()
+    db = sqlite3.connect(tmp_path / "g.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert dict(db.execute("SELECT key, value FROM meta"))["schema_version"] == "1"
+    assert [len(v) for (v,) in db.execute("SELECT vector FROM embeddings")] == [128 * 4, 128 * 4]
+    data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert b"\x89PNG" not in data and (folder / "training" / "class01.png").read_bytes()[100:140] not in data
+
+
+def test_forget_leaves_no_bytes_of_the_person_in_any_file(run01, tmp_path):
+    folder, _ = run01
+    gallery = Gallery.create(tmp_path / "g.db", "omniglot")
+    gallery.enroll("kept", [folder / "training" / "class01.png"])
+    gallery.enroll("zq-forgotten-person", [folder / "training" / "class02.png", folder / "training" / "class03.png"])
+    vectors = gallery.model.embed([folder / "training" / "class02.png", folder / "training" / "class03.png"])
+    files = lambda: b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())  # noqa: E731
+    assert b"zq-forgotten-person" in files() and vectors[0].tobytes()[:64] in files()
+    assert gallery.forget("zq-forgotten-person") == 2
+    left = files()
+    assert b"zq-forgotten-person" not in left
+    for vector in vectors:
+        assert vector.tobytes()[:64] not in left
+    assert gallery.identify(folder / "training" / "class02.png").candidates[0].name == "kept"
+
+
+def test_a_gallery_refuses_another_model(run01, tmp_path, trained_model_path):
+    gallery = _enrol_half(tmp_path / "g.db", run01)
+    gallery.close()
+    with pytest.raises(GalleryError, match=r"g.db: holds embeddings of model [0-9a-f]{12} \(omniglot\); .* embeddings of two models do not compare"):
+        Gallery.open(tmp_path / "g.db", trained_model_path)
+    assert Gallery.open(tmp_path / "g.db").model.model_id == Store(tmp_path / "g.db").model_id
+
+
+def test_the_index_is_rebuilt_whenever_it_disagrees_with_the_database(run01, tmp_path):
+    folder, answers = run01
+    gallery = _enrol_half(tmp_path / "g.db", run01)
+    index_file = tmp_path / "g.db.index.npz"
+    item = folder / "test" / "item06.png"
+    expected = gallery.identify(item)
+    for damage in (lambda: index_file.unlink(), lambda: index_file.write_bytes(b"garbage")):
+        damage()
+        fresh = Gallery.open(tmp_path / "g.db")
+        assert fresh.identify(item) == expected and index_file.is_file()
+    stale = index_file.read_bytes()
+    gallery.enroll("class11", [folder / "training" / "class11.png"])
+    index_file.write_bytes(stale)  # an index of an older generation
+    assert Gallery.open(tmp_path / "g.db").identify(folder / "training" / "class11.png").name == "class11"
+
+
+def test_two_processes_see_each_others_enrolments(run01, tmp_path):
+    folder, _ = run01
+    reader = _enrol_half(tmp_path / "g.db", run01)
+    assert reader.identify(folder / "training" / "class15.png").name == UNKNOWN
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    other = subprocess.run([sys.executable, "-m", "siamese", "enroll", "--gallery", str(tmp_path / "g.db"), "class15",
+                            str(folder / "training" / "class15.png")], env=env, capture_output=True, text=True, timeout=120)
+    assert other.returncode == 0, other.stderr
+    assert reader.identify(folder / "training" / "class15.png").name == "class15"
+    reader.forget("class15")
+    listing = subprocess.run([sys.executable, "-m", "siamese", "gallery", "--gallery", str(tmp_path / "g.db")], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert "10 identities" in listing.stdout and "class15" not in listing.stdout
+
+
+def test_several_images_per_person_count_once(run01, tmp_path):
+    folder, _ = run01
+    gallery = Gallery.create(tmp_path / "g.db", "omniglot")
+    gallery.enroll("many", [folder / "training" / f"class{k:02d}.png" for k in (1, 2, 3)])
+    gallery.enroll("one", [folder / "training" / "class04.png"])
+    result = gallery.identify(folder / "training" / "class02.png", top=5)
+    assert [c.name for c in result.candidates] == ["many", "one"] and result.candidates[0].distance == pytest.approx(0.0, abs=1e-5)
+    assert np.isfinite(result.distance)

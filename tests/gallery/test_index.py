@@ -1,0 +1,60 @@
+"""The FAISS index against a brute-force scan, for each distance; exact and approximate."""
+
+import numpy as np
+import pytest
+
+from siamese.gallery.index import Index
+from siamese.inference.distances import NumpyDistance
+
+
+def _data(n=400, d=16, seed=0):
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(n, d)).astype(np.float32)
+    queries = (vectors[:25] + 0.05 * rng.normal(size=(25, d))).astype(np.float32)
+    return vectors, queries
+
+
+@pytest.mark.parametrize("name", ["cosine", "euclidean", "manhattan", "learned"])
+def test_exact_search_matches_a_brute_force_scan(name):
+    vectors, queries = _data()
+    spec = {"name": name}
+    if name == "learned":
+        rng = np.random.default_rng(1)
+        spec = {"name": name, "kernel": rng.normal(size=(16, 1)).tolist(), "bias": [0.1]}
+    distance = NumpyDistance.from_spec(spec)
+    index = Index(name, 16, numpy_distance=distance).build(np.arange(100, 500), vectors, generation=3)
+    assert not index.approximate and index.generation == 3
+    got_d, got_ids = index.search(queries, 5)
+    brute = np.stack([distance(np.repeat(q[None], len(vectors), 0), vectors) for q in queries])
+    order = np.argsort(brute, axis=1, kind="stable")[:, :5]
+    assert np.array_equal(got_ids, order + 100)
+    assert np.allclose(got_d, np.take_along_axis(brute, order, 1), atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["cosine", "euclidean"])
+def test_above_the_limit_hnsw_keeps_recall(name):
+    vectors, queries = _data(n=3000, d=32)
+    exact = Index(name, 32).build(np.arange(3000), vectors, 0)
+    approximate = Index(name, 32, exact_limit=1000).build(np.arange(3000), vectors, 0)
+    assert approximate.approximate and not exact.approximate
+    recall = np.mean(exact.search(queries, 1)[1][:, 0] == approximate.search(queries, 1)[1][:, 0])
+    assert recall >= 0.99
+
+
+def test_saved_and_loaded_only_for_its_generation(tmp_path):
+    vectors, queries = _data()
+    index = Index("cosine", 16).build(np.arange(400), vectors, generation=7)
+    index.save(tmp_path / "i.npz")
+    again = Index("cosine", 16)
+    assert not again.load(tmp_path / "i.npz", generation=8)
+    assert again.load(tmp_path / "i.npz", generation=7)
+    assert np.array_equal(again.search(queries, 3)[1], index.search(queries, 3)[1])
+    assert not Index("euclidean", 16).load(tmp_path / "i.npz", generation=7)
+
+
+def test_adding_keeps_ids_in_step():
+    vectors, queries = _data()
+    index = Index("euclidean", 16).build(np.arange(200), vectors[:200], 0)
+    index.add(np.arange(200, 400), vectors[200:], 1)
+    whole = Index("euclidean", 16).build(np.arange(400), vectors, 1)
+    assert np.array_equal(index.search(queries, 4)[1], whole.search(queries, 4)[1]) and index.size == 400
