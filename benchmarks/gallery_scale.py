@@ -53,6 +53,8 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--single-enrolments", type=int, default=2000, help="enrolments timed one transaction each")
+    parser.add_argument("--ef-search", type=int, nargs="+", default=None,
+                        help="HNSW search breadths to compare on the same index (default: the index's own rule)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}; python {platform.python_version()}")
@@ -94,14 +96,19 @@ def measure(size, args, rng):
         chosen = rng.choice(size, size=args.queries, replace=False)
         queries = unit(vectors[chosen] + SIGMA * rng.normal(size=(args.queries, DIM)))
         truth = exact.search(queries, 1)[1][:, 0]
-        times, found = [], []
-        for query in queries:
-            begin = time.perf_counter()
-            distances, ids = index.search(query[None], 1)
-            store.names_of(ids[0])
-            times.append((time.perf_counter() - begin) * 1e3)
-            found.append(ids[0, 0])
-        recall = float(np.mean(np.array(found) == truth))
+        breadths = args.ef_search if (args.ef_search and index.approximate) else [None]
+        for breadth in breadths:
+            index.ef_search = breadth
+            times, found = [], []
+            for query in queries:
+                begin = time.perf_counter()
+                distances, ids = index.search(query[None], 1)
+                store.names_of(ids[0])
+                times.append((time.perf_counter() - begin) * 1e3)
+                found.append(ids[0, 0])
+            recall = float(np.mean(np.array(found) == truth))
+            if breadth is not None:
+                print(f"  efSearch {breadth:4d}: p50 {statistics.median(times):.3f} ms, p99 {np.percentile(times, 99):.3f} ms, recall@1 {recall:.4f}")
         memory_growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before) * 1024
         kind = "hnsw" if index.approximate else "flat"
         print(f"\n{size:,} identities: index {kind}, built in {build_seconds:.1f} s; database {db_file / 1e6:.1f} MB, "

@@ -74,6 +74,14 @@ def load(server, key, queries, clients: int, seconds: float):
     return len(latencies), errors[0], latencies
 
 
+def peak_memory_mib(pid: int) -> float:
+    """The process's peak resident memory (Linux /proc), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
@@ -83,7 +91,10 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         gallery, queries = gallery_of_the_runs(Path(folder))
         key = keys_create(gallery, "load")
+        begin = time.perf_counter()
         server = Server(gallery).start()
+        print(f"server answers /health {time.perf_counter() - begin:.2f} s after its start "
+              f"(a new interpreter, the gallery of {len(queries)} identities and its model loaded)")
         try:
             load(server, key, queries, 2, 2.0)  # warm up
             rows = []
@@ -92,6 +103,7 @@ def main():
                 rows.append((clients, count / args.seconds, statistics.median(latencies), float(np.percentile(latencies, 99)), errors, count))
                 print(f"{clients:>3} clients: {rows[-1][1]:7.1f} requests/s, p50 {rows[-1][2]:7.2f} ms, p99 {rows[-1][3]:7.2f} ms, "
                       f"{errors} errors of {count}")
+            print(f"server peak memory: {peak_memory_mib(server.process.pid):.0f} MiB")
         finally:
             server.stop()
     print("\nsummary (400 identities, half /identify, half /verify, PNG uploads, one server process)")
