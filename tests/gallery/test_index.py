@@ -41,15 +41,16 @@ def test_above_the_limit_hnsw_keeps_recall(name):
     assert recall >= 0.99
 
 
-def test_saved_and_loaded_only_for_its_generation(tmp_path):
+def test_saved_and_loaded_with_its_generation(tmp_path):
     vectors, queries = _data()
     index = Index("cosine", 16).build(np.arange(400), vectors, generation=7)
     index.save(tmp_path / "i.npz")
     again = Index("cosine", 16)
-    assert not again.load(tmp_path / "i.npz", generation=8)
-    assert again.load(tmp_path / "i.npz", generation=7)
-    assert np.array_equal(again.search(queries, 3)[1], index.search(queries, 3)[1])
-    assert not Index("euclidean", 16).load(tmp_path / "i.npz", generation=7)
+    assert again.load(tmp_path / "i.npz") and again.generation == 7
+    assert np.array_equal(again.search(queries, 3)[1], index.search(queries, 3)[1]) and np.array_equal(again.ids, np.arange(400))
+    assert not Index("euclidean", 16).load(tmp_path / "i.npz")  # another distance: not this index
+    (tmp_path / "bad.npz").write_bytes(b"not an index")
+    assert not Index("cosine", 16).load(tmp_path / "bad.npz") and not Index("cosine", 16).load(tmp_path / "none.npz")
 
 
 def test_adding_keeps_ids_in_step():

@@ -66,6 +66,7 @@ class Gallery:
         self.store, self.model = store, model
         self.index = Index(store.distance, store.dim, numpy_distance=model.distances)
         self.index_path = store.path.with_name(store.path.name + ".index.npz")
+        self._unsaved = False
 
     @classmethod
     def create(cls, path: str | os.PathLike, model: str | os.PathLike | SiameseModel | None = None) -> "Gallery":
@@ -83,21 +84,37 @@ class Gallery:
         return cls(store, loaded)
 
     def _fresh_index(self) -> Index:
-        """The index, brought up to the database's generation (from its file, or rebuilt and saved)."""
-        generation = self.store.generation
-        if self.index.generation != generation and not self.index.load(self.index_path, generation):
+        """The index, brought up to the database: from memory or its file, extended with what
+        was enrolled since, or rebuilt (and saved) when something it holds was forgotten."""
+        if self.index.generation == self.store.generation:
+            return self.index
+        if self.index.generation < 0:
+            self.index.load(self.index_path)
+        newer = self.store.vectors(since=self.index.ids) if self.index.generation >= 0 else None
+        if newer is None:
             self.index.build(*self.store.vectors())
-            self.index.save(self.index_path)
+            self._save()
+        elif len(newer[0]) or self.index.generation != newer[2]:
+            self.index.add(*newer)
+            self._unsaved = True
         return self.index
 
+    def _save(self) -> None:
+        self.index.save(self.index_path)
+        self._unsaved = False
+
     def enroll(self, name: str, images) -> int:
-        """Store the embeddings of `images` (paths or arrays) under `name`; returns how many."""
+        """Store the embeddings of `images` (paths or arrays) under `name`; returns how many.
+
+        The database has them at once, for every process; the index file is rewritten when the
+        gallery is closed (meanwhile other processes extend the index they load from the database).
+        """
         embeddings = self.model.embed(images)  # every image read before anything is written
         index = self._fresh_index()
         ids, before = self.store.add(_check_name(name), embeddings)
-        if index.generation == before:  # nobody else wrote since the index was made: extend it
+        if index.generation == before:  # nobody else wrote since the index was brought up: extend it
             index.add(np.asarray(ids), embeddings, before + 1)
-            index.save(self.index_path)
+            self._unsaved = True
         return len(ids)
 
     def identify(self, image, *, top: int = 5, threshold: float | None = None) -> Identification:
@@ -122,11 +139,14 @@ class Gallery:
                               known=known, threshold=threshold, candidates=candidates, model_id=self.model.model_id)
 
     def forget(self, name: str) -> int:
-        """Remove `name` and every embedding of theirs (from the database and the index file)."""
+        """Remove `name` and every embedding of theirs (from the database, and from the index and
+        its file, which are rebuilt without them)."""
         removed = self.store.remove(name)
         if removed == 0:
             raise GalleryError(f"{self.store.path}: no identity named {name!r}")
-        self._fresh_index()
+        self.index.generation = -1  # whatever it holds, it held them: rebuild
+        self.index.build(*self.store.vectors())
+        self._save()
         return removed
 
     def identities(self) -> list[tuple[str, int]]:
@@ -134,4 +154,7 @@ class Gallery:
         return self.store.identities()
 
     def close(self) -> None:
+        """Save the index if enrolments extended it since it was last written, and close the database."""
+        if self._unsaved:
+            self._save()
         self.store.close()

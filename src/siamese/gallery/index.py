@@ -8,8 +8,10 @@
 Below `EXACT_LIMIT` embeddings the search is exact (a flat index); above it, for cosine and
 Euclidean, an HNSW graph (approximate; `ef_search` trades speed for recall). The index is
 saved beside the database (`G.index.npz`: the index, its ids and the database generation it
-was built from, one file written atomically) and rebuilt from the database whenever the two disagree: the database
-is the truth, the index a cache of it.
+was built from, one file written atomically). The database is the truth, the index a cache
+of it: an index behind the database is extended with what was enrolled since, and rebuilt
+when an identity it holds was forgotten (an HNSW graph cannot drop a vector; at a million
+embeddings the rebuild takes minutes).
 """
 
 from __future__ import annotations
@@ -61,6 +63,10 @@ class Index:
     @property
     def size(self) -> int:
         return len(self._ids)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids
 
     @property
     def approximate(self) -> bool:
@@ -127,13 +133,14 @@ class Index:
         with atomic_path(path) as temporary, open(temporary, "wb") as handle:
             np.savez(handle, index=serialized, ids=self._ids, generation=self.generation, distance=self.distance)
 
-    def load(self, path: Path, generation: int) -> bool:
-        """Take the saved index if it reflects `generation`; False when it does not (rebuild then)."""
+    def load(self, path: Path) -> bool:
+        """Take the saved index, of whatever generation it was saved at (the caller brings it up
+        to date); False when there is none that fits (rebuild then)."""
         try:
             with np.load(path, allow_pickle=False) as saved:
-                if int(saved["generation"]) != generation or str(saved["distance"]) != self.distance:
+                if str(saved["distance"]) != self.distance:
                     return False
-                index, ids = _faiss().deserialize_index(saved["index"]), saved["ids"]
+                index, ids, generation = _faiss().deserialize_index(saved["index"]), saved["ids"], int(saved["generation"])
         except (OSError, ValueError, KeyError, RuntimeError):
             return False
         if index.ntotal != len(ids) or index.d != self.dim:

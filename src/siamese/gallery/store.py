@@ -135,12 +135,26 @@ class Store:
         return self._db.execute("SELECT i.name, COUNT(e.id) FROM identities i LEFT JOIN embeddings e ON e.identity = i.id "
                                 "GROUP BY i.id ORDER BY i.name").fetchall()
 
-    def vectors(self) -> tuple[np.ndarray, np.ndarray, int]:
-        """(row ids (n,), vectors (n, dim), generation) of every stored embedding, read in one snapshot."""
+    def vectors(self, since: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+        """(row ids (n,), vectors (n, dim), generation), read in one snapshot: every stored
+        embedding, or with `since` (ids an index holds) only those not among them.
+
+        Returns None in place of the three when `since` holds an id the database no longer has
+        (an identity was forgotten: the index must be rebuilt, not extended).
+        """
         self._db.execute("BEGIN")
         try:
             generation = self.generation
-            rows = self._db.execute("SELECT id, vector FROM embeddings ORDER BY id").fetchall()
+            if since is None:
+                rows = self._db.execute("SELECT id, vector FROM embeddings ORDER BY id").fetchall()
+            else:
+                stored = np.array([row[0] for row in self._db.execute("SELECT id FROM embeddings")], dtype=np.int64)
+                if not np.isin(since, stored).all():
+                    return None
+                new = np.setdiff1d(stored, since)
+                rows = [row for start in range(0, len(new), 500) for row in self._db.execute(
+                    f"SELECT id, vector FROM embeddings WHERE id IN ({','.join('?' * len(new[start:start + 500]))}) ORDER BY id",
+                    [int(i) for i in new[start:start + 500]])]
         finally:
             self._db.execute("COMMIT")
         ids = np.array([row[0] for row in rows], dtype=np.int64)

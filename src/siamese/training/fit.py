@@ -144,7 +144,7 @@ def _train(dataset: ImageDataset, model_path: Path, config: TrainConfig, results
     run = _Callbacks(network, config, model_path, results_dir, PairValidation(network, val_images, val_pairs), train_batches)
     if results_dir is not None:
         write_json(results_dir / "config.json", {**config.to_dict(), "invert": preprocessing.invert, "data": _describe(dataset),
-                                                 "model_path": str(model_path)})
+                                                 "model_path": os.path.abspath(model_path)})
     initial_epoch = run.resume(trainer, train_images.shape) if resume else run.start_afresh()
 
     history = trainer.fit(train_batches, validation_data=val_batches, epochs=config.epochs, initial_epoch=initial_epoch,
