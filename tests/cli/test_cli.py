@@ -75,8 +75,11 @@ def test_train_cli_end_to_end(shapes_dir, tmp_path, capsys):
             "--examples-per-class", "2", "--no-augment"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert f"model:   {model}" in out and "ROC AUC" in out
+    assert f"model:   {model}" in out and "ROC AUC" in out and f"export:  {model.with_suffix('.onnx')}" in out
     assert model.is_file() and (results / "metrics.json").is_file() and (results / "history.csv").is_file()
+    from siamese.inference import load_model
+
+    assert load_model(model).engine == "onnx"  # the export beside it is current: verification needs no TensorFlow
     before = model.read_bytes()
     assert main(args) == 2  # no silent overwrite of the user's model
     assert "exists; pass --overwrite" in capsys.readouterr().err
@@ -91,9 +94,9 @@ def test_train_cli_rotated_classes_quadruple_the_training_classes(shapes_dir, tm
         results = tmp_path / name
         args = ["train", str(shapes_dir), "--model-out", str(tmp_path / f"{name}.keras"), "--results", str(results),
                 "--epochs", "1", "--steps", "2", "--image-size", "16", "--filters", "8,8", "--embedding-dim", "8",
-                "--classes-per-batch", "4", "--examples-per-class", "2", "--no-augment", "--seed", "0", *extra]
+                "--classes-per-batch", "4", "--examples-per-class", "2", "--no-augment", "--seed", "0", "--no-export", *extra]
         assert main(args) == 0
-        capsys.readouterr()
+        assert "export:" not in capsys.readouterr().out and not (tmp_path / f"{name}.onnx").exists()
         return (json.loads((results / "metrics.json").read_text()), json.loads((results / "config.json").read_text()))
 
     plain, plain_config = train("plain")

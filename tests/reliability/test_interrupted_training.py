@@ -144,7 +144,7 @@ def test_a_full_disk_gives_one_line_and_keeps_the_previous_model(shapes_dir, tmp
     err = capsys.readouterr().err
     assert err.startswith(f"siamese: error: {model}: cannot be written (No space left on device); nothing there was changed")
     assert err.count("\n") == 1
-    assert model.read_bytes() == before and sorted(p.name for p in small_disk.iterdir()) == ["filler", "m.keras"]
+    assert model.read_bytes() == before and sorted(p.name for p in small_disk.iterdir()) == ["filler", "m.keras", "m.onnx"]
 
 
 def test_a_read_only_folder_fails_before_training(shapes_dir, tmp_path, small_disk, capsys):

@@ -58,6 +58,8 @@ def _add_train(commands) -> None:
     parser.add_argument("--model-out", type=Path, default=None, help="model file to write (default: models/RUN.keras)")
     parser.add_argument("--results", type=Path, default=None, help="folder for logs and metrics (default: results/RUN)")
     parser.add_argument("--overwrite", action="store_true", default=False, help="allow replacing an existing model file")
+    parser.add_argument("--no-export", dest="export", action="store_false", default=True,
+                        help="do not write the ONNX export beside the model (default: write it, so verification needs no TensorFlow)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--steps", dest="steps_per_epoch", type=int, help="batches per epoch")
     parser.add_argument("--image-size", type=_size, help="N or HxW (default 48)")

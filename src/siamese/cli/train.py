@@ -10,7 +10,7 @@ from pathlib import Path
 
 from siamese.errors import SiameseError
 
-_RUN_OPTIONS = {"data", "run", "model_out", "results", "overwrite", "command", "resume"}
+_RUN_OPTIONS = {"data", "run", "model_out", "results", "overwrite", "command", "resume", "export"}
 
 
 def _new_run(args, TrainConfig):
@@ -55,6 +55,21 @@ def run(args) -> int:
     print(f"validation ({m['validation_classes']} unseen classes, {m['validation_pairs']} pairs): "
           f"ROC AUC {m['val_auc']:.4f}, pair accuracy {m['val_pair_accuracy']:.4f} at threshold {m['val_threshold']:.4f}")
     print(f"model:   {result.model_path}")
+    if args.export:
+        _export(result.model_path)
     print(f"results: {result.results_dir} (history.csv, metrics.json, config.json)")
     print(f"time:    {result.seconds:.0f} s")
     return 0
+
+
+def _export(model_path: Path) -> None:
+    """The ONNX export beside the new model, as the shipped one has: `siamese verify` and
+    `test.py --model` on it then run on ONNX Runtime at once. Training stands without it."""
+    from siamese.inference import export_model
+
+    try:
+        exported = export_model(model_path)
+    except SiameseError as error:  # e.g. tf2onnx not installed
+        print(f"siamese: warning: no ONNX export ({error})", file=sys.stderr)
+        return
+    print(f"export:  {exported.path} (checked to {exported.max_difference:.0e} against Keras)")
