@@ -7,7 +7,7 @@ def run(args) -> int:
     from siamese.gallery import Gallery
 
     new = not args.gallery.exists()
-    gallery = Gallery.create(args.gallery, args.model) if new else Gallery.open(args.gallery, args.model)
+    gallery = Gallery.open_or_create(args.gallery, args.model)
     try:
         count = gallery.enroll(args.name, args.images)
         made = f"new gallery {args.gallery} for model {gallery.store.model_id[:12]} ({gallery.store.model})" if new else str(args.gallery)

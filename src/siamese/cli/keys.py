@@ -9,8 +9,8 @@ def run(args) -> int:
     from siamese.gallery import Gallery
     from siamese.service import KeyStore
 
-    if args.action == "create" and not args.gallery.exists():
-        Gallery.create(args.gallery, args.model).close()
+    if args.action == "create":
+        Gallery.open_or_create(args.gallery, args.model).close()
     keys = KeyStore(args.gallery)
     try:
         if args.action == "create":

@@ -9,7 +9,7 @@ def run(args) -> int:
     from siamese.gallery import Gallery
     from siamese.service import KeyStore, Limits, create_app
 
-    gallery = Gallery.open(args.gallery, args.model) if args.gallery.exists() else Gallery.create(args.gallery, args.model)
+    gallery = Gallery.open_or_create(args.gallery, args.model)
     keys = KeyStore(args.gallery)
     limits = Limits(max_request_bytes=int(args.max_request_mb * 1024 * 1024), max_pixels=args.max_pixels)
     app = create_app(gallery, keys, limits)

@@ -113,11 +113,11 @@ class ImageDataset:
         """
         if self.num_classes < 2:
             raise DatasetError(f"{self.origin}: found {self.num_classes} class(es); need at least 2 class folders of images")
-        single = [label for label, indices in enumerate(self.class_indices) if len(indices) < 2]
+        single = np.flatnonzero(self.class_sizes < 2)
         if self.num_classes - len(single) < 2:
             raise DatasetError(f"{self.origin}: {self.num_classes - len(single)} class(es) with 2 or more images; "
                                "need at least 2 (a same pair each)")
-        if single:
+        if len(single):
             logger.warning("%s: %d class(es) with a single image (first: %s): no same pair, used only as negatives",
                            self.origin, len(single), self.name(self.class_indices[single[0]][0]))
 

@@ -30,7 +30,14 @@ def is_image_candidate(name: str) -> bool:
     return not base.startswith(".") and base != "Thumbs.db" and PurePosixPath(base).suffix.lower() not in _NOT_IMAGES
 
 
-class FolderSource:
+class _Listing:
+    """What folders and archives share: of the files they list, those that may be images."""
+
+    def members(self) -> list[str]:
+        return [name for name in self.files() if is_image_candidate(name)]
+
+
+class FolderSource(_Listing):
     """Files under a folder on disk (hidden folders skipped; linked folders not followed, so a
     link loop cannot trap the walk)."""
 
@@ -56,10 +63,6 @@ class FolderSource:
                            "y is" if len(skipped) == 1 else "ies are", self.root / skipped[0])
         return found
 
-    def members(self) -> list[str]:
-        """The files that may be images."""
-        return [name for name in self.files() if is_image_candidate(name)]
-
     def read(self, member: str) -> bytes:
         return (self.root / member).read_bytes()
 
@@ -67,7 +70,7 @@ class FolderSource:
         return str(self.root / member)
 
 
-class ZipSource:
+class ZipSource(_Listing):
     """Files inside a zip archive, read without unpacking (one open archive per thread).
 
     With `strip_top`, a single top folder holding everything is left out of the names.
@@ -90,10 +93,6 @@ class ZipSource:
         """Every file of the archive below `under`, sorted, without the stripped top folder."""
         start = f"{under.strip('/')}/" if under else ""
         return sorted(n[len(self.prefix):] for n in self._names if n[len(self.prefix):].startswith(start))
-
-    def members(self) -> list[str]:
-        """The files that may be images."""
-        return [name for name in self.files() if is_image_candidate(name)]
 
     def _archive(self) -> zipfile.ZipFile:
         archive = getattr(self._local, "archive", None)

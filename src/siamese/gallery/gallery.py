@@ -83,6 +83,11 @@ class Gallery:
         loaded = model if isinstance(model, SiameseModel) else load_model(model if model is not None else store.model)
         return cls(store, loaded)
 
+    @classmethod
+    def open_or_create(cls, path: str | os.PathLike, model: str | os.PathLike | SiameseModel | None = None) -> "Gallery":
+        """The gallery at `path`, made for `model` (default the shipped one) if there is none yet."""
+        return cls.open(path, model) if os.path.exists(path) else cls.create(path, model)
+
     def _fresh_index(self) -> Index:
         """The index, brought up to the database: from memory or its file, extended with what
         was enrolled since, or rebuilt (and saved) when something it holds was forgotten."""
