@@ -39,7 +39,15 @@ REDUCERS = Names("reducer", ("nonzero", "mean"))
 ENGINES = Names("engine", ("auto", "onnx", "keras"))
 OBJECTIVES = Names("objective", ("accuracy", "eer", "far"))
 EXPORT_FORMATS = Names("format", ("onnx", "saved_model", "litert"))
-PRETRAINED = Names("pretrained model", ("omniglot",))
+PRETRAINED = Names("pretrained model", ("omniglot", "signatures", "faces"))
+RECIPES = Names("recipe", ("handwriting", "signatures", "faces"))
+CROPS = Names("crop", ("none", "ink", "face"))
+CONTRASTS = Names("contrast", ("none", "stretch", "equalize"))
+STROKES = Names("strokes", ("keep", "even"))
+# Training distortions (siamese.model.augmentation.build_augmentation's parameters).
+AUGMENTATIONS = Names("augmentation", ("rotation", "shear", "zoom", "shift", "flip", "brightness", "contrast"))
+# Keras Applications towers for colour photos (siamese.model.backbones).
+BACKBONES = Names("backbone", ("mobilenetv3small", "mobilenetv3large", "efficientnetb0"))
 
 # Losses that score the learned head's probabilities rather than distances.
 PROBABILITY_LOSSES = ("crossentropy",)

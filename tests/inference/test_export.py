@@ -7,6 +7,8 @@ import keras
 import numpy as np
 import pytest
 
+from siamese.data import Preprocessing
+
 from siamese.errors import ModelFileError
 from siamese.files import file_sha256
 from siamese.inference import export_model, load_model
@@ -70,7 +72,7 @@ def test_onnx_agrees_with_keras_on_embeddings_and_distances(exported, distance):
 
 def test_the_export_carries_what_inference_needs(exported):
     metadata = read_onnx_metadata(exported["learned"].with_suffix(".onnx"))
-    assert metadata.preprocessing == {"image_size": [16, 16], "channels": 1, "invert": True}
+    assert metadata.preprocessing == Preprocessing(image_size=(16, 16), channels=1, invert=True).to_dict()
     assert metadata.threshold == 0.7 and metadata.embedding_dim == 12
     assert metadata.distance["name"] == "learned" and np.asarray(metadata.distance["kernel"]).shape == (12, 1)
     assert metadata.source_file == "learned.keras" and metadata.source_sha256 == file_sha256(exported["learned"])

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from siamese.registry import DISTANCES, ENGINES, EXPORT_FORMATS, LOSSES, OBJECTIVES, REDUCERS
+from siamese.registry import BACKBONES, CONTRASTS, CROPS, DISTANCES, ENGINES, EXPORT_FORMATS, LOSSES, OBJECTIVES, RECIPES, REDUCERS, STROKES
 
 MODEL_HELP = "model file (.keras or .onnx) or a shipped model's name (default: omniglot)"
 
@@ -49,9 +49,16 @@ def _command(commands, name: str, help: str, **kwargs) -> argparse.ArgumentParse
     return parser
 
 
+def _class_pattern_option(parser) -> None:
+    parser.add_argument("--class-pattern", metavar="REGEX", default=None,
+                        help="classes from file names: a regex whose group 'class' (or first group) names the class, "
+                             "e.g. 'subject(\\d+)'")
+
+
 def _add_train(commands) -> None:
     parser = _command(commands, "train", "train a model on folders / zips of class folders", argument_default=argparse.SUPPRESS)
     parser.add_argument("data", nargs="*", default=[], help="folder(s) or .zip(s) of class folders (nested groups allowed), or a pairs .csv")
+    _class_pattern_option(parser)
     parser.add_argument("--run", default=None, help="run name (default: first data name + date and time)")
     parser.add_argument("--resume", metavar="RUN", default=None,
                         help="go on with the run RUN (results/RUN) from its last finished epoch, with its saved settings")
@@ -86,6 +93,22 @@ def _add_train(commands) -> None:
     parser.add_argument("--mixed-precision", action="store_true", help="float16 convolutions (GPUs)")
     parser.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA (GPUs)")
     parser.add_argument("--seed", type=int)
+    _add_recipe_options(parser)
+
+
+def _add_recipe_options(parser) -> None:
+    """A recipe and what it sets: framing, backbone, threshold rule (each overrides the recipe's value)."""
+    parser.add_argument("--recipe", default=None, choices=RECIPES,
+                        help="settings for an application (handwriting, signatures, faces); other options override them")
+    parser.add_argument("--crop", choices=CROPS, help="crop each image to its ink or its face first (default none)")
+    parser.add_argument("--contrast", choices=CONTRASTS, help="stretch ink to black and paper to white, or equalise light")
+    parser.add_argument("--strokes", choices=STROKES, help="redraw the ink at one width (even), or keep it (default)")
+    parser.add_argument("--keep-aspect", action="store_true", help="pad to the input's aspect ratio instead of stretching")
+    parser.add_argument("--backbone", choices=BACKBONES, help="start the tower from a Keras Applications network (colour photos)")
+    parser.add_argument("--backbone-weights", metavar="PATH",
+                        help="backbone weights: imagenet (default; Keras downloads them once), none, or a local weights file")
+    parser.add_argument("--threshold-objective", choices=OBJECTIVES, help="how the saved threshold is set on validation pairs")
+    parser.add_argument("--target-far", type=float, help="false-accept rate for --threshold-objective far")
 
 
 def _engine_option(parser) -> None:
@@ -124,6 +147,7 @@ def _add_evaluate(commands) -> None:
     parser = _command(commands, "evaluate", "measure a model on unseen data: verification, N-way episodes, one-shot runs, retrieval")
     parser.add_argument("model", type=Path, help="model file (.keras)")
     parser.add_argument("data", nargs="?", type=Path, help="folder or .zip of class folders of unseen classes (optional with --pairs or --runs)")
+    _class_pattern_option(parser)
     parser.add_argument("--pairs", type=Path, help="CSV of 'path1,path2,label' lines to verify, instead of pairs drawn from DATA")
     parser.add_argument("--runs", type=Path, help="the official one-shot runs: all_runs.zip or its unpacked folder")
     parser.add_argument("--way", type=int, help="classes per episode (default 20, or all of DATA's classes if fewer)")

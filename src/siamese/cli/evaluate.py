@@ -28,7 +28,7 @@ def run(args) -> int:
         raise SiameseError("--identification needs DATA: a folder or .zip of class folders")
     pairs = ev.FilePairs(read_pairs_file(args.pairs), str(args.pairs)) if args.pairs is not None else None
     runs = ev.RunsStep(ev.read_oneshot_runs(args.runs), support_variants=args.support_variants) if args.runs is not None else None
-    dataset = load_dataset(args.data) if args.data is not None else None
+    dataset = load_dataset(args.data, class_pattern=args.class_pattern) if args.data is not None else None
     history = _history(args)
     steps = [ev.HistoryStep(history)] if history is not None else []
     model = siamese.load_model(args.model)

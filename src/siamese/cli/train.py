@@ -10,14 +10,17 @@ from pathlib import Path
 
 from siamese.errors import SiameseError
 
-_RUN_OPTIONS = {"data", "run", "model_out", "results", "overwrite", "command", "resume", "export"}
+_RUN_OPTIONS = {"data", "run", "model_out", "results", "overwrite", "command", "resume", "export", "recipe", "class_pattern"}
 
 
 def _new_run(args, TrainConfig):
     """(data, config, model path, results folder) of a new run, from the arguments."""
     if not args.data:
         raise SiameseError("train: give DATA (folders, zips or pairs files), or --resume RUN")
-    config = TrainConfig(**{k: v for k, v in vars(args).items() if k not in _RUN_OPTIONS})
+    from siamese.recipes import recipe_config
+
+    settings = {k: v for k, v in vars(args).items() if k not in _RUN_OPTIONS}
+    config = recipe_config(args.recipe, **settings) if args.recipe else TrainConfig(**settings)
     run_name = args.run or f"{Path(args.data[0]).stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     model_path = args.model_out or Path("models") / f"{run_name}.keras"
     if model_path.exists() and not args.overwrite:
@@ -28,15 +31,16 @@ def _new_run(args, TrainConfig):
 def _resumed_run(args, TrainConfig):
     """(data, config, model path, results folder) of the run to go on with, as its config.json saved them."""
     given = sorted(k for k in vars(args) if k not in _RUN_OPTIONS)
-    if given or args.data or args.model_out or args.run:
+    if given or args.data or args.model_out or args.run or args.class_pattern:
         raise SiameseError(f"--resume {args.resume}: the run goes on with its saved data and settings; give no others "
-                           f"({', '.join(given) or 'data, --run, --model-out'})")
+                           f"({', '.join(given) or 'data, --run, --model-out, --class-pattern'})")
     results = args.results or Path("results") / args.resume
     saved_path = results / "config.json"
     try:
         saved = json.loads(saved_path.read_text())
     except (OSError, ValueError):
         raise SiameseError(f"{saved_path}: no training run to resume there (config.json missing or unreadable)") from None
+    args.class_pattern = saved["data"].get("class_pattern")  # the data is read as the run read it
     return saved["data"]["sources"], TrainConfig.from_dict(saved), Path(saved["model_path"]), results
 
 
@@ -45,12 +49,13 @@ def run(args) -> int:
     from siamese.training import TrainConfig, train
 
     data, config, model_path, results = (_resumed_run if args.resume else _new_run)(args, TrainConfig)
-    dataset = load_dataset(data)  # fail on bad data before anything is created
+    dataset = load_dataset(data, class_pattern=args.class_pattern)  # fail on bad data before anything is created
     dataset.check_trainable()
     verb = f"resuming {results}" if args.resume else "training"
-    print(f"{verb} on {len(dataset)} images of {dataset.num_classes} classes ({', '.join(map(str, data))})")
+    forged = f" and {dataset.num_forgeries} skilled forgeries" if dataset.num_forgeries else ""
+    print(f"{verb} on {len(dataset)} images of {dataset.num_classes} classes{forged} ({', '.join(map(str, data))})")
     result = train(dataset, model_path=model_path, config=config, results_dir=results, resume=bool(args.resume),
-                   verbose=1 if sys.stdout.isatty() else 2)
+                   verbose=1 if sys.stdout.isatty() else 2, class_pattern=args.class_pattern)
     m = result.metrics
     print(f"validation ({m['validation_classes']} unseen classes, {m['validation_pairs']} pairs): "
           f"ROC AUC {m['val_auc']:.4f}, pair accuracy {m['val_pair_accuracy']:.4f} at threshold {m['val_threshold']:.4f}")

@@ -4,7 +4,9 @@ A class is a folder that holds image files; its parent path is its group (for Om
 `Alphabet/characterNN` is the class and `Alphabet` the group). A zip with a single top
 folder, like the official Omniglot archives, is read with that folder stripped, so
 `images_background_small1.zip` and `small2.zip` merge into one dataset: a class found in
-both (Greek, Latin) is one class, and an image found in both is kept once.
+both (Greek, Latin) is one class, and an image found in both is kept once. Classes may
+also come from file names (a class pattern), and signatures may come with skilled
+forgeries, kept apart from the classes: see `siamese.data.layouts`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from siamese.data.images import Preprocessing, decode_image, preprocess
+from siamese.data.layouts import class_pattern as compile_class_pattern
+from siamese.data.layouts import classify
 from siamese.data.pairs_file import classes_from_pairs, read_pairs_file
 from siamese.data.sources import PairsSource, open_source
 from siamese.errors import DatasetError, ImageError
@@ -31,6 +35,8 @@ class ImageDataset:
     """Images with integer class labels; `classes[label]` and `groups[label]` name them.
 
     Images are read lazily through `read(i)`; `load(preprocessing)` decodes them all.
+    Skilled forgeries (signatures) are no class's images: each is a negative of its signer
+    only, kept in `forgeries` and read with `forgery_name(i)` / `load_forgeries(preprocessing)`.
     """
 
     sources: tuple
@@ -38,6 +44,7 @@ class ImageDataset:
     labels: np.ndarray  # (n,) int
     classes: tuple  # class name per label
     groups: tuple  # group name per label
+    forgeries: tuple = ()  # (source index, member, class label of the signer) per skilled forgery
 
     def __len__(self) -> int:
         return len(self.members)
@@ -51,37 +58,59 @@ class ImageDataset:
     def num_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def num_forgeries(self) -> int:
+        return len(self.forgeries)
+
+    @functools.cached_property
+    def forgery_labels(self) -> np.ndarray:
+        """(m,) int: the class label of each forgery's signer."""
+        return np.array([label for _, _, label in self.forgeries], dtype=np.int64)
+
     def name(self, index: int) -> str:
         source, member = self.members[index]
         return self.sources[source].name(member)
 
-    def read(self, index: int) -> bytes:
-        source, member = self.members[index]
+    def forgery_name(self, index: int) -> str:
+        source, member, _ = self.forgeries[index]
+        return self.sources[source].name(member)
+
+    def _read(self, source: int, member: str) -> bytes:
         try:
             return self.sources[source].read(member)
         except OSError as error:
-            raise ImageError(f"{self.name(index)}: cannot be read ({error.strerror or error})") from None
+            raise ImageError(f"{self.sources[source].name(member)}: cannot be read ({error.strerror or error})") from None
+
+    def read(self, index: int) -> bytes:
+        return self._read(*self.members[index])
 
     def image(self, index: int, channels: int = 1) -> np.ndarray:
         return decode_image(self.read(index), name=self.name(index), channels=channels)
 
     def load(self, preprocessing: Preprocessing, indices: Sequence[int] | None = None, workers: int = 4) -> np.ndarray:
         """Decode and preprocess images to float32 (n, h, w, c), in parallel threads."""
+        indices = range(len(self)) if indices is None else indices
+        return self._decode([self.members[i] for i in indices], preprocessing, workers)
+
+    def load_forgeries(self, preprocessing: Preprocessing, workers: int = 4) -> tuple[np.ndarray, np.ndarray]:
+        """(images, labels): the forgeries decoded to float32 (m, h, w, c), and their signers' labels (m,)."""
+        return self._decode([f[:2] for f in self.forgeries], preprocessing, workers), self.forgery_labels.copy()
+
+    def _decode(self, members: list, preprocessing: Preprocessing, workers: int) -> np.ndarray:
         from concurrent.futures import ThreadPoolExecutor
 
-        indices = range(len(self)) if indices is None else indices
-
-        def one(index):
-            array = self.image(index, preprocessing.channels)
-            return preprocess(array, preprocessing, name=self.name(index))
+        def one(source_member):
+            name = self.sources[source_member[0]].name(source_member[1])
+            array = decode_image(self._read(*source_member), name=name, channels=preprocessing.channels)
+            return preprocess(array, preprocessing, name=name)
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            images = list(pool.map(one, indices))
+            images = list(pool.map(one, members))
         shape = (0, *preprocessing.input_shape)
         return np.stack(images) if images else np.zeros(shape, np.float32)
 
     def subset(self, class_labels: Iterable[int]) -> "ImageDataset":
-        """The images of some classes, relabelled 0..k-1 in the order given."""
+        """The images (and forgeries) of some classes, relabelled 0..k-1 in the order given."""
         class_labels = list(class_labels)
         remap = {old: new for new, old in enumerate(class_labels)}
         keep = [i for i, label in enumerate(self.labels) if label in remap]
@@ -91,6 +120,7 @@ class ImageDataset:
             labels=np.array([remap[self.labels[i]] for i in keep], dtype=np.int64),
             classes=tuple(self.classes[c] for c in class_labels),
             groups=tuple(self.groups[c] for c in class_labels),
+            forgeries=tuple((s, m, remap[label]) for s, m, label in self.forgeries if label in remap),
         )
 
     @functools.cached_property
@@ -147,49 +177,47 @@ def _pairs_members(path: Path) -> tuple:
     return PairsSource(path), kept
 
 
-def load_dataset(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> ImageDataset:
+def load_dataset(paths: str | os.PathLike | Sequence[str | os.PathLike], *, class_pattern: str | None = None) -> ImageDataset:
     """Index folders / zips of class folders, or pairs files, into one dataset (nothing decoded yet).
 
     A pairs file (`.csv`, see `siamese.data.pairs_file`) gives classes linked by its
-    "same" pairs, in one group of their own.
+    "same" pairs, in one group of their own. With `class_pattern`, a regex whose group
+    `class` (or first group) names the class, the classes of folders and zips come from the
+    names of their image files, at any depth, in one group (`siamese.data.layouts`, which
+    also finds signers' genuine and forged folders, and CEDAR's file names, by itself).
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    sources, members, class_of = [], [], []
-    seen = set()
+    pattern = compile_class_pattern(class_pattern) if class_pattern is not None else None
+    sources, found, seen = [], [], set()  # found: (source index, member, class name, forged)
     for path in paths:
         if Path(path).suffix.lower() == ".csv":
             source, named = _pairs_members(Path(path))
             sources.append(source)
-            for member, class_name in named:
-                members.append((len(sources) - 1, member))
-                class_of.append(class_name)
+            found += [(len(sources) - 1, member, class_name, False) for member, class_name in named]
             continue
         source = open_source(path)
-        index = len(sources)
         sources.append(source)
-        for member in source.members():
-            parts = PurePosixPath(member)
-            class_name = parts.parent.as_posix()
-            if class_name == ".":
-                continue  # files beside the class folders (licences, readmes)
-            key = (class_name, parts.name)
-            if key in seen:
-                continue
-            seen.add(key)
-            members.append((index, member))
-            class_of.append(class_name)
-    if not members:
+        for member, class_name, forged in classify(source.members(), pattern, str(path)):
+            within = member[len(class_name) + 1:] if member.startswith(f"{class_name}/") else member
+            if (class_name, forged, within) not in seen:  # the same image in two merged archives
+                seen.add((class_name, forged, within))
+                found.append((len(sources) - 1, member, class_name, forged))
+    genuine = [entry for entry in found if not entry[3]]
+    if not genuine:
         raise DatasetError(f"{', '.join(map(str, paths))}: no images in class folders found")
-    classes = sorted(set(class_of))
+    classes = sorted({class_name for _, _, class_name, _ in genuine})
     label_of = {name: label for label, name in enumerate(classes)}
-    groups = tuple(PurePosixPath(c).parent.as_posix() if "/" in c else "" for c in classes)
+    forgeries = tuple((s, m, label_of[c]) for s, m, c, forged in found if forged and c in label_of)
+    if len(forgeries) < len(found) - len(genuine):
+        logger.warning("%d forgery(ies) of signers with no genuine image left out", len(found) - len(genuine) - len(forgeries))
     return ImageDataset(
         sources=tuple(sources),
-        members=tuple(members),
-        labels=np.array([label_of[c] for c in class_of], dtype=np.int64),
+        members=tuple((s, m) for s, m, _, _ in genuine),
+        labels=np.array([label_of[c] for _, _, c, _ in genuine], dtype=np.int64),
         classes=tuple(classes),
-        groups=groups,
+        groups=tuple(PurePosixPath(c).parent.as_posix() if "/" in c else "" for c in classes),
+        forgeries=forgeries,
     )
 
 

@@ -21,7 +21,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from siamese.data import framing
 from siamese.errors import ImageError
+from siamese.registry import CONTRASTS, CROPS, STROKES
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
 
@@ -38,11 +40,22 @@ class Preprocessing:
         channels: 1 (grey) or 3 (RGB).
         invert: map dark ink on light paper to bright ink on a dark (zero) background, which
             suits convolutions with zero padding.
+        crop: "ink" (the box around the strokes), "face" (the face, eyes levelled; see
+            `siamese.data.faces`) or "none"; see `siamese.data.framing`.
+        contrast: "stretch" (darkest ink to black, paper to white), "equalize" (local
+            histogram equalisation, for lighting) or "none".
+        strokes: "even" redraws the ink at one width (a pen's, a stylus's and a phone's
+            strokes differ 3x), "keep" leaves them.
+        keep_aspect: pad to the aspect of `image_size` before resizing, never stretch.
     """
 
     image_size: tuple = (32, 32)
     channels: int = 1
     invert: bool = False
+    crop: str = "none"
+    contrast: str = "none"
+    strokes: str = "keep"
+    keep_aspect: bool = False
 
     def __post_init__(self):
         size = tuple(int(s) for s in self.image_size)
@@ -51,17 +64,26 @@ class Preprocessing:
         object.__setattr__(self, "image_size", size)
         if self.channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3, got {self.channels!r}")
+        CROPS.check(self.crop)
+        CONTRASTS.check(self.contrast)
+        STROKES.check(self.strokes)
 
     @property
     def input_shape(self) -> tuple:
         return (*self.image_size, self.channels)
 
     def to_dict(self) -> dict:
-        return {"image_size": list(self.image_size), "channels": self.channels, "invert": self.invert}
+        return {**dataclasses.asdict(self), "image_size": list(self.image_size)}
 
     @classmethod
     def from_dict(cls, config: dict) -> "Preprocessing":
-        return cls(image_size=tuple(config["image_size"]), channels=config["channels"], invert=config["invert"])
+        """Models saved before framing existed hold only size, channels and invert: the rest defaults."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in config.items() if key in names})
+
+    def frame(self, image: np.ndarray) -> np.ndarray:
+        """Crop, contrast, strokes and padding of a uint8 (h, w, c) image, before it is resized."""
+        return framing.frame(image, self)
 
 
 def _describe_undecodable(data: bytes) -> str:
@@ -189,6 +211,7 @@ def preprocess(image: np.ndarray, preprocessing: Preprocessing, *, name: str = "
     image = _coerce_array(image, name=name, channels=preprocessing.channels)
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise ImageError(f"{name}: image of {image.shape[1]}x{image.shape[0]} pixels is too large")
+    image = preprocessing.frame(image)
     height, width = preprocessing.image_size
     if image.shape[:2] != (height, width):
         shrinking = image.shape[0] > height or image.shape[1] > width

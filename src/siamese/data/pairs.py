@@ -72,32 +72,61 @@ class PairSampler:
         )
 
 
+def forgery_pairs(dataset: ImageDataset, pairs: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b): `pairs` genuine-vs-skilled-forgery pairs of one signer, all "different" (same = 0).
+
+    `a` indexes the dataset's images, `b` its `forgeries`. Each pair's signer is drawn
+    uniformly from the signers with forgeries, then one genuine image and one forgery of theirs.
+    """
+    if not dataset.num_forgeries:
+        raise DatasetError(f"{dataset.origin}: no skilled forgeries to pair")
+    rng = np.random.default_rng(seed)
+    signers = np.unique(dataset.forgery_labels)
+    signers = signers[dataset.class_sizes[signers] > 0]
+    a, b = np.zeros(pairs, np.int64), np.zeros(pairs, np.int64)
+    for i, signer in enumerate(rng.choice(signers, size=pairs)):
+        a[i] = rng.choice(dataset.class_indices[signer])
+        b[i] = rng.choice(np.flatnonzero(dataset.forgery_labels == signer))
+    return a, b
+
+
 class ClassBatchSampler:
     """Endless batches of `classes_per_batch` classes x `examples_per_class` images.
 
     Every batch holds several images of each of its classes, so scoring all pairs of the
     batch yields same pairs as well as different ones. With `same_group_fraction`, that
-    share of the classes comes from one group (an alphabet), giving hard negatives.
+    share of the classes comes from one group (an alphabet), giving hard negatives. A
+    class with skilled forgeries brings up to `forgeries_per_class` of them too, each
+    under a label of its own (-1, -2, ...): a negative of every image, its signer's included.
     """
 
-    def __init__(self, classes_per_batch: int = 16, examples_per_class: int = 4, *, same_group_fraction: float = 0.5, seed: int = 0):
+    def __init__(self, classes_per_batch: int = 16, examples_per_class: int = 4, *, same_group_fraction: float = 0.5,
+                 forgeries_per_class: int = 2, seed: int = 0):
         if classes_per_batch < 2:
             raise ValueError(f"classes_per_batch must be at least 2, got {classes_per_batch}")
         if examples_per_class < 2:
             raise ValueError(f"examples_per_class must be at least 2, got {examples_per_class}")
         if not 0.0 <= same_group_fraction <= 1.0:
             raise ValueError(f"same_group_fraction must be in [0, 1], got {same_group_fraction}")
+        if forgeries_per_class < 0:
+            raise ValueError(f"forgeries_per_class must be zero or positive, got {forgeries_per_class}")
         self.classes_per_batch = classes_per_batch
         self.examples_per_class = examples_per_class
         self.same_group_fraction = same_group_fraction
+        self.forgeries_per_class = forgeries_per_class
         self.seed = seed
 
     @property
     def batch_size(self) -> int:
+        """Images of a batch, forgeries not counted (a dataset without forgeries: every batch's size)."""
         return self.classes_per_batch * self.examples_per_class
 
     def draw(self, dataset: ImageDataset, rng: np.random.Generator):
-        """One batch: (indices, labels) arrays of length `batch_size`."""
+        """One batch: (indices, labels) arrays, `batch_size` long, plus the forgeries drawn.
+
+        Index `len(dataset) + j` is forgery j: indices point into the dataset's images
+        followed by its forgeries (`np.concatenate([images, forgery_images])`).
+        """
         by_class = dataset.class_indices
         eligible = np.flatnonzero(dataset.class_sizes >= 2)  # classes that give a same pair
         if len(eligible) < 2:
@@ -113,4 +142,16 @@ class ClassBatchSampler:
         chosen = np.concatenate([chosen, rng.choice(rest, size=per_batch - len(chosen), replace=False)])
         indices = [rng.choice(by_class[c], size=self.examples_per_class, replace=len(by_class[c]) < self.examples_per_class) for c in chosen]
         labels = np.repeat(chosen, self.examples_per_class)
+        if dataset.num_forgeries and self.forgeries_per_class:
+            forged = self._forgeries(dataset, chosen, rng)
+            return np.concatenate(indices + [len(dataset) + forged]), np.concatenate([labels, -1 - np.arange(len(forged))])
         return np.concatenate(indices), labels
+
+    def _forgeries(self, dataset: ImageDataset, chosen: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Up to `forgeries_per_class` forgeries of each chosen class, as indices into `dataset.forgeries`."""
+        drawn = [np.zeros(0, np.int64)]
+        for c in chosen:
+            own = np.flatnonzero(dataset.forgery_labels == c)
+            if len(own):
+                drawn.append(rng.choice(own, size=min(self.forgeries_per_class, len(own)), replace=False))
+        return np.concatenate(drawn).astype(np.int64)

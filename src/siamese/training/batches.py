@@ -4,9 +4,13 @@ Every image is decoded and resized once, up front (the cache), so each step only
 batch from an array. Batches are `keras.utils.PyDataset`s, which every backend's `fit`
 accepts; the draw for step i of epoch e depends only on (seed, e, i). Validation batches
 (`per_epoch=False`) are the same every epoch, so their loss is comparable from epoch to epoch.
+A dataset's skilled forgeries (signatures), decoded too, join the batches of their signers
+as negatives; a batch's size then varies with the forgeries it draws.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import keras
 import numpy as np
@@ -25,15 +29,20 @@ class ClassBatches(keras.utils.PyDataset):
         steps: batches per epoch.
         seed: the seed of the draws.
         per_epoch: new batches every epoch (training), or the same ones (validation).
+        forgeries: float32 (m, h, w, c), the dataset's decoded forgeries (`load_forgeries`), or None
+            (the forgeries, if any, are then left out of the batches).
     """
 
     def __init__(self, images: np.ndarray, dataset: ImageDataset, sampler: ClassBatchSampler, *, steps: int, seed: int = 0,
-                 per_epoch: bool = True, **kwargs):
+                 per_epoch: bool = True, forgeries: np.ndarray | None = None, **kwargs):
         super().__init__(**kwargs)
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
-        self.images = images
-        self.dataset = dataset
+        if forgeries is not None and len(forgeries) != dataset.num_forgeries:
+            raise ValueError(f"forgeries must hold the dataset's {dataset.num_forgeries} forgeries, got {len(forgeries)}")
+        # The sampler indexes the images followed by the forgeries.
+        self.images = images if forgeries is None or not len(forgeries) else np.concatenate([images, forgeries])
+        self.dataset = dataset if forgeries is not None or not dataset.num_forgeries else dataclasses.replace(dataset, forgeries=())
         self.sampler = sampler
         self.steps = steps
         self.seed = seed

@@ -51,22 +51,24 @@ class StopOnBadLoss(keras.callbacks.Callback):
 class PairValidation(keras.callbacks.Callback):
     """Adds `val_auc`, `val_pair_accuracy` and `val_threshold` to the epoch logs.
 
-    The threshold is the one that gives the best accuracy on these pairs; the accuracy
-    reported is at that threshold.
+    The threshold is the one `calibrator` fits to these pairs (default: the best accuracy);
+    the accuracy reported is at that threshold.
     """
 
-    def __init__(self, network: SiameseNetwork, images: np.ndarray, pairs: PairIndices):
+    def __init__(self, network: SiameseNetwork, images: np.ndarray, pairs: PairIndices, *,
+                 calibrator: ThresholdCalibrator | None = None):
         super().__init__()
         self.network = network
         self.images = images
         self.pairs = pairs
+        self.calibrator = calibrator or ThresholdCalibrator("accuracy")
 
     def evaluate(self) -> dict:
         """The figures, or {} when the network gives non-finite distances (after a bad step)."""
         distances = pair_distances(self.network, self.images, self.pairs)
         if not np.all(np.isfinite(distances)):
             return {}
-        calibrator = ThresholdCalibrator("accuracy").fit(distances, self.pairs.same)
+        calibrator = self.calibrator.fit(distances, self.pairs.same)
         predicted = distances <= calibrator.threshold_
         return {
             "val_auc": float(roc_auc_score(self.pairs.same, -distances)),

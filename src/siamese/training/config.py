@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from siamese.registry import DISTANCES, LOSSES, PROBABILITY_LOSSES, REDUCERS
+from siamese.registry import AUGMENTATIONS, BACKBONES, CONTRASTS, CROPS, DISTANCES, LOSSES, OBJECTIVES, PROBABILITY_LOSSES, REDUCERS, STROKES
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -25,6 +25,13 @@ class TrainConfig:
     with the best validation AUC is kept in any case; `patience` (epochs without a better
     one) stops early, which saves time but cuts the learning-rate schedule short (None: run
     them all). `loss=None` picks cross-entropy for the learned distance, contrastive else.
+
+    `crop`, `contrast`, `strokes` and `keep_aspect` frame each image (`siamese.data.Preprocessing`);
+    `augmentation` overrides the distortions' strengths by name (`siamese.registry.AUGMENTATIONS`).
+    `backbone` starts the tower from a Keras Applications network, with `backbone_weights`
+    "imagenet" (downloaded once by Keras), "none" or a local weights file. The saved
+    threshold follows `threshold_objective` ("accuracy", "eer", or "far" at `target_far`)
+    on the validation pairs. `recipe` records which recipe the settings came from.
     """
 
     image_size: tuple = (48, 48)
@@ -55,6 +62,16 @@ class TrainConfig:
     mixed_precision: bool = False
     jit_compile: bool = False
     seed: int = 0
+    crop: str = "none"
+    contrast: str = "none"
+    strokes: str = "keep"
+    keep_aspect: bool = False
+    augmentation: dict = dataclasses.field(default_factory=dict)
+    backbone: str | None = None
+    backbone_weights: str = "imagenet"
+    threshold_objective: str = "accuracy"
+    target_far: float = 0.01
+    recipe: str | None = None
 
     def __post_init__(self):
         for name in ("epochs", "steps_per_epoch", "embedding_dim", "validation_pairs"):
@@ -70,6 +87,18 @@ class TrainConfig:
         REDUCERS.check(self.reducer)
         if self.loss is not None:
             LOSSES.check(self.loss)
+        CROPS.check(self.crop)
+        CONTRASTS.check(self.contrast)
+        STROKES.check(self.strokes)
+        OBJECTIVES.check(self.threshold_objective)
+        for name, value in self.augmentation.items():
+            AUGMENTATIONS.check(name)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"augmentation {name} must be a number zero or above, got {value!r}")
+        if self.backbone is not None:
+            BACKBONES.check(self.backbone)
+        if not 0.0 < self.target_far < 1.0:
+            raise ValueError(f"target_far must be between 0 and 1, got {self.target_far}")
         if self.pair_loss in PROBABILITY_LOSSES and self.distance != "learned":
             raise ValueError(f"loss {self.pair_loss!r} needs distance 'learned', got distance {self.distance!r}")
 
@@ -78,7 +107,8 @@ class TrainConfig:
         return self.loss or ("crossentropy" if self.distance == "learned" else "contrastive")
 
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "image_size": list(self.image_size), "filters": list(self.filters)}
+        return {**dataclasses.asdict(self), "image_size": list(self.image_size), "filters": list(self.filters),
+                "augmentation": dict(self.augmentation)}
 
     @classmethod
     def from_dict(cls, saved: dict) -> "TrainConfig":

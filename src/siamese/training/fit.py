@@ -20,16 +20,18 @@ import numpy as np
 
 from siamese.data.datasets import ImageDataset, load_dataset, split_by_class
 from siamese.data.images import Preprocessing
-from siamese.data.pairs import ClassBatchSampler, PairSampler
+from siamese.data.pairs import ClassBatchSampler, PairIndices, PairSampler, forgery_pairs
 from siamese.data.rotations import add_rotated_classes
 from siamese.errors import TrainingError
 from siamese.files import check_writable, exclusive_lock, write_json
 from siamese.model import losses
 from siamese.model.augmentation import build_augmentation
+from siamese.model.backbones import build_backbone_tower
 from siamese.model.network import SiameseNetwork
 from siamese.model.saving import save_network
 from siamese.model.towers import build_tower
 from siamese.training.batches import ClassBatches
+from siamese.training.calibration import ThresholdCalibrator
 from siamese.training.callbacks import BestNetworkCheckpoint, PairValidation, ResumableEarlyStopping, StopOnBadLoss
 from siamese.training.config import TrainConfig
 from siamese.training.resume import STATE, ResumeState, read_state, restore, trim_log
@@ -58,6 +60,10 @@ def _looks_like_ink_on_paper(dataset: ImageDataset, seed: int) -> bool:
 
 def build_network(config: TrainConfig, preprocessing: Preprocessing) -> SiameseNetwork:
     """A fresh, untrained network as the config describes it."""
+    if config.backbone is not None:
+        tower = build_backbone_tower(preprocessing.input_shape, config.backbone, weights=config.backbone_weights,
+                                     embedding_dim=config.embedding_dim, dropout=config.dropout, normalize=config.normalize)
+        return SiameseNetwork(tower, config.distance, preprocessing=preprocessing.to_dict())
     tower = build_tower(
         preprocessing.input_shape,
         filters=tuple(config.filters),
@@ -71,21 +77,45 @@ def build_network(config: TrainConfig, preprocessing: Preprocessing) -> SiameseN
     return SiameseNetwork(tower, config.distance, preprocessing=preprocessing.to_dict())
 
 
+def _calibrator(config: TrainConfig) -> ThresholdCalibrator:
+    return ThresholdCalibrator(config.threshold_objective, target_far=config.target_far)
+
+
 def _decoded_split(dataset: ImageDataset, config: TrainConfig):
-    """(train_set, train_images, val_set, val_images, preprocessing): classes split, images decoded once."""
+    """((train_set, images, forgeries), (val_set, images, forgeries), preprocessing): classes split, images
+    and skilled forgeries decoded once."""
     train_set, val_set = split_by_class(dataset, config.validation_fraction, by_group=config.split_by_group, seed=config.seed)
     invert = config.invert if config.invert is not None else _looks_like_ink_on_paper(dataset, config.seed)
-    preprocessing = Preprocessing(image_size=tuple(config.image_size), channels=config.channels, invert=invert)
-    logger.info("decoding %d training and %d validation images", len(train_set), len(val_set))
+    preprocessing = Preprocessing(image_size=tuple(config.image_size), channels=config.channels, invert=invert,
+                                  crop=config.crop, contrast=config.contrast, strokes=config.strokes,
+                                  keep_aspect=config.keep_aspect)
+    logger.info("decoding %d training and %d validation images (and %d skilled forgeries)", len(train_set), len(val_set),
+                dataset.num_forgeries)
     train_images = train_set.load(preprocessing)
     if config.rotated_classes:
-        train_set, train_images = add_rotated_classes(train_set, train_images)
-    return train_set, train_images, val_set, val_set.load(preprocessing), preprocessing
+        train_set, train_images = add_rotated_classes(train_set, train_images)  # forgeries stay with the unturned classes
+    train_forged, val_forged = (side.load_forgeries(preprocessing)[0] for side in (train_set, val_set))
+    return (train_set, train_images, train_forged), (val_set, val_set.load(preprocessing), val_forged), preprocessing
+
+
+def _validation_pairs(val_set: ImageDataset, images: np.ndarray, forged: np.ndarray, config: TrainConfig):
+    """(images, pairs) to validate on: drawn same / different pairs and, when the validation signers
+    have skilled forgeries, half the different ones made a genuine signature against a forgery of
+    the same signer, with the forgeries' images after the others."""
+    pairs = PairSampler(config.validation_pairs, same_group_negatives=True, seed=config.seed).sample(val_set)
+    if not val_set.num_forgeries:
+        return images, pairs
+    different = np.flatnonzero(pairs.same == 0)  # in a random order already: the sampler shuffles its pairs
+    swap = different[:len(different) // 2]
+    first, second = pairs.first.copy(), pairs.second.copy()
+    genuine, forgery = forgery_pairs(val_set, len(swap), seed=config.seed)
+    first[swap], second[swap] = genuine, len(val_set) + forgery
+    return np.concatenate([images, forged]), PairIndices(first=first, second=second, same=pairs.same)
 
 
 def _compiled_trainer(network: SiameseNetwork, config: TrainConfig) -> PairwiseTrainer:
     """The network's tower and distance under the config's loss, augmentation and schedule."""
-    augmentation = build_augmentation(seed=config.seed) if config.augment else None
+    augmentation = build_augmentation(**config.augmentation, seed=config.seed) if config.augment else None
     loss = losses.get(config.pair_loss, margin=config.margin, reducer=config.reducer)
     trainer = PairwiseTrainer(network.tower, network.distance, loss, augmentation=augmentation)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * config.steps_per_epoch, alpha=0.05)
@@ -101,8 +131,13 @@ def train(
     results_dir: str | os.PathLike | None = None,
     resume: bool = False,
     verbose: int = 1,
+    class_pattern: str | None = None,
 ) -> TrainResult:
     """Train on `data` (dataset, or paths of folders / zips of class folders) and save the best model.
+
+    `class_pattern` names classes from file names (see `load_dataset`); it reads the paths
+    and is kept in `config.json`, so a resumed run reads its data alike. A dataset's skilled
+    forgeries (signatures) join the training batches and validation pairs as negatives of their signer.
 
     The model is written atomically to `model_path` each time validation AUC improves; the
     history (`history.csv`), `config.json` and `metrics.json` go to `results_dir`, with the
@@ -114,7 +149,7 @@ def train(
     if resume and results_dir is None:
         raise ValueError("resume needs results_dir: the resume state lives there")
     start = time.perf_counter()
-    dataset = data if isinstance(data, ImageDataset) else load_dataset(data)
+    dataset = data if isinstance(data, ImageDataset) else load_dataset(data, class_pattern=class_pattern)
     dataset.check_trainable()  # bad data fails before any file or folder is made
     model_path = Path(model_path)
     for folder in (model_path.parent, results_dir):
@@ -122,28 +157,30 @@ def train(
             check_writable(folder)  # a read-only or missing output folder fails now, not at the first save
     lock = Path(results_dir) / ".lock" if results_dir is not None else model_path.with_name(f".{model_path.name}.lock")
     with exclusive_lock(lock):
-        return _train(dataset, model_path, config, None if results_dir is None else Path(results_dir), resume, verbose, start)
+        return _train(dataset, model_path, config, None if results_dir is None else Path(results_dir), resume, verbose, start,
+                      class_pattern)
 
 
 def _train(dataset: ImageDataset, model_path: Path, config: TrainConfig, results_dir: Path | None, resume: bool, verbose: int,
-           start: float) -> TrainResult:
+           start: float, class_pattern: str | None) -> TrainResult:
     duplicates = dataset.duplicates_across_classes()
     if duplicates:
         logger.warning("%d image(s) stand in two classes (first: %s and %s); such pairs are both same and different, "
                        "which misleads training and validation: remove them", len(duplicates), *map(dataset.name, duplicates[0]))
-    train_set, train_images, val_set, val_images, preprocessing = _decoded_split(dataset, config)
+    (train_set, train_images, train_forged), (val_set, val_images, val_forged), preprocessing = _decoded_split(dataset, config)
     keras.utils.set_random_seed(config.seed)
     network = build_network(config, preprocessing)
     trainer = _compiled_trainer(network, config)
 
     sampler = ClassBatchSampler(config.classes_per_batch, config.examples_per_class, same_group_fraction=config.same_group_fraction)
-    train_batches = ClassBatches(train_images, train_set, sampler, steps=config.steps_per_epoch, seed=config.seed)
+    train_batches = ClassBatches(train_images, train_set, sampler, steps=config.steps_per_epoch, seed=config.seed,
+                                 forgeries=train_forged)
     val_batches = ClassBatches(val_images, val_set, sampler, steps=max(5, config.steps_per_epoch // 10), seed=config.seed + 1,
-                               per_epoch=False)
-    val_pairs = PairSampler(config.validation_pairs, same_group_negatives=True, seed=config.seed).sample(val_set)
-    run = _Callbacks(network, config, model_path, results_dir, PairValidation(network, val_images, val_pairs), train_batches)
+                               per_epoch=False, forgeries=val_forged)
+    val_images, val_pairs = _validation_pairs(val_set, val_images, val_forged, config)  # forgeries appended
+    run = _Callbacks(network, config, model_path, results_dir, PairValidation(network, val_images, val_pairs, calibrator=_calibrator(config)), train_batches)
     if results_dir is not None:
-        write_json(results_dir / "config.json", {**config.to_dict(), "invert": preprocessing.invert, "data": _describe(dataset),
+        write_json(results_dir / "config.json", {**config.to_dict(), "invert": preprocessing.invert, "data": _describe(dataset, class_pattern),
                                                  "model_path": os.path.abspath(model_path)})
     initial_epoch = run.resume(trainer, train_images.shape) if resume else run.start_afresh()
 
@@ -157,6 +194,7 @@ def _train(dataset: ImageDataset, model_path: Path, config: TrainConfig, results
         "resumed_at_epoch": initial_epoch + 1 if initial_epoch else None,
         "duplicates_across_classes": len(duplicates),
         "validation_pairs": len(val_pairs),
+        "validation_forgery_pairs": int(np.sum(val_pairs.second >= len(val_set))),
         "validation_classes": val_set.num_classes,
         "training_classes": train_set.num_classes,
         "parameters": int(network.tower.count_params() + network.distance.count_params()),
@@ -220,6 +258,7 @@ class _Callbacks:
                             "try a lower --learning-rate")
 
 
-def _describe(dataset: ImageDataset) -> dict:
+def _describe(dataset: ImageDataset, class_pattern: str | None = None) -> dict:
     roots = [os.path.abspath(source.location) for source in dataset.sources]
-    return {"sources": roots, "images": len(dataset), "classes": dataset.num_classes, "groups": len(set(dataset.groups))}
+    return {"sources": roots, "images": len(dataset), "classes": dataset.num_classes, "groups": len(set(dataset.groups)),
+            "class_pattern": class_pattern, "forgeries": dataset.num_forgeries}

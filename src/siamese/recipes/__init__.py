@@ -1,0 +1,38 @@
+"""Recipes: the settings that suit one application, named, in one small file each.
+
+    siamese train --recipe signatures signers/     # crop to the ink, 64x128, EER threshold
+    siamese train --recipe faces photos/           # face crop, equalised light, flips
+
+A recipe is a `TrainConfig` (input size, channels, framing, augmentation, tower, distance,
+loss, threshold rule) and goes through the same `siamese.training.train` as any other run;
+options given beside it override its values. Its preprocessing is saved inside the model,
+so `siamese verify --model models/signatures.keras a.png b.png` needs no flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from siamese import registry
+from siamese.recipes import faces, handwriting, signatures
+from siamese.training.config import TrainConfig
+
+RECIPES = {module.NAME: module for module in (handwriting, signatures, faces)}
+
+
+def recipe_config(name: str, **overrides) -> TrainConfig:
+    """The recipe's `TrainConfig`, with `overrides` (TrainConfig fields) in place of its values."""
+    registry.RECIPES.check(name)
+    return dataclasses.replace(RECIPES[name].CONFIG, **overrides)
+
+
+def describe(name: str) -> str:
+    """What the recipe is for and what it sets, for `siamese train --recipe NAME --help`-like listings."""
+    config = recipe_config(name)
+    default = TrainConfig()
+    changed = {field.name: getattr(config, field.name) for field in dataclasses.fields(TrainConfig)
+               if getattr(config, field.name) != getattr(default, field.name)}
+    return f"{name}: {RECIPES[name].__doc__.strip().splitlines()[0]}\n  " + ", ".join(f"{k}={v}" for k, v in changed.items())
+
+
+__all__ = ["RECIPES", "describe", "recipe_config"]

@@ -1,0 +1,27 @@
+"""Signatures: cropped to the ink, wide input with the aspect kept, contrast evened, EER threshold.
+
+A signature's place on the page, the pen and the paper's shade say nothing about who
+wrote it: crop to the strokes, stretch the darkest ink to black and the paper to white,
+and pad (never stretch) to a 64x128 input, since signatures are wide. Distortions are
+mild: a signer varies slant and size a little, and more would make a forgery look genuine.
+Skilled forgeries, where the data has them (`<signer>/forged/`), are hard negatives in
+every batch. The threshold is set at the equal error rate of the validation signers.
+"""
+
+from siamese.training.config import TrainConfig
+
+NAME = "signatures"
+CONFIG = TrainConfig(
+    recipe=NAME,
+    image_size=(64, 128),
+    invert=True,
+    crop="ink",
+    contrast="stretch",
+    keep_aspect=True,
+    filters=(32, 64, 96, 128),
+    augmentation={"rotation": 4.0, "shear": 0.1, "zoom": 0.05, "shift": 0.04},
+    margin=0.5,
+    epochs=15,
+    steps_per_epoch=80,
+    threshold_objective="eer",
+)

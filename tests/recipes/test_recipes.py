@@ -1,0 +1,92 @@
+"""Recipes: named settings that go through the one trainer and travel inside the model."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+import siamese
+from siamese.cli import main
+from siamese.recipes import RECIPES, describe, recipe_config
+from siamese.registry import RECIPES as RECIPE_NAMES
+from siamese.training import TrainConfig
+
+
+def test_every_registered_recipe_has_a_module_and_a_valid_config():
+    assert set(RECIPES) == set(RECIPE_NAMES)
+    for name in RECIPE_NAMES:
+        config = recipe_config(name)
+        assert isinstance(config, TrainConfig) and config.recipe == name
+        assert name in describe(name)
+
+
+def test_recipes_state_what_each_application_needs():
+    signatures, faces = recipe_config("signatures"), recipe_config("faces")
+    assert (signatures.crop, signatures.keep_aspect, signatures.invert) == ("ink", True, True)
+    assert signatures.image_size[1] > signatures.image_size[0]  # wide, as signatures are
+    assert (faces.crop, faces.contrast, faces.invert) == ("face", "equalize", False)
+    assert faces.augmentation["flip"] and not signatures.augmentation.get("flip")
+    assert recipe_config("handwriting").rotated_classes
+
+
+def test_overrides_replace_the_recipes_values_and_are_checked():
+    assert recipe_config("signatures", epochs=2).epochs == 2
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        recipe_config("fingerprints")
+    with pytest.raises(ValueError, match="augmentation"):
+        recipe_config("faces", augmentation={"sparkle": 1.0})
+    with pytest.raises(ValueError, match="crop"):
+        recipe_config("faces", crop="hat")
+
+
+def test_a_config_with_a_recipe_round_trips_through_its_json():
+    config = recipe_config("faces", epochs=3)
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def _signers(root, writers=10, per_writer=4, seed=0):
+    """Wide grey pages with a writer-specific scribble drawn at a random place and size."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    for writer in range(writers):
+        shape = rng.uniform(0, 1, (5, 2))
+        folder = root / f"signer{writer:02d}"
+        folder.mkdir(parents=True)
+        for k in range(per_writer):
+            page = np.full((90, 260), int(rng.integers(180, 250)), np.uint8)
+            x0, y0, scale = rng.integers(5, 100), rng.integers(5, 30), rng.uniform(40, 60)
+            points = (shape * [scale * 2.5, scale] + [x0, y0] + rng.normal(0, 1.5, shape.shape)).astype(np.int32)
+            cv2.polylines(page, [points], False, int(rng.integers(0, 60)), 2)
+            cv2.imwrite(str(folder / f"{k}.png"), page)
+    return root
+
+
+def test_train_with_the_signatures_recipe_saves_its_framing_in_the_model(tmp_path, capsys):
+    data = _signers(tmp_path / "signers")
+    model = tmp_path / "signatures.keras"
+    code = main(["train", str(data), "--recipe", "signatures", "--epochs", "1", "--steps", "2", "--classes-per-batch", "4",
+                 "--examples-per-class", "2", "--validation-fraction", "0.4", "--image-size", "32x64", "--filters", "8,8", "--model-out", str(model),
+                 "--results", str(tmp_path / "run"), "--no-export"])
+    assert code == 0, capsys.readouterr().err
+    loaded = siamese.load_model(model)
+    assert loaded.preprocessing.crop == "ink" and loaded.preprocessing.keep_aspect
+    assert loaded.preprocessing.image_size == (32, 64)  # the option overrode the recipe's 64x128
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["recipe"] == "signatures" and saved["threshold_objective"] == "eer"
+    result = loaded.verify(data / "signer00" / "0.png", data / "signer00" / "0.png")
+    assert result.same and result.distance == pytest.approx(0.0, abs=1e-5)
+
+
+def test_an_unknown_recipe_is_one_line_and_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", str(tmp_path), "--recipe", "fingerprints"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'fingerprints'" in capsys.readouterr().err
+
+
+def test_recipe_fields_are_the_train_configs_fields():
+    names = {field.name for field in dataclasses.fields(TrainConfig)}
+    for name in RECIPES:
+        assert set(dataclasses.asdict(recipe_config(name))) == names
