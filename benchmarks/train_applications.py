@@ -5,7 +5,7 @@ of the splits that `benchmarks/applications.py` measures on.
 signatures of the 70 training writers of `signature_split()`, and with
 `recipe_config("faces")` on the training people of `face_split(0)` (Yale and Extended Yale
 B together); each model is saved with its ONNX export, its `config.json`, `history.csv` and
-`metrics.json` in `results/applications/<name>/`. No test writer or person is read.
+`metrics.json` in `results/applications/<name>/` (`--results`). No test writer or person is read.
 
 **How the signature classes are made.** In that set every writer wrote the same ten names
 on four media. A class is one writer's one name (four images: the four media), and a
@@ -23,6 +23,7 @@ so and exits 0.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -64,14 +65,14 @@ def face_dataset(data: Path, people) -> "ImageDataset":  # noqa: F821
     return dataset.subset([label for label, name in enumerate(dataset.classes) if name in wanted])
 
 
-def _train(name: str, dataset, config, out_dir: Path) -> None:
+def _train(name: str, dataset, config, out_dir: Path, results_dir: Path) -> None:
     from siamese.inference import export_model
     from siamese.training import train
 
     model_path = out_dir / f"{name}.keras"
     print(f"{name}: {len(dataset)} images of {dataset.num_classes} classes; {config.epochs} epochs x {config.steps_per_epoch} steps",
           flush=True)
-    result = train(dataset, model_path=model_path, config=config, results_dir=REPO / "results" / "applications" / name, verbose=2)
+    result = train(dataset, model_path=model_path, config=config, results_dir=results_dir / name, verbose=2)
     exported = export_model(model_path)
     m = result.metrics
     print(f"{name}: validation AUC {m['val_auc']:.4f}, threshold {m['val_threshold']:.4f} ({config.threshold_objective}); "
@@ -82,9 +83,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("signatures", "faces"), nargs="+", default=("signatures", "faces"))
     parser.add_argument("--out-dir", type=Path, default=REPO / "models")
+    parser.add_argument("--results", type=Path, default=REPO / "results" / "applications",
+                        help="each model's config.json, history.csv and metrics.json go to RESULTS/<name>/")
     parser.add_argument("--epochs", type=int, help="default: the recipe's")
     parser.add_argument("--steps", type=int, help="batches per epoch (default: the recipe's)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--config", type=json.loads, default={},
+                        help='other TrainConfig values over the recipe\'s, as JSON: \'{"loss": "multi_similarity"}\'')
     parser.add_argument("--face-split", type=int, default=0,
                         help="train faces on this split's training people (0: the shipped faces.keras; K: faces-splitK.keras, "
                              "which benchmarks/applications.py measures on split K)")
@@ -94,18 +99,18 @@ def main(argv=None) -> int:
         return 0
     from siamese.recipes import recipe_config
 
-    overrides = {"seed": args.seed, **({"epochs": args.epochs} if args.epochs else {}),
+    overrides = {"seed": args.seed, **args.config, **({"epochs": args.epochs} if args.epochs else {}),
                  **({"steps_per_epoch": args.steps} if args.steps else {})}
     start = time.perf_counter()
     if "signatures" in args.only:
         root = DATA / "signatures-cross-media" / "bin"
         train_writers, _ = signature_split(root)
         config = recipe_config("signatures", same_group_fraction=0.75, split_by_group=False, **overrides)
-        _train("signatures", signature_dataset(root, train_writers), config, args.out_dir)
+        _train("signatures", signature_dataset(root, train_writers), config, args.out_dir, args.results)
     if "faces" in args.only:
         train_people, _ = face_split(args.face_split)
         name = "faces" if args.face_split == 0 else f"faces-split{args.face_split}"
-        _train(name, face_dataset(DATA, train_people), recipe_config("faces", **overrides), args.out_dir)
+        _train(name, face_dataset(DATA, train_people), recipe_config("faces", **overrides), args.out_dir, args.results)
     print(f"total {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -79,6 +79,35 @@ def test_train_with_the_signatures_recipe_saves_its_framing_in_the_model(tmp_pat
     assert result.same and result.distance == pytest.approx(0.0, abs=1e-5)
 
 
+@pytest.mark.parametrize("recipe, layout", [("faces", "flat"), ("handwriting", "folders")])
+def test_train_with_the_faces_and_handwriting_recipes(tmp_path, capsys, recipe, layout):
+    """Faces from a flat folder whose names carry the person (Yale style: no extension), and
+    characters in class folders; drawn stand-ins, in which the face detector finds no face
+    and so keeps each image whole."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    data = tmp_path / "data"
+    for person in range(8):
+        for k in range(3):
+            image = np.full((60, 50), int(rng.integers(20, 60)), np.uint8)
+            cv2.circle(image, (25 + person % 3, 30), 12 + person, 200, -1)
+            name = f"subject{person:02d}.pose{k}" if layout == "flat" else f"class{person}/{k}.png"
+            (data / name).parent.mkdir(parents=True, exist_ok=True)
+            ok, encoded = cv2.imencode(".gif", cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)) if layout == "flat" else cv2.imencode(".png", image)
+            assert ok
+            (data / name).write_bytes(encoded.tobytes())
+    pattern = ["--class-pattern", r"subject(\d+)"] if layout == "flat" else []
+    model = tmp_path / f"{recipe}.keras"
+    code = main(["train", str(data), "--recipe", recipe, *pattern, "--epochs", "1", "--steps", "2", "--image-size", "32",
+                 "--filters", "8,8", "--classes-per-batch", "4", "--examples-per-class", "2", "--validation-fraction", "0.4",
+                 "--model-out", str(model), "--results", str(tmp_path / "run"), "--no-export"])
+    assert code == 0, capsys.readouterr().err
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["recipe"] == recipe
+    assert siamese.load_model(model).preprocessing.crop == ("face" if recipe == "faces" else "none")
+
+
 def test_an_unknown_recipe_is_one_line_and_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["train", str(tmp_path), "--recipe", "fingerprints"])
