@@ -15,6 +15,7 @@ from siamese.errors import ModelFileError
 from siamese.files import file_sha256
 from siamese.inference import export_model, load_model, pretrained_path
 from siamese.integrity import KERAS_RECORD
+from siamese.registry import PRETRAINED
 from tests.conftest import REPO
 
 
@@ -109,7 +110,8 @@ def test_calibrating_reseals_both_files(sealed, tmp_path):
 
 def test_shipped_models_match_their_published_sums():
     sums = dict(reversed(line.split()) for line in (REPO / "models" / "SHA256SUMS").read_text().splitlines())
-    assert sums == {name: file_sha256(REPO / "models" / name) for name in ("omniglot.keras", "omniglot.onnx")}
+    shipped = [f"{name}{suffix}" for name in PRETRAINED for suffix in (".keras", ".onnx")]
+    assert sums == {name: file_sha256(REPO / "models" / name) for name in shipped}
 
 
 def test_a_changed_shipped_model_is_refused(tmp_path, monkeypatch):
