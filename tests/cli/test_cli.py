@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -76,6 +77,7 @@ def test_train_cli_end_to_end(shapes_dir, tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert f"model:   {model}" in out and "ROC AUC" in out and f"export:  {model.with_suffix('.onnx')}" in out
+    assert re.search(r"^epoch 1/1 in \d+ s; done$", out, re.MULTILINE), out
     assert model.is_file() and (results / "metrics.json").is_file() and (results / "history.csv").is_file()
     from siamese.inference import load_model
 

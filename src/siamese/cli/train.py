@@ -54,8 +54,10 @@ def run(args) -> int:
     verb = f"resuming {results}" if args.resume else "training"
     forged = f" and {dataset.num_forgeries} skilled forgeries" if dataset.num_forgeries else ""
     print(f"{verb} on {len(dataset)} images of {dataset.num_classes} classes{forged} ({', '.join(map(str, data))})")
+    from siamese.cli.eta import EpochEta
+
     result = train(dataset, model_path=model_path, config=config, results_dir=results, resume=bool(args.resume),
-                   verbose=1 if sys.stdout.isatty() else 2, class_pattern=args.class_pattern)
+                   verbose=1 if sys.stdout.isatty() else 2, class_pattern=args.class_pattern, callbacks=[EpochEta(config.epochs)])
     m = result.metrics
     print(f"validation ({m['validation_classes']} unseen classes, {m['validation_pairs']} pairs): "
           f"ROC AUC {m['val_auc']:.4f}, pair accuracy {m['val_pair_accuracy']:.4f} at threshold {m['val_threshold']:.4f}")

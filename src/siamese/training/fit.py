@@ -132,12 +132,14 @@ def train(
     resume: bool = False,
     verbose: int = 1,
     class_pattern: str | None = None,
+    callbacks: tuple = (),
 ) -> TrainResult:
     """Train on `data` (dataset, or paths of folders / zips of class folders) and save the best model.
 
     `class_pattern` names classes from file names (see `load_dataset`); it reads the paths
     and is kept in `config.json`, so a resumed run reads its data alike. A dataset's skilled
     forgeries (signatures) join the training batches and validation pairs as negatives of their signer.
+    `callbacks` (Keras callbacks, e.g. a progress line) run after the run's own, which they can read.
 
     The model is written atomically to `model_path` each time validation AUC improves; the
     history (`history.csv`), `config.json` and `metrics.json` go to `results_dir`, with the
@@ -158,11 +160,11 @@ def train(
     lock = Path(results_dir) / ".lock" if results_dir is not None else model_path.with_name(f".{model_path.name}.lock")
     with exclusive_lock(lock):
         return _train(dataset, model_path, config, None if results_dir is None else Path(results_dir), resume, verbose, start,
-                      class_pattern)
+                      class_pattern, callbacks=tuple(callbacks))
 
 
 def _train(dataset: ImageDataset, model_path: Path, config: TrainConfig, results_dir: Path | None, resume: bool, verbose: int,
-           start: float, class_pattern: str | None) -> TrainResult:
+           start: float, class_pattern: str | None, *, callbacks: tuple) -> TrainResult:
     duplicates = dataset.duplicates_across_classes()
     if duplicates:
         logger.warning("%d image(s) stand in two classes (first: %s and %s); such pairs are both same and different, "
@@ -185,7 +187,7 @@ def _train(dataset: ImageDataset, model_path: Path, config: TrainConfig, results
     initial_epoch = run.resume(trainer, train_images.shape) if resume else run.start_afresh()
 
     history = trainer.fit(train_batches, validation_data=val_batches, epochs=config.epochs, initial_epoch=initial_epoch,
-                          callbacks=run.callbacks, verbose=verbose)
+                          callbacks=run.callbacks + list(callbacks), verbose=verbose)
     run.raise_if_stopped()
     metrics = {
         **run.validation.evaluate(),
