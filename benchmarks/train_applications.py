@@ -36,14 +36,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from applications import DATA, REPO, face_split, signature_split  # noqa: E402
 
+from siamese.data import ImageDataset, load_dataset  # noqa: E402  (no Keras: the help stays fast)
+from siamese.data.sources import FolderSource  # noqa: E402
+
 SIGNATURE_NAMES = 10
 
 
-def signature_dataset(root: Path, writers) -> "ImageDataset":  # noqa: F821
+def signature_dataset(root: Path, writers) -> ImageDataset:
     """One class per (writer, name), four images each (the media), grouped by name."""
-    from siamese.data.datasets import ImageDataset
-    from siamese.data.sources import FolderSource
-
     members, labels, classes, groups = [], [], [], []
     for writer in writers:
         for name in range(1, SIGNATURE_NAMES + 1):
@@ -56,10 +56,8 @@ def signature_dataset(root: Path, writers) -> "ImageDataset":  # noqa: F821
                         classes=tuple(classes), groups=tuple(groups))
 
 
-def face_dataset(data: Path, people) -> "ImageDataset":  # noqa: F821
+def face_dataset(data: Path, people) -> ImageDataset:
     """The training people of both Yale sets, one class per person, read with one class pattern."""
-    from siamese.data import load_dataset
-
     dataset = load_dataset([data / "yalefaces", data / "extended-yale-b"], class_pattern=r"^(subject\d+|yaleB\d+)")
     wanted = {person.split("/")[1] for person in people}
     return dataset.subset([label for label, name in enumerate(dataset.classes) if name in wanted])

@@ -81,10 +81,6 @@ class Preprocessing:
         names = {field.name for field in dataclasses.fields(cls)}
         return cls(**{key: value for key, value in config.items() if key in names})
 
-    def frame(self, image: np.ndarray) -> np.ndarray:
-        """Crop, contrast, strokes and padding of a uint8 (h, w, c) image, before it is resized."""
-        return framing.frame(image, self)
-
 
 def _describe_undecodable(data: bytes) -> str:
     """Say what a file that OpenCV could not decode looks like."""
@@ -211,7 +207,7 @@ def preprocess(image: np.ndarray, preprocessing: Preprocessing, *, name: str = "
     image = _coerce_array(image, name=name, channels=preprocessing.channels)
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise ImageError(f"{name}: image of {image.shape[1]}x{image.shape[0]} pixels is too large")
-    image = preprocessing.frame(image)
+    image = framing.frame(image, preprocessing)  # crop, contrast, strokes, padding
     height, width = preprocessing.image_size
     if image.shape[:2] != (height, width):
         shrinking = image.shape[0] > height or image.shape[1] > width

@@ -28,6 +28,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from siamese.data.framing import pad_to_aspect
 from siamese.data.images import as_image_list, read_image
 
 Embed = Callable[[list], np.ndarray]
@@ -63,17 +64,11 @@ def grey(image) -> np.ndarray:
 
 def fit(image, size=(64, 64)) -> np.ndarray:
     """uint8 (height, width): `image` grey, padded to the aspect of `size` with its border's
-    median value, then resized (area averaging when shrinking). The content is never stretched."""
+    median value (as a model's `keep_aspect` does), then resized (area averaging when
+    shrinking). The content is never stretched."""
     height, width = _check_size(size)
-    image = grey(image)
-    h, w = image.shape
-    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
-    fill = int(np.median(border))
-    target_h, target_w = max(h, int(np.ceil(w * height / width))), max(w, int(np.ceil(h * width / height)))
-    top, left = (target_h - h) // 2, (target_w - w) // 2
-    padded = np.full((target_h, target_w), fill, np.uint8)
-    padded[top:top + h, left:left + w] = image
-    shrinking = target_h > height or target_w > width
+    padded = pad_to_aspect(grey(image)[:, :, None], height, width)[:, :, 0]
+    shrinking = padded.shape[0] > height or padded.shape[1] > width
     return cv2.resize(padded, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
