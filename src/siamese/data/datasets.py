@@ -96,16 +96,18 @@ class ImageDataset:
         """(images, labels): the forgeries decoded to float32 (m, h, w, c), and their signers' labels (m,)."""
         return self._decode([f[:2] for f in self.forgeries], preprocessing, workers), self.forgery_labels.copy()
 
+    def prepare(self, source: int, member: str, preprocessing: Preprocessing) -> np.ndarray:
+        """One file (a `members` or `forgeries` entry) read, decoded and preprocessed to float32
+        (h, w, c), as `load` does; a bad file raises `ImageError` naming it."""
+        name = self.sources[source].name(member)
+        array = decode_image(self._read(source, member), name=name, channels=preprocessing.channels)
+        return preprocess(array, preprocessing, name=name)
+
     def _decode(self, members: list, preprocessing: Preprocessing, workers: int) -> np.ndarray:
         from concurrent.futures import ThreadPoolExecutor
 
-        def one(source_member):
-            name = self.sources[source_member[0]].name(source_member[1])
-            array = decode_image(self._read(*source_member), name=name, channels=preprocessing.channels)
-            return preprocess(array, preprocessing, name=name)
-
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            images = list(pool.map(one, members))
+            images = list(pool.map(lambda entry: self.prepare(*entry, preprocessing), members))
         shape = (0, *preprocessing.input_shape)
         return np.stack(images) if images else np.zeros(shape, np.float32)
 

@@ -30,12 +30,18 @@ def add_rotated_classes(dataset: ImageDataset, images: np.ndarray, turns: tuple 
     if any(t not in (1, 2, 3) for t in turns):
         raise ValueError(f"turns must be among 1, 2, 3, got {turns!r}")
     stacked = [images] + [np.rot90(images, k, axes=(1, 2)) for k in turns]
+    return rotated_dataset(dataset, turns), np.ascontiguousarray(np.concatenate(stacked))
+
+
+def rotated_dataset(dataset: ImageDataset, turns: tuple = (1, 2, 3)) -> ImageDataset:
+    """The dataset with each class repeated per turn, as `add_rotated_classes` grows it: the
+    images of turn k (in the order of `turns`) follow those of the turns before, each turn
+    `len(dataset)` long. The images themselves are the caller's to turn."""
     n = dataset.num_classes
-    grown = dataclasses.replace(
+    return dataclasses.replace(
         dataset,
         members=dataset.members * (1 + len(turns)),
         labels=np.concatenate([dataset.labels + i * n for i in range(1 + len(turns))]),
         classes=dataset.classes + tuple(f"{c}@{90 * k}" for k in turns for c in dataset.classes),
         groups=dataset.groups + tuple(f"{g}@{90 * k}" for k in turns for g in dataset.groups),
     )
-    return grown, np.ascontiguousarray(np.concatenate(stacked))

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from siamese.data.archives import ZipIndex
 from siamese.errors import DatasetError
 
 logger = logging.getLogger(__name__)
@@ -71,37 +71,30 @@ class FolderSource(_Listing):
 
 
 class ZipSource(_Listing):
-    """Files inside a zip archive, read without unpacking (one open archive per thread).
+    """Files inside a zip archive, read without unpacking, from one open file shared by all
+    threads; per member only its name and a few numbers are kept (`siamese.data.archives`).
 
     With `strip_top`, a single top folder holding everything is left out of the names.
     """
 
     def __init__(self, path: Path, *, strip_top: bool = True):
         self.path = self.location = path
-        self._local = threading.local()
         try:
-            with zipfile.ZipFile(path) as archive:
-                names = [n for n in archive.namelist() if not n.endswith("/") and "__MACOSX" not in n]
+            self._index = ZipIndex(path)
         except zipfile.BadZipFile:
             raise DatasetError(f"{path}: not a zip archive") from None
+        names = self._names = self._index.names
         tops = {n.split("/", 1)[0] for n in names}
         single = strip_top and len(tops) == 1 and all("/" in n for n in names)
         self.prefix = f"{tops.pop()}/" if single else ""
-        self._names = names
 
     def files(self, under: str = "") -> list[str]:
         """Every file of the archive below `under`, sorted, without the stripped top folder."""
         start = f"{under.strip('/')}/" if under else ""
         return sorted(n[len(self.prefix):] for n in self._names if n[len(self.prefix):].startswith(start))
 
-    def _archive(self) -> zipfile.ZipFile:
-        archive = getattr(self._local, "archive", None)
-        if archive is None:
-            archive = self._local.archive = zipfile.ZipFile(self.path)
-        return archive
-
     def read(self, member: str) -> bytes:
-        return self._archive().read(self.prefix + member)
+        return self._index.read(self.prefix + member)
 
     def name(self, member: str) -> str:
         return f"{self.path}:{self.prefix}{member}"
