@@ -31,3 +31,11 @@ class TrainingError(SiameseError):
 
 class GalleryError(SiameseError):
     """A gallery cannot be used as asked: not a gallery, another schema, another model, an unknown name."""
+
+
+class DistributionError(SiameseError):
+    """Data-parallel training cannot be set up as asked: a backend without it, or a cluster it cannot join."""
+
+
+class BackendError(SiameseError):
+    """The Keras backend in use cannot do what was asked (a TensorFlow-only export, say); the message names it."""

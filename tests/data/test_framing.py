@@ -1,11 +1,13 @@
 """Framing before resizing: ink crops, contrast, padding to the aspect, face crops; saved with the model."""
 
 import cv2
+import keras
 import numpy as np
 import pytest
 
 from siamese.data import Preprocessing, preprocess, read_image
 from siamese.data import faces, framing
+from siamese.errors import BackendError
 
 
 def _signature(height=120, width=300, ink=40, paper=200, box=(20, 60, 100, 220)):
@@ -111,6 +113,12 @@ def test_face_crop_levels_the_eyes_and_cuts_out_the_face(monkeypatch):
     assert cropped.shape[:2] == (120, 90)  # (1 + 2 * 0.25) x the box
 
 
+@pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="the face detector runs on the tensorflow backend")
+def test_face_crops_on_another_backend_are_a_one_line_error():
+    with pytest.raises(BackendError, match=f"face crops need Keras's tensorflow backend .*not {keras.backend.backend()}"):
+        faces.crop_face(np.zeros((200, 300, 1), np.uint8))
+
+
 def test_face_crop_keeps_crops_and_faceless_images_whole(monkeypatch):
     image = np.zeros((100, 80, 1), np.uint8)
     monkeypatch.setattr(faces, "find_face", lambda image: {"box": [5, 5, 70, 90], "keypoints": {}, "confidence": 1.0})
@@ -120,6 +128,8 @@ def test_face_crop_keeps_crops_and_faceless_images_whole(monkeypatch):
 
 
 def test_the_real_detector_crops_a_yale_photo_and_passes_a_cropped_face(shared_data):
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip(f"the MTCNN face detector runs on Keras's tensorflow backend only; this run is on {keras.backend.backend()}")
     photo = read_image(shared_data / "yalefaces" / "subject01.happy")
     cropped = faces.crop_face(photo)
     assert cropped.shape[0] < photo.shape[0] and cropped.shape[1] < photo.shape[1]

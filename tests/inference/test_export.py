@@ -9,7 +9,7 @@ import pytest
 
 from siamese.data import Preprocessing
 
-from siamese.errors import ModelFileError
+from siamese.errors import BackendError, ModelFileError
 from siamese.files import file_sha256
 from siamese.inference import export_model, load_model
 from siamese.inference.metadata import read_onnx_metadata
@@ -162,6 +162,9 @@ def test_the_trained_model_exports_and_agrees(trained_model_path, shapes_dir, tm
 @pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
 @pytest.mark.parametrize("fmt, name", [("saved_model", "learned_saved_model"), ("litert", "learned.tflite")])
 def test_saved_model_and_litert_exports(exported, tmp_path, fmt, name):
+    backends = {"litert": ("tensorflow",), "saved_model": ("tensorflow", "jax")}[fmt]
+    if keras.backend.backend() not in backends:
+        pytest.skip(f"{fmt} export needs Keras's {' or '.join(backends)} backend; this run is on {keras.backend.backend()}")
     path = shutil.copy(exported["learned"], tmp_path / "learned.keras")
     result = export_model(path, fmt)
     assert result.path == tmp_path / name and result.path.exists() and result.max_difference < 1e-4
@@ -194,6 +197,14 @@ def test_saved_model_and_litert_exports(exported, tmp_path, fmt, name):
         got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
     assert got.shape == (7, 12)
     assert np.max(np.abs(got - expected)) < 1e-4
+
+
+@pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="LiteRT export works on the tensorflow backend")
+def test_litert_export_on_another_backend_is_a_one_line_error(exported, tmp_path):
+    path = shutil.copy(exported["cosine"], tmp_path / "m.keras")
+    with pytest.raises(BackendError, match=f"m.tflite: LiteRT export needs Keras's tensorflow backend, not {keras.backend.backend()}"):
+        export_model(path, "litert")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
 
 
 def test_export_refuses_what_it_cannot_do(exported, tmp_path):

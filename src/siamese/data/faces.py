@@ -12,12 +12,13 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import sys
 import threading
 
 import cv2
 import numpy as np
 
-from siamese.errors import ImageError
+from siamese.errors import BackendError, ImageError
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,12 @@ def _detector():
         from mtcnn import MTCNN
     except ImportError:
         raise ImageError("face crops need the mtcnn package: pip install mtcnn") from None
+    # mtcnn builds its networks with tf.keras, which has loaded Keras (data itself never imports it),
+    # and reads their outputs back as TensorFlow tensors: any other Keras backend fails inside it.
+    backend = sys.modules["keras"].backend.backend() if "keras" in sys.modules else "tensorflow"
+    if backend != "tensorflow":
+        raise BackendError(f"face crops need Keras's tensorflow backend (the MTCNN detector runs on TensorFlow), "
+                           f"not {backend}: run with KERAS_BACKEND=tensorflow")
     return MTCNN(stages="face_and_landmarks_detection", device="CPU:0")
 
 

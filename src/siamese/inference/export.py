@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib.metadata
+import importlib.util
 import logging
 import os
 import time
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from siamese.errors import ModelFileError, SiameseError
+from siamese.errors import BackendError, ModelFileError, SiameseError
 from siamese.files import atomic_dir, atomic_path, check_keras_archive, file_sha256
 from siamese.inference.metadata import ExportMetadata, write_onnx_metadata
 from siamese.registry import EXPORT_FORMATS
@@ -120,15 +121,25 @@ def _quiet():
 
 
 def _write_onnx(tower, out, images, expected, metadata, tolerance) -> float:
-    try:
-        import tf2onnx  # noqa: F401
-    except ImportError:
-        raise SiameseError(f"{out}: ONNX export needs tf2onnx (pip install 'siamese[export]')") from None
+    import keras
+
+    # Keras converts to ONNX with another package on each backend: check for the one it will use.
+    backend = keras.backend.backend()
+    converter, extra = {"tensorflow": ("tf2onnx", "export"), "jax": ("jax2onnx", "jax")}.get(backend, ("onnxscript", None))
+    if importlib.util.find_spec(converter) is None:
+        how = f"pip install 'siamese[{extra}]'" if extra else f"pip install {converter}"
+        raise SiameseError(f"{out}: ONNX export on Keras's {backend} backend needs {converter} ({how})")
+    import onnx
     import onnxruntime
+
+    from siamese.inference.onnx_pooling import split_channels_last_max_pools
 
     with atomic_path(out) as temporary:
         with _quiet():
             tower.export(temporary, format="onnx", verbose=False)
+        graph = onnx.load(temporary)
+        if split_channels_last_max_pools(graph):  # jax2onnx's pooling, which ONNX Runtime refuses
+            onnx.save(graph, temporary)
         session = onnxruntime.InferenceSession(temporary, providers=["CPUExecutionProvider"])
         got = session.run(None, {session.get_inputs()[0].name: images})[0]
         difference = _check(out, got, expected, tolerance)
@@ -137,7 +148,15 @@ def _write_onnx(tower, out, images, expected, metadata, tolerance) -> float:
 
 
 def _write_saved_model(tower, out, images, expected, metadata, tolerance) -> float:
-    import tensorflow as tf
+    import keras
+
+    if keras.backend.backend() not in ("tensorflow", "jax"):  # Keras writes SavedModels from TensorFlow or JAX (jax2tf) functions
+        raise BackendError(f"{out}: SavedModel export needs Keras's tensorflow or jax backend, not {keras.backend.backend()} "
+                           "(run it with KERAS_BACKEND=tensorflow; the .keras file is the same)")
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise SiameseError(f"{out}: SavedModel export needs TensorFlow (pip install 'siamese[tensorflow-cpu]')") from None
 
     with atomic_dir(out) as temporary:
         with _quiet():
@@ -152,6 +171,11 @@ def _write_saved_model(tower, out, images, expected, metadata, tolerance) -> flo
 
 
 def _write_litert(tower, out, images, expected, metadata, tolerance) -> float:
+    import keras
+
+    if keras.backend.backend() != "tensorflow":  # Keras converts to LiteRT from TensorFlow graphs only
+        raise BackendError(f"{out}: LiteRT export needs Keras's tensorflow backend, not {keras.backend.backend()} "
+                           "(run it with KERAS_BACKEND=tensorflow; the .keras file is the same)")
     with atomic_path(out) as temporary:
         try:
             with _quiet():

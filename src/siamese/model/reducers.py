@@ -22,6 +22,7 @@ class MeanReducer:
     """The mean of the terms the mask keeps (0 when it keeps none)."""
 
     def __call__(self, values, mask):
+        values = ops.convert_to_tensor(values)  # numpy terms too: on torch, array * tensor is a TypeError
         mask = ops.cast(mask, values.dtype)
         return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1.0)
 
@@ -38,6 +39,7 @@ class AvgNonZeroReducer(MeanReducer):
     """The mean of the kept terms that are above zero (pytorch-metric-learning's AvgNonZeroReducer)."""
 
     def __call__(self, values, mask):
+        values = ops.convert_to_tensor(values)
         return super().__call__(values, ops.cast(mask, values.dtype) * ops.cast(values > 0, values.dtype))
 
 
