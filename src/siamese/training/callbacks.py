@@ -19,13 +19,14 @@ from siamese.data.pairs import PairIndices
 from siamese.model.network import SiameseNetwork
 from siamese.model.saving import load_network, save_network
 from siamese.training.calibration import ThresholdCalibrator
+from siamese.training import distributed
 
 logger = logging.getLogger(__name__)
 
 
 def pair_distances(network: SiameseNetwork, images: np.ndarray, pairs: PairIndices, batch_size: int = 256) -> np.ndarray:
     """Distances of index pairs into `images`, each image embedded once."""
-    embeddings = network.tower.predict(images, batch_size=batch_size, verbose=0)
+    embeddings = distributed.embed(network.tower, images, batch_size)  # tower.predict, or what stands in for it across processes
     return keras.ops.convert_to_numpy(network.distance(embeddings[pairs.first], embeddings[pairs.second]))
 
 
