@@ -1,35 +1,44 @@
-"""Training throughput: all pairs of a batch per step, against two tower passes per pair.
+"""Training throughput: our trainer on each Keras 3 backend beside a pytorch-metric-learning trainer.
 
-**What.** The same tower trained for a few dozen steps two ways, on the same images:
+**What.** The same tower (48x48 grey input, 4 blocks of Conv 3x3 64 with max-pooling,
+BatchNorm and ReLU, a 128-d unit-length embedding) trained on the same batches (64 images:
+16 Omniglot characters x 4 drawings, distorted as in training, from
+`siamese.training.batches.ClassBatches`), with the contrastive loss over all 2,016 pairs of
+the batch and Adam, four ways:
 
-* *ours*, `siamese.training.trainer.PairwiseTrainer`: a batch of B images of a few classes
-  goes through the tower once, and every one of its B(B-1)/2 pairs is scored by the
-  distance's `pairwise` and enters the loss;
-* *the baseline*, the two-input Siamese model of the tutorials: `model.fit` on numpy arrays
-  of pairs (left images, right images, labels), each pair costing two tower passes.
+* *ours on TensorFlow, JAX and PyTorch*: `siamese.training.trainer.PairwiseTrainer` under
+  `keras.Model.fit`, with `KERAS_BACKEND` set to each backend;
+* *the PyTorch peer*: the same tower in plain PyTorch with pytorch-metric-learning's
+  `ContrastiveLoss` (cosine similarity, all pairs of the batch), as its users write it
+  (NCHW), and once more in channels-last memory format, PyTorch's fast layout on CPUs.
 
-Both see the same number of images per step (B = 64: ours 64 images, the baseline 32 pairs),
-so a step costs about the same and the difference is in what a step learns from: pairs
-scored per second. Ours is also timed with the augmentation (random affine layers inside
-the model) off, to show what the input pipeline's work costs per step.
+Each runs in a process of its own (a Keras backend is chosen once per process), so the
+peak memory (`ru_maxrss`) is that trainer's alone. The runs take turns for a few rounds and
+each keeps its fastest round: a burst of background load cannot favour one. The work of a
+step is counted from the layers (multiply-adds of the convolutions and the dense layer, x2
+for FLOPs, x3 for forward + both backward passes) and set against this machine's measured
+convolution peak: the best of a large 3x3 convolution (256 -> 256 channels, 24x24, batch 64)
+in TensorFlow (oneDNN) and in PyTorch.
 
-**Why.** One-shot learning lives on pairs, and most pairs are cheap to score once their
-embeddings exist: the tower pass is the cost, the pairs are nearly free. The baseline pays
-the tower twice for every pair it scores.
+**Why.** A training step's time is what users wait for; comparing with the tool they would
+otherwise use, on the same machine in the same run, is the only fair figure on hosts whose
+speed differs by 2.5x.
 
+    pip install torch pytorch-metric-learning   # the peer, for this benchmark only
     python benchmarks/train_throughput.py
-    python benchmarks/train_throughput.py --steps 60
-
-The images are the bundled `dataset/images_background_small1.zip` (a few Omniglot
-alphabets), decoded once up front; the tower is the package's default architecture.
+    python benchmarks/train_throughput.py --steps 40 --rounds 3 --backends tensorflow jax
 """
 
 import argparse
+import datetime
+import json
 import os
+import platform
+import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 """
 ## Parameters
@@ -39,145 +48,269 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "dataset" / "images_background_small1.zip"
 CLASSES = 120  # classes decoded (of the zip's), enough for varied batches
 CLASSES_PER_BATCH = 16
-EXAMPLES_PER_CLASS = 4  # B = 64 images per step, ours
-BASELINE_PAIRS_PER_STEP = 32  # 64 images per step, the baseline
-STEPS = 20  # timed steps per run and round
-ROUNDS = 3  # runs take turns; each keeps its fastest round
-WARMUP_STEPS = 3  # untimed steps first (graph tracing)
-MARGIN = 0.6
+EXAMPLES_PER_CLASS = 4  # 64 images per step
+IMAGE_SIZE = 48
+FILTERS = (64, 64, 64, 64)
+EMBEDDING = 128
+MARGIN = 0.6  # cosine distance; the peer's negative margin in similarity is 1 - MARGIN
 LEARNING_RATE = 1e-3
+WARMUP_STEPS = 3  # untimed steps first (graph tracing, compilation)
 SEED = 0
+RUNNERS = {
+    "ours, TensorFlow": ("keras", "tensorflow"),
+    "ours, JAX": ("keras", "jax"),
+    "ours, PyTorch backend": ("keras", "torch"),
+    "PyTorch + pytorch-metric-learning (NCHW)": ("peer", "nchw"),
+    "PyTorch + pytorch-metric-learning (channels-last)": ("peer", "channels_last"),
+}
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=STEPS, help=f"timed steps per run (default {STEPS})")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per run and round (default 20)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds the runs take turns for (default 3)")
+    parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax", "torch"], help="Keras backends of ours")
+    parser.add_argument("--no-peer", action="store_true", help="leave out the PyTorch peer")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)  # (kind, variant): one timed run, JSON on stdout
     return parser.parse_args()
+
+
+"""
+## The batches, shared by every run
+
+The images are decoded once per process from the bundled zip; the batches are drawn and
+distorted by the package's own pipeline, so every run trains on the same pixels.
+"""
+
+
+def batches(steps, seed):
+    from siamese.data import ClassBatchSampler, Preprocessing, load_dataset
+    from siamese.data.augmentation import Distortions
+    from siamese.training.batches import ClassBatches
+
+    dataset = load_dataset(DATA)
+    dataset = dataset.subset(range(min(CLASSES, dataset.num_classes)))
+    images = dataset.load(Preprocessing(image_size=(IMAGE_SIZE, IMAGE_SIZE), channels=1, invert=True))
+    sampler = ClassBatchSampler(CLASSES_PER_BATCH, EXAMPLES_PER_CLASS)
+    return ClassBatches(images, dataset, sampler, steps=steps, seed=seed, augmentation=Distortions())
+
+
+"""
+## Ours: `PairwiseTrainer` under `fit`, on the backend this process was started with
+"""
+
+
+def keras_worker(steps):
+    import keras
+
+    from siamese.model import ContrastiveLoss, build_tower, distances
+    from siamese.training.trainer import PairwiseTrainer
+
+    keras.utils.set_random_seed(SEED)
+    tower = build_tower((IMAGE_SIZE, IMAGE_SIZE, 1), filters=FILTERS, embedding_dim=EMBEDDING)
+    trainer = PairwiseTrainer(tower, distances.get("cosine"), ContrastiveLoss(MARGIN))
+    trainer.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE))
+    trainer.fit(batches(WARMUP_STEPS, SEED + 1), epochs=1, verbose=0)
+    data = batches(steps, SEED)
+    begin = time.perf_counter()
+    trainer.fit(data, epochs=1, verbose=0)
+    seconds = (time.perf_counter() - begin) / steps
+    begin = time.perf_counter()
+    for index in range(steps):
+        data[index]  # the input pipeline alone: draw, gather and distort a batch
+    return seconds, forward_flops(tower), (time.perf_counter() - begin) / steps
+
+
+def forward_flops(tower):
+    """FLOPs of one image's forward pass through the convolutions and the dense layer."""
+    import keras
+
+    total = 0
+    for layer in tower.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, height, width, out = layer.output.shape
+            kh, kw, inputs, _ = layer.kernel.shape
+            total += 2 * height * width * out * kh * kw * inputs
+        elif isinstance(layer, keras.layers.Dense):
+            total += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+    return total
+
+
+"""
+## The peer: plain PyTorch and pytorch-metric-learning
+
+pytorch-metric-learning's `ContrastiveLoss` on cosine similarity scores every pair of the
+batch (its default miner-free form), with a positive margin of 1 and a negative margin of
+1 - 0.6 in similarity: the same loss as ours in distance units.
+"""
+
+
+def peer_worker(steps, layout):
+    import numpy as np
+    import torch
+    from pytorch_metric_learning import distances as pml_distances
+    from pytorch_metric_learning import losses as pml_losses
+
+    torch.manual_seed(SEED)
+    layers, channels = [], 1
+    for count in FILTERS:
+        layers += [torch.nn.Conv2d(channels, count, 3, padding=1, bias=False), torch.nn.MaxPool2d(2),
+                   torch.nn.BatchNorm2d(count, momentum=0.1), torch.nn.ReLU()]
+        channels = count
+    side = IMAGE_SIZE // 2 ** len(FILTERS)
+    tower = torch.nn.Sequential(*layers, torch.nn.Flatten(), torch.nn.Linear(channels * side * side, EMBEDDING))
+    memory_format = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    tower = tower.to(memory_format=memory_format)
+    loss_function = pml_losses.ContrastiveLoss(pos_margin=1.0, neg_margin=1.0 - MARGIN, distance=pml_distances.CosineSimilarity())
+    optimizer = torch.optim.Adam(tower.parameters(), LEARNING_RATE)
+
+    def run(data):
+        for index in range(len(data)):
+            images, labels = data[index]
+            x = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).to(memory_format=memory_format)
+            optimizer.zero_grad()
+            loss = loss_function(torch.nn.functional.normalize(tower(x)), torch.from_numpy(labels))
+            loss.backward()
+            optimizer.step()
+
+    run(batches(WARMUP_STEPS, SEED + 1))
+    data = batches(steps, SEED)
+    begin = time.perf_counter()
+    run(data)
+    return (time.perf_counter() - begin) / steps, None, None
+
+
+"""
+## This machine's convolution peak
+
+A large convolution, forward only, timed in both TensorFlow (oneDNN) and PyTorch; the
+better figure is the peak a training step's GFLOP/s is compared with.
+"""
+
+
+def conv_peak_worker():
+    import numpy as np
+
+    shape, channels, repeats = (64, 24, 24), 256, 10
+    flops = 2 * shape[0] * shape[1] * shape[2] * channels * channels * 9
+    best = {}
+    import tensorflow as tf
+
+    x, kernel = tf.random.normal((shape[0], shape[1], shape[2], channels)), tf.random.normal((3, 3, channels, channels))
+    conv = tf.function(lambda: tf.nn.conv2d(x, kernel, 1, "SAME"))
+    conv()
+    begin = time.perf_counter()
+    for _ in range(repeats):
+        conv().numpy()
+    best["TensorFlow"] = flops * repeats / (time.perf_counter() - begin) / 1e9
+    try:
+        import torch
+    except ImportError:
+        return best
+    layer = torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False).to(memory_format=torch.channels_last)
+    tx = torch.from_numpy(np.random.default_rng(0).random((shape[0], channels, shape[1], shape[2]), dtype=np.float32))
+    tx = tx.to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        layer(tx)
+        begin = time.perf_counter()
+        for _ in range(repeats):
+            layer(tx)
+    best["PyTorch"] = flops * repeats / (time.perf_counter() - begin) / 1e9
+    return best
+
+
+def worker(kind, variant, steps):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if kind == "peak":
+        result = {"peak_gflops": conv_peak_worker()}
+    else:
+        seconds, flops, pipeline = keras_worker(steps) if kind == "keras" else peer_worker(steps, variant)
+        result = {"seconds": seconds, "forward_flops": flops, "pipeline_seconds": pipeline}
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(result))
+
+
+"""
+## Taking turns
+
+Each (runner, round) is one process; its JSON line is collected. A runner that cannot start
+(a backend or the peer not installed) is reported and left out.
+"""
+
+
+def spawn(kind, variant, steps):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if kind == "keras":
+        env["KERAS_BACKEND"] = variant
+    done = subprocess.run([sys.executable, __file__, "--worker", kind, variant, "--steps", str(steps)], env=env,
+                          capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode or not lines:
+        return None, (done.stderr.strip().splitlines() or ["no output"])[-1]
+    return json.loads(lines[-1][len("RESULT "):]), None
+
+
+def cpu_model():
+    info = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in info.read_text().splitlines() if line.startswith("model name")] if info.exists() else []
+    return names[0] if names else platform.processor() or platform.machine()
 
 
 def main():
     args = parse_args()
+    if args.worker:
+        return worker(*args.worker, args.steps)
+    runners = {label: spec for label, spec in RUNNERS.items()
+               if (spec[0] == "keras" and spec[1] in args.backends) or (spec[0] == "peer" and not args.no_peer)}
+    print(f"{datetime.date.today()}, {cpu_model()}, {os.cpu_count()} cores; "
+          f"{args.steps} timed steps x {args.rounds} rounds; 64 images and 2,016 pairs a step\n")
+    peak, _ = spawn("peak", "-", 0)
+    results, failed = {}, {}
+    for _ in range(args.rounds):
+        for label, (kind, variant) in runners.items():
+            if label in failed:
+                continue
+            result, error = spawn(kind, variant, args.steps)
+            if result is None:
+                failed[label] = error
+                continue
+            best = results.setdefault(label, result)
+            if result["seconds"] < best["seconds"]:
+                results[label] = {**result, "peak_rss_mb": max(result["peak_rss_mb"], best["peak_rss_mb"])}
+    report(results, failed, peak)
 
-    """
-    ## Data and tower
 
-    The images are decoded once into an array; both sides draw from it, so neither pays
-    for decoding during the steps. Each run starts from the same freshly built tower.
-    """
-    import keras
+"""
+## Summary
 
-    from siamese.data import ClassBatchSampler, PairSampler, Preprocessing, load_dataset
-    from siamese.model.augmentation import build_augmentation
-    from siamese.model import ContrastiveLoss, SiameseNetwork, build_tower, distances
-    from siamese.training.batches import ClassBatches
-    from siamese.training.trainer import PairwiseTrainer
+Images per second and GFLOP/s of training work per runner, the share of the measured
+convolution peak, peak memory, and each runner's speed as a ratio to the PyTorch peer.
+"""
 
-    start = time.perf_counter()
-    dataset = load_dataset(DATA)
-    dataset = dataset.subset(range(min(CLASSES, dataset.num_classes)))
-    preprocessing = Preprocessing(image_size=(48, 48), channels=1, invert=True)
-    images = dataset.load(preprocessing)  # (n, 48, 48, 1) float32
-    print(f"data:  {len(dataset)} images of {dataset.num_classes} classes from {DATA.name}, "
-          f"decoded in {time.perf_counter() - start:.1f} s")
 
-    def fresh_tower():
-        keras.utils.set_random_seed(SEED)
-        return build_tower(preprocessing.input_shape)
-
-    tower = fresh_tower()
-    batch_images = CLASSES_PER_BATCH * EXAMPLES_PER_CLASS
-    print(f"tower: input {preprocessing.input_shape}, {tower.count_params():,} parameters, embedding {tower.output.shape[-1]}")
-    print(f"step:  ours {batch_images} images -> {batch_images * (batch_images - 1) // 2} pairs; "
-          f"baseline {BASELINE_PAIRS_PER_STEP} pairs -> {2 * BASELINE_PAIRS_PER_STEP} tower passes; {args.steps} timed steps\n")
-
-    sampler = ClassBatchSampler(CLASSES_PER_BATCH, EXAMPLES_PER_CLASS)
-
-    def timed_fit(model, make_data, fit_kwargs):
-        """Seconds per step of `fit` over args.steps steps."""
-        data = make_data(args.steps)
-        begin = time.perf_counter()
-        model.fit(*data, epochs=1, verbose=0, **fit_kwargs)
-        return (time.perf_counter() - begin) / args.steps
-
-    """
-    ## Ours: one tower pass per image, every pair of the batch
-
-    `ClassBatches` gathers B images of a few classes from the array; `PairwiseTrainer`
-    embeds them once and scores all B(B-1)/2 pairs with the distance's `pairwise`.
-    With the augmentation on (as in training) and off.
-    """
-
-    def ours(augment):
-        trainer = PairwiseTrainer(fresh_tower(), distances.get("cosine"), ContrastiveLoss(MARGIN),
-                                  augmentation=build_augmentation(seed=SEED) if augment else None)
-        trainer.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE))
-        return trainer, lambda steps: (ClassBatches(images, dataset, sampler, steps=steps, seed=SEED),), {}
-
-    runs = {"ours, augmentation on": ours(True), "ours, augmentation off": ours(False)}
-
-    # The input pipeline on its own: drawing and gathering a batch (augmentation runs in the model).
-    pipeline = ClassBatches(images, dataset, sampler, steps=args.steps, seed=SEED)
-    begin = time.perf_counter()
-    for index in range(args.steps):
-        pipeline[index]
-    gather = (time.perf_counter() - begin) / args.steps
-
-    """
-    ## The baseline: two-input model, `model.fit` on arrays of pairs
-
-    Half same and half different pairs from the same classes, as numpy arrays; the model
-    takes `[left, right]` and runs the tower on each (the shared weights are one tower
-    called twice). The same loss, optimizer and tower.
-    """
-    pairs = PairSampler(BASELINE_PAIRS_PER_STEP * max(args.steps, WARMUP_STEPS), seed=SEED).sample(dataset)
-    left, right, same = images[pairs.first], images[pairs.second], pairs.same.astype("float32")
-
-    def pair_arrays(steps):
-        count = steps * BASELINE_PAIRS_PER_STEP
-        return [left[:count], right[:count]], same[:count]
-
-    network = SiameseNetwork(fresh_tower(), "cosine", preprocessing=preprocessing.to_dict())
-    network.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss=ContrastiveLoss(MARGIN))
-    runs["baseline, pairs + model.fit"] = (network, pair_arrays, {"batch_size": BASELINE_PAIRS_PER_STEP, "shuffle": False})
-
-    """
-    ## Timing
-
-    A few untimed steps each first (graph tracing), then the three take turns for a few
-    rounds and each keeps its fastest round, so a burst of background load cannot favour one.
-    """
-    for model, make_data, fit_kwargs in runs.values():
-        model.fit(*make_data(WARMUP_STEPS), epochs=1, verbose=0, **fit_kwargs)
-    step = {label: float("inf") for label in runs}
-    for _ in range(ROUNDS):
-        for label, run in runs.items():
-            step[label] = min(step[label], timed_fit(*run))
-    ours_step = {True: step["ours, augmentation on"], False: step["ours, augmentation off"]}
-    baseline_step = step["baseline, pairs + model.fit"]
-
-    """
-    ## Summary
-
-    Pairs scored per second is what training learns from; images per second (tower passes)
-    is the work done for it.
-    """
-    ours_pairs = batch_images * (batch_images - 1) // 2
-    rows = [
-        ("ours, augmentation on", ours_step[True], batch_images, ours_pairs),
-        ("ours, augmentation off", ours_step[False], batch_images, ours_pairs),
-        ("baseline, pairs + model.fit", baseline_step, 2 * BASELINE_PAIRS_PER_STEP, BASELINE_PAIRS_PER_STEP),
-    ]
-    print(f"{'':30s} {'ms/step':>9s} {'images/s':>10s} {'pairs/s':>10s}")
-    for label, seconds, images_per_step, pairs_per_step in rows:
-        print(f"{label:30s} {1000 * seconds:9.0f} {images_per_step / seconds:10.0f} {pairs_per_step / seconds:10.0f}")
-    print(f"\ninput pipeline alone (draw + gather a batch): {1000 * gather:.2f} ms/step")
-    augmentation = ours_step[True] - ours_step[False]
-    print(f"augmentation: {1000 * augmentation:.0f} ms/step = {100 * augmentation / ours_step[True]:.0f}% of a training step")
-    baseline_pairs_per_second = BASELINE_PAIRS_PER_STEP / baseline_step
-    print(f"pairs scored per second, ours / baseline: {(ours_pairs / ours_step[False]) / baseline_pairs_per_second:.0f}x like for like "
-          f"(neither augments), {(ours_pairs / ours_step[True]) / baseline_pairs_per_second:.0f}x with our augmentation on")
-    print(f"tower passes per second, ours / baseline: {(batch_images / ours_step[False]) / (2 * baseline_pairs_per_second):.2f}x "
-          f"like for like")
+def report(results, failed, peak):
+    flops = next((r["forward_flops"] for r in results.values() if r.get("forward_flops")), None)
+    peak_gflops = max(peak["peak_gflops"].values()) if peak else None
+    images = CLASSES_PER_BATCH * EXAMPLES_PER_CLASS
+    peers = {label: r for label, r in results.items() if label.startswith("PyTorch")}
+    print(f"{'':52s} {'ms/step':>8s} {'images/s':>9s} {'GFLOP/s':>8s} {'of peak':>8s} {'peak MB':>8s}  vs peers")
+    for label, r in results.items():
+        rate = images / r["seconds"]
+        gflops = 3 * flops * rate / 1e9 if flops else float("nan")
+        share = f"{100 * gflops / peak_gflops:7.0f}%" if peak_gflops else "       -"
+        ratios = ", ".join(f"{rate * p['seconds'] / images:.2f}x" for p in peers.values())
+        print(f"{label:52s} {1000 * r['seconds']:8.0f} {rate:9.0f} {gflops:8.1f} {share} {r['peak_rss_mb']:8.0f}  {ratios}")
+    if flops:
+        print(f"\ntraining work: {3 * flops / 1e6:.0f} MFLOP an image (3 x {flops / 1e6:.1f} forward)")
+    pipeline = [r["pipeline_seconds"] for r in results.values() if r.get("pipeline_seconds")]
+    if pipeline:
+        print(f"input pipeline alone (draw, gather and distort a batch): {1000 * min(pipeline):.1f} ms a step")
+    if peak:
+        print("convolution peak (3x3, 256 -> 256, 24x24, batch 64): "
+              + ", ".join(f"{name} {value:.0f} GFLOP/s" for name, value in peak["peak_gflops"].items()))
+    print("vs peers: images/s over " + " and ".join(peers) if peers else "")
+    for label, error in failed.items():
+        print(f"not run: {label}: {error}")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ RECIPES = Names("recipe", ("handwriting", "signatures", "faces"))
 CROPS = Names("crop", ("none", "ink", "face"))
 CONTRASTS = Names("contrast", ("none", "stretch", "equalize"))
 STROKES = Names("strokes", ("keep", "even"))
-# Training distortions (siamese.model.augmentation.build_augmentation's parameters).
+# Training distortions (siamese.data.augmentation.Distortions's fields).
 AUGMENTATIONS = Names("augmentation", ("rotation", "shear", "zoom", "shift", "flip", "brightness", "contrast"))
 # Keras Applications towers for colour photos (siamese.model.backbones).
 BACKBONES = Names("backbone", ("mobilenetv3small", "mobilenetv3large", "efficientnetb0"))

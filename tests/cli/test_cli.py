@@ -78,6 +78,8 @@ def test_train_cli_end_to_end(shapes_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"model:   {model}" in out and "ROC AUC" in out and f"export:  {model.with_suffix('.onnx')}" in out
     assert re.search(r"^epoch 1/1 in \d+ s; done$", out, re.MULTILINE), out
+    assert "1 epochs x 2 steps of 8 images" in out
+    assert re.search(r"^expected: about \d+ s more of training steps .* over the 1 after the first;", out, re.MULTILINE), out
     assert model.is_file() and (results / "metrics.json").is_file() and (results / "history.csv").is_file()
     from siamese.inference import load_model
 

@@ -77,6 +77,8 @@ def _add_train(commands) -> None:
     parser.add_argument("--filters", type=_filters, help="filters per conv block (default 64,64,64,64)")
     parser.add_argument("--embedding-dim", type=int)
     parser.add_argument("--no-batchnorm", dest="batchnorm", action="store_false")
+    parser.add_argument("--classic-blocks", dest="pool_first", action="store_false",
+                        help="max-pool after BatchNorm and ReLU, the order of the models shipped before (default: pool first, faster)")
     parser.add_argument("--dropout", type=float)
     parser.add_argument("--l2", type=float)
     parser.add_argument("--distance", choices=DISTANCES)
@@ -88,10 +90,15 @@ def _add_train(commands) -> None:
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--no-augment", dest="augment", action="store_false")
     parser.add_argument("--rotated-classes", action="store_true", help="add quarter turns of each class as new classes (characters)")
+    parser.add_argument("--stream", action="store_true",
+                        help="decode images as batches draw them, not all up front (datasets larger than memory)")
     parser.add_argument("--validation-fraction", type=float)
     parser.add_argument("--patience", type=int, help="stop after this many epochs without a better validation AUC (default: run all epochs)")
     parser.add_argument("--mixed-precision", action="store_true", help="float16 convolutions (GPUs)")
     parser.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA (GPUs)")
+    parser.add_argument("--distributed", action="store_true",
+                        help="train data-parallel: every GPU here (TensorFlow), or every device of the processes and hosts "
+                             "the KERAS_DISTRIBUTION_* variables name (JAX); see docs/scaling.md")
     parser.add_argument("--seed", type=int)
     _add_recipe_options(parser)
 

@@ -53,7 +53,9 @@ def run(args) -> int:
     dataset.check_trainable()
     verb = f"resuming {results}" if args.resume else "training"
     forged = f" and {dataset.num_forgeries} skilled forgeries" if dataset.num_forgeries else ""
-    print(f"{verb} on {len(dataset)} images of {dataset.num_classes} classes{forged} ({', '.join(map(str, data))})")
+    print(f"{verb} on {len(dataset)} images of {dataset.num_classes} classes{forged} ({', '.join(map(str, data))}): "
+          f"{config.epochs} epochs x {config.steps_per_epoch} steps of {config.classes_per_batch * config.examples_per_class} "
+          "images; the time to expect follows the first steps")
     from siamese.cli.eta import EpochEta
 
     result = train(dataset, model_path=model_path, config=config, results_dir=results, resume=bool(args.resume),

@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from siamese.data.augmentation import random_affine
+
 
 def affine_variants(image: np.ndarray, count: int, *, seed: int = 0, rotation: float = 10.0, shear: float = 0.1,
                     zoom: float = 0.1, shift: float = 0.05) -> list:
@@ -26,15 +28,9 @@ def affine_variants(image: np.ndarray, count: int, *, seed: int = 0, rotation: f
         raise ValueError(f"count must be zero or positive, got {count}")
     rng = np.random.default_rng(seed)
     height, width = image.shape[:2]
-    centre = np.array([width / 2.0, height / 2.0])
     variants = []
     for _ in range(count):
-        angle = np.deg2rad(rng.uniform(-rotation, rotation))
-        scale = 1.0 + rng.uniform(-zoom, zoom)
-        sx, sy = rng.uniform(-shear, shear, size=2)
-        linear = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) @ np.array([[1.0, sx], [sy, 1.0]])
-        offset = centre - linear @ centre + rng.uniform(-shift, shift, size=2) * (width, height)
-        matrix = np.hstack([linear, offset[:, None]])
+        matrix = random_affine(rng, height, width, rotation=rotation, shear=shear, zoom=zoom, shift=shift)
         warped = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         variants.append(warped.reshape(image.shape))
     return variants

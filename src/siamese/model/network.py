@@ -1,4 +1,4 @@
-"""The Siamese network: one shared tower, a distance, and what inference needs to know.
+r"""The Siamese network: one shared tower, a distance, and what inference needs to know.
 
     image a --\                      /-- embedding a --\
                tower (shared weights)                    distance -> (batch,)

@@ -5,7 +5,8 @@ batch from an array. Batches are `keras.utils.PyDataset`s, which every backend's
 accepts; the draw for step i of epoch e depends only on (seed, e, i). Validation batches
 (`per_epoch=False`) are the same every epoch, so their loss is comparable from epoch to epoch.
 A dataset's skilled forgeries (signatures), decoded too, join the batches of their signers
-as negatives; a batch's size then varies with the forgeries it draws.
+as negatives; a batch's size then varies with the forgeries it draws. Training batches are
+distorted here (`siamese.data.augmentation`), from the same seeded draw, not in the model.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import dataclasses
 import keras
 import numpy as np
 
+from siamese.data.augmentation import Distortions
 from siamese.data.datasets import ImageDataset
 from siamese.data.pairs import ClassBatchSampler
 
@@ -31,10 +33,11 @@ class ClassBatches(keras.utils.PyDataset):
         per_epoch: new batches every epoch (training), or the same ones (validation).
         forgeries: float32 (m, h, w, c), the dataset's decoded forgeries (`load_forgeries`), or None
             (the forgeries, if any, are then left out of the batches).
+        augmentation: distorts each batch's images (`Distortions`), or None.
     """
 
     def __init__(self, images: np.ndarray, dataset: ImageDataset, sampler: ClassBatchSampler, *, steps: int, seed: int = 0,
-                 per_epoch: bool = True, forgeries: np.ndarray | None = None, **kwargs):
+                 per_epoch: bool = True, forgeries: np.ndarray | None = None, augmentation: Distortions | None = None, **kwargs):
         super().__init__(**kwargs)
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
@@ -47,6 +50,7 @@ class ClassBatches(keras.utils.PyDataset):
         self.steps = steps
         self.seed = seed
         self.per_epoch = per_epoch
+        self.augmentation = augmentation
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -55,7 +59,10 @@ class ClassBatches(keras.utils.PyDataset):
     def __getitem__(self, index: int):
         rng = np.random.default_rng((self.seed, self.epoch, index) if self.per_epoch else (self.seed, index))
         indices, labels = self.sampler.draw(self.dataset, rng)
-        return self.images[indices], labels.astype(np.int32)
+        images = self.images[indices]
+        if self.augmentation is not None:
+            images = self.augmentation(images, rng)
+        return images, labels.astype(np.int32)
 
     def on_epoch_end(self):
         self.epoch += 1

@@ -26,12 +26,22 @@ class TrainConfig:
     one) stops early, which saves time but cuts the learning-rate schedule short (None: run
     them all). `loss=None` picks cross-entropy for the learned distance, contrastive else.
 
+    `pool_first` max-pools each tower block before its BatchNorm (fast on CPUs; see
+    `siamese.model.towers`); False is the classic order of the models shipped before it.
+
     `crop`, `contrast`, `strokes` and `keep_aspect` frame each image (`siamese.data.Preprocessing`);
     `augmentation` overrides the distortions' strengths by name (`siamese.registry.AUGMENTATIONS`).
     `backbone` starts the tower from a Keras Applications network, with `backbone_weights`
     "imagenet" (downloaded once by Keras), "none" or a local weights file. The saved
     threshold follows `threshold_objective` ("accuracy", "eer", or "far" at `target_far`)
     on the validation pairs. `recipe` records which recipe the settings came from.
+
+    `stream` decodes images as batches draw them, keeping a bounded cache, instead of all of
+    them up front: for datasets larger than memory (`siamese.data.streaming`); validation
+    decodes only the images its pairs and batches use. Rotated classes stream too.
+
+    `distributed` trains data-parallel over every device, process and host the backend is
+    given (`siamese.training.distributed`; docs/scaling.md).
     """
 
     image_size: tuple = (48, 48)
@@ -40,6 +50,7 @@ class TrainConfig:
     filters: tuple = (64, 64, 64, 64)
     embedding_dim: int = 128
     batchnorm: bool = True
+    pool_first: bool = True
     dropout: float = 0.0
     l2: float = 0.0
     normalize: bool = True
@@ -72,6 +83,8 @@ class TrainConfig:
     threshold_objective: str = "accuracy"
     target_far: float = 0.01
     recipe: str | None = None
+    stream: bool = False
+    distributed: bool = False
 
     def __post_init__(self):
         for name in ("epochs", "steps_per_epoch", "embedding_dim", "validation_pairs"):
@@ -115,6 +128,7 @@ class TrainConfig:
         """The config of a saved `config.json` (other entries there, such as the data, are ignored)."""
         names = {field.name for field in dataclasses.fields(cls)}
         values = {key: value for key, value in saved.items() if key in names}
+        values.setdefault("pool_first", False)  # runs saved before the field existed had the classic order
         for key in ("image_size", "filters"):
             if key in values:
                 values[key] = tuple(values[key])

@@ -18,14 +18,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from siamese.data.augmentation import Distortions
 from siamese.data.datasets import ImageDataset, load_dataset, split_by_class
-from siamese.data.images import Preprocessing
+from siamese.data.images import Preprocessing, default_workers
 from siamese.data.pairs import ClassBatchSampler, PairIndices, PairSampler, forgery_pairs
 from siamese.data.rotations import add_rotated_classes
+from siamese.data.streaming import decode_pairs, image_errors, streamed_split
 from siamese.errors import TrainingError
 from siamese.files import check_writable, exclusive_lock, write_json
 from siamese.model import losses
-from siamese.model.augmentation import build_augmentation
 from siamese.model.backbones import build_backbone_tower
 from siamese.model.network import SiameseNetwork
 from siamese.model.saving import save_network
@@ -33,6 +34,7 @@ from siamese.model.towers import build_tower
 from siamese.training.batches import ClassBatches
 from siamese.training.calibration import ThresholdCalibrator
 from siamese.training.callbacks import BestNetworkCheckpoint, PairValidation, ResumableEarlyStopping, StopOnBadLoss
+from siamese.training import distributed
 from siamese.training.config import TrainConfig
 from siamese.training.resume import STATE, ResumeState, read_state, restore, trim_log
 from siamese.training.trainer import PairwiseTrainer
@@ -69,6 +71,7 @@ def build_network(config: TrainConfig, preprocessing: Preprocessing) -> SiameseN
         filters=tuple(config.filters),
         embedding_dim=config.embedding_dim,
         batchnorm=config.batchnorm,
+        pool_first=config.pool_first,
         dropout=config.dropout,
         l2=config.l2,
         normalize=config.normalize,
@@ -89,6 +92,9 @@ def _decoded_split(dataset: ImageDataset, config: TrainConfig):
     preprocessing = Preprocessing(image_size=tuple(config.image_size), channels=config.channels, invert=invert,
                                   crop=config.crop, contrast=config.contrast, strokes=config.strokes,
                                   keep_aspect=config.keep_aspect)
+    if config.stream:  # nothing decoded now: batches decode the images they draw (siamese.data.streaming)
+        logger.info("streaming %d training and %d validation images from disk", len(train_set), len(val_set))
+        return (*streamed_split(train_set, val_set, preprocessing, rotated_classes=config.rotated_classes), preprocessing)
     logger.info("decoding %d training and %d validation images (and %d skilled forgeries)", len(train_set), len(val_set),
                 dataset.num_forgeries)
     train_images = train_set.load(preprocessing)
@@ -114,12 +120,11 @@ def _validation_pairs(val_set: ImageDataset, images: np.ndarray, forged: np.ndar
 
 
 def _compiled_trainer(network: SiameseNetwork, config: TrainConfig) -> PairwiseTrainer:
-    """The network's tower and distance under the config's loss, augmentation and schedule."""
-    augmentation = build_augmentation(**config.augmentation, seed=config.seed) if config.augment else None
+    """The network's tower and distance under the config's loss and schedule."""
     loss = losses.get(config.pair_loss, margin=config.margin, reducer=config.reducer)
-    trainer = PairwiseTrainer(network.tower, network.distance, loss, augmentation=augmentation)
+    trainer = PairwiseTrainer(network.tower, network.distance, loss)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * config.steps_per_epoch, alpha=0.05)
-    trainer.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=config.jit_compile)
+    trainer.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=distributed.jit_compile(config.jit_compile))
     return trainer
 
 
@@ -157,10 +162,13 @@ def train(
     for folder in (model_path.parent, results_dir):
         if folder is not None:
             check_writable(folder)  # a read-only or missing output folder fails now, not at the first save
-    lock = Path(results_dir) / ".lock" if results_dir is not None else model_path.with_name(f".{model_path.name}.lock")
-    with exclusive_lock(lock):
-        return _train(dataset, model_path, config, None if results_dir is None else Path(results_dir), resume, verbose, start,
-                      class_pattern, callbacks=tuple(callbacks))
+    replicas = distributed.setup(config.distributed, resume=resume)  # joins the other processes; only process 0 writes here
+    with replicas.own_outputs(model_path, results_dir) as (written, results):
+        lock = Path(results) / ".lock" if results is not None else written.with_name(f".{written.name}.lock")
+        with exclusive_lock(lock), replicas.scope():
+            result = _train(dataset, written, config, None if results is None else Path(results), resume, verbose, start,
+                            class_pattern, callbacks=tuple(callbacks))
+    return dataclasses.replace(result, model_path=model_path, results_dir=None if results_dir is None else Path(results_dir))
 
 
 def _train(dataset: ImageDataset, model_path: Path, config: TrainConfig, results_dir: Path | None, resume: bool, verbose: int,
@@ -175,19 +183,21 @@ def _train(dataset: ImageDataset, model_path: Path, config: TrainConfig, results
     trainer = _compiled_trainer(network, config)
 
     sampler = ClassBatchSampler(config.classes_per_batch, config.examples_per_class, same_group_fraction=config.same_group_fraction)
-    train_batches = ClassBatches(train_images, train_set, sampler, steps=config.steps_per_epoch, seed=config.seed,
-                                 forgeries=train_forged)
-    val_batches = ClassBatches(val_images, val_set, sampler, steps=max(5, config.steps_per_epoch // 10), seed=config.seed + 1,
-                               per_epoch=False, forgeries=val_forged)
+    train_batches = distributed.shard(ClassBatches(train_images, train_set, sampler, steps=config.steps_per_epoch, seed=config.seed,
+                                 forgeries=train_forged, augmentation=Distortions(**config.augmentation) if config.augment else None,
+                                 workers=default_workers() if config.stream else 1))  # streamed: decode batches in threads
+    val_batches = distributed.shard(ClassBatches(val_images, val_set, sampler, steps=max(5, config.steps_per_epoch // 10), seed=config.seed + 1,
+                               per_epoch=False, forgeries=val_forged))
     val_images, val_pairs = _validation_pairs(val_set, val_images, val_forged, config)  # forgeries appended
-    run = _Callbacks(network, config, model_path, results_dir, PairValidation(network, val_images, val_pairs, calibrator=_calibrator(config)), train_batches)
+    run = _Callbacks(network, config, model_path, results_dir, PairValidation(network, *decode_pairs(val_images, val_pairs), calibrator=_calibrator(config)), train_batches)
     if results_dir is not None:
         write_json(results_dir / "config.json", {**config.to_dict(), "invert": preprocessing.invert, "data": _describe(dataset, class_pattern),
                                                  "model_path": os.path.abspath(model_path)})
     initial_epoch = run.resume(trainer, train_images.shape) if resume else run.start_afresh()
 
-    history = trainer.fit(train_batches, validation_data=val_batches, epochs=config.epochs, initial_epoch=initial_epoch,
-                          callbacks=run.callbacks + list(callbacks), verbose=verbose)
+    with image_errors(train_images, val_images):  # a bad file met while streaming: the typed error naming it
+        history = trainer.fit(train_batches, validation_data=val_batches, epochs=config.epochs, initial_epoch=initial_epoch,
+                              callbacks=run.callbacks + list(callbacks), verbose=verbose)
     run.raise_if_stopped()
     metrics = {
         **run.validation.evaluate(),

@@ -21,29 +21,31 @@ class PairwiseTrainer(keras.Model):
         tower: the shared tower being trained.
         distance: a distance layer with `pairwise`.
         loss: a batch loss, `loss(labels, distance_matrix)` -> scalar (`siamese.model.losses`).
-        augmentation: a layer applied to the images in training only, or None.
     """
 
-    def __init__(self, tower: keras.Model, distance: keras.layers.Layer, loss: keras.losses.Loss, *,
-                 augmentation: keras.layers.Layer | None = None, **kwargs):
+    def __init__(self, tower: keras.Model, distance: keras.layers.Layer, loss: keras.losses.Loss, **kwargs):
         super().__init__(**kwargs)
         self.tower = tower
         self.distance = distance
         self.batch_loss = loss
-        self.augmentation = augmentation
+        # No weights of its own: built now, so `fit` takes no peek at a batch to build it (on JAX
+        # that peek left a threaded PyDataset's prefetched batches in the first epoch).
+        self.built = True
 
     def build(self, input_shape):
-        if self.augmentation is not None:
-            self.augmentation.build(input_shape)
         self.built = True
 
     def call(self, images, training=False):
-        if self.augmentation is not None and training:
-            images = self.augmentation(images, training=True)
         return self.distance.pairwise(self.tower(images, training=training))
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         total = self.batch_loss(ops.reshape(y, (-1,)), y_pred)
         for regularization in self.losses:
             total = total + ops.sum(regularization)
-        return total
+        return total / self._replicas_in_sync()
+
+    def _replicas_in_sync(self) -> int:
+        """How many replicas' losses tf.distribute sums (1 elsewhere): each replica's loss is then
+        its share of the mean, as Keras scales its own losses' batch means (a scalar it leaves as is)."""
+        strategy = getattr(self, "distribute_strategy", None)  # TensorFlow's trainer only
+        return strategy.num_replicas_in_sync if strategy is not None else 1
