@@ -110,6 +110,8 @@ def test_train_cli_rotated_classes_quadruple_the_training_classes(shapes_dir, tm
     assert plain["training_classes"] == 8 and plain["validation_classes"] == 4
     assert rotated["training_classes"] == 4 * plain["training_classes"]
     assert rotated["validation_classes"] == plain["validation_classes"]  # validation classes are never rotated
+    _, proxied_config = train("proxies", "--rotated-classes", "--proxy-weight", "0.5")  # a proxy for each of the 32
+    assert proxied_config["proxy_weight"] == 0.5 and plain_config["proxy_weight"] == 0.0
 
 
 @pytest.mark.parametrize("args, fragments", [
@@ -117,6 +119,7 @@ def test_train_cli_rotated_classes_quadruple_the_training_classes(shapes_dir, tm
     (["train", "{one}"], ["found 1 class"]),
     (["train", "{shapes}", "--margin", "-1", "--model-out", "{tmp}/m.keras"], ["margin must be positive, got -1.0"]),
     (["train", "{shapes}", "--epochs", "0", "--model-out", "{tmp}/m.keras"], ["epochs must be at least 1, got 0"]),
+    (["train", "{shapes}", "--proxy-weight", "-1", "--model-out", "{tmp}/m.keras"], ["proxy_weight", "must be zero or more"]),
 ])
 def test_train_bad_input_exits_2(tmp_path, shapes_dir, capsys, args, fragments):
     import shutil

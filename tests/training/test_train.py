@@ -82,6 +82,22 @@ def test_learned_head_with_crossentropy_trains(shapes_dir, tmp_path):
     assert np.allclose(distances, expected, atol=1e-5)
 
 
+def test_class_proxies_train_resume_and_stay_out_of_the_saved_model(shapes_dir, tmp_path):
+    base = dict(image_size=(16, 16), filters=(8, 8), embedding_dim=8, steps_per_epoch=4, classes_per_batch=4,
+                examples_per_class=2, validation_pairs=40, seed=3)
+    plain = train(shapes_dir, model_path=tmp_path / "plain.keras", config=TrainConfig(**base, epochs=2), verbose=0)
+    config = TrainConfig(**base, epochs=2, proxy_weight=1.0, proxy_scale=10.0)
+    with_proxies = train(shapes_dir, model_path=tmp_path / "p.keras", config=config, results_dir=tmp_path / "r", verbose=0)
+    # The proxies' loss (of order log(classes)) is in the training loss, not in validation's.
+    assert with_proxies.history["loss"][0] > plain.history["loss"][0] + 0.5
+    assert with_proxies.history["val_loss"][0] < 1.0
+    assert with_proxies.metrics["parameters"] == plain.metrics["parameters"]
+    assert load_model(with_proxies.model_path).network.tower.count_params() == with_proxies.metrics["parameters"]
+    resumed = train(shapes_dir, model_path=tmp_path / "p.keras", config=TrainConfig(**base, epochs=3, proxy_weight=1.0, proxy_scale=10.0),
+                    results_dir=tmp_path / "r", resume=True, verbose=0)
+    assert resumed.metrics["resumed_at_epoch"] == 3 and resumed.metrics["epochs_run"] == 3
+
+
 def test_bad_data_fails_before_any_file_is_written(tmp_path, shapes_dir):
     import shutil
 
@@ -96,6 +112,8 @@ def test_bad_data_fails_before_any_file_is_written(tmp_path, shapes_dir):
     ({"patience": -1}, "patience must be zero or positive, got -1"),
     ({"learning_rate": -1.0}, "learning_rate must be positive"),
     ({"loss": "crossentropy"}, "needs distance 'learned'"),
+    ({"proxy_weight": -1.0}, "proxy_weight and proxy_margin must be zero or more"),
+    ({"proxy_scale": 0.0}, "proxy_scale positive"),
 ])
 def test_config_checks_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -85,6 +85,8 @@ def _add_train(commands) -> None:
     parser.add_argument("--loss", choices=LOSSES, help="default: contrastive; crossentropy for --distance learned")
     parser.add_argument("--margin", type=float, help="margin of the contrastive loss")
     parser.add_argument("--reducer", choices=REDUCERS, help="how the loss averages its terms (default nonzero)")
+    parser.add_argument("--proxy-weight", type=float,
+                        help="add a normalised softmax over a learnt proxy per training class (CosFace) with this weight (default 0: off)")
     parser.add_argument("--classes-per-batch", type=int)
     parser.add_argument("--examples-per-class", type=int)
     parser.add_argument("--learning-rate", type=float)

@@ -4,6 +4,7 @@ from siamese.model import distances, losses, reducers
 from siamese.model.distances import CosineDistance, EuclideanDistance, LearnedDistance, ManhattanDistance
 from siamese.model.losses import (
     BatchLoss,
+    ClassProxies,
     ContrastiveLoss,
     MultiSimilarityLoss,
     PairCrossentropy,
@@ -20,6 +21,7 @@ from siamese.model.towers import build_tower
 __all__ = [
     "AvgNonZeroReducer",
     "BatchLoss",
+    "ClassProxies",
     "ContrastiveLoss",
     "CosineDistance",
     "EuclideanDistance",

@@ -26,6 +26,10 @@ class TrainConfig:
     one) stops early, which saves time but cuts the learning-rate schedule short (None: run
     them all). `loss=None` picks cross-entropy for the learned distance, contrastive else.
 
+    `proxy_weight` > 0 adds a normalised softmax over one learnt proxy per training class
+    (CosFace, `siamese.model.ClassProxies`, with `proxy_scale` and `proxy_margin`) to the
+    pair loss, with that weight; the proxies are not part of the saved model.
+
     `pool_first` max-pools each tower block before its BatchNorm (fast on CPUs; see
     `siamese.model.towers`); False is the classic order of the models shipped before it.
 
@@ -58,6 +62,9 @@ class TrainConfig:
     loss: str | None = None
     margin: float = 0.6
     reducer: str = "nonzero"
+    proxy_weight: float = 0.0
+    proxy_scale: float = 30.0
+    proxy_margin: float = 0.35
     epochs: int = 20
     steps_per_epoch: int = 100
     classes_per_batch: int = 16
@@ -94,6 +101,9 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
         if not self.margin > 0:
             raise ValueError(f"margin must be positive, got {self.margin}")
+        if self.proxy_weight < 0 or not self.proxy_scale > 0 or self.proxy_margin < 0:
+            raise ValueError(f"proxy_weight and proxy_margin must be zero or more and proxy_scale positive, got "
+                             f"{self.proxy_weight}, {self.proxy_margin} and {self.proxy_scale}")
         if self.patience is not None and self.patience < 0:
             raise ValueError(f"patience must be zero or positive, got {self.patience}")
         DISTANCES.check(self.distance)

@@ -26,7 +26,7 @@ from siamese.data.rotations import add_rotated_classes
 from siamese.data.streaming import decode_pairs, image_errors, streamed_split
 from siamese.errors import TrainingError
 from siamese.files import check_writable, exclusive_lock, write_json
-from siamese.model import losses
+from siamese.model import ClassProxies, losses
 from siamese.model.backbones import build_backbone_tower
 from siamese.model.network import SiameseNetwork
 from siamese.model.saving import save_network
@@ -119,10 +119,11 @@ def _validation_pairs(val_set: ImageDataset, images: np.ndarray, forged: np.ndar
     return np.concatenate([images, forged]), PairIndices(first=first, second=second, same=pairs.same)
 
 
-def _compiled_trainer(network: SiameseNetwork, config: TrainConfig) -> PairwiseTrainer:
-    """The network's tower and distance under the config's loss and schedule."""
+def _compiled_trainer(network: SiameseNetwork, config: TrainConfig, num_classes: int) -> PairwiseTrainer:
+    """The network's tower and distance under the config's loss (and class proxies) and schedule."""
     loss = losses.get(config.pair_loss, margin=config.margin, reducer=config.reducer)
-    trainer = PairwiseTrainer(network.tower, network.distance, loss)
+    proxies = ClassProxies(num_classes, config.proxy_scale, config.proxy_margin) if config.proxy_weight > 0 else None
+    trainer = PairwiseTrainer(network.tower, network.distance, loss, proxies=proxies, proxy_weight=config.proxy_weight)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * config.steps_per_epoch, alpha=0.05)
     trainer.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=distributed.jit_compile(config.jit_compile))
     return trainer
@@ -180,7 +181,7 @@ def _train(dataset: ImageDataset, model_path: Path, config: TrainConfig, results
     (train_set, train_images, train_forged), (val_set, val_images, val_forged), preprocessing = _decoded_split(dataset, config)
     keras.utils.set_random_seed(config.seed)
     network = build_network(config, preprocessing)
-    trainer = _compiled_trainer(network, config)
+    trainer = _compiled_trainer(network, config, train_set.num_classes)
 
     sampler = ClassBatchSampler(config.classes_per_batch, config.examples_per_class, same_group_fraction=config.same_group_fraction)
     train_batches = distributed.shard(ClassBatches(train_images, train_set, sampler, steps=config.steps_per_epoch, seed=config.seed,

@@ -2,12 +2,15 @@
 
 Each loss is a registered `keras.losses.Loss` holding its configuration and its reducer,
 beside a pure function holding its maths. Label convention: same = 1, different = 0.
+`ClassProxies` is the one with weights of its own (a proxy per training class), so it is
+a layer the trainer holds beside the batch loss.
 """
 
 from siamese.model.losses.base import BatchLoss, PairLoss, same_class
 from siamese.model.losses.contrastive import ContrastiveLoss, contrastive_loss
 from siamese.model.losses.crossentropy import PairCrossentropy, pair_crossentropy
 from siamese.model.losses.multi_similarity import MultiSimilarityLoss, multi_similarity_loss
+from siamese.model.losses.proxies import ClassProxies, cosface_loss
 from siamese.registry import LOSSES
 
 
@@ -23,11 +26,13 @@ def get(name: str, *, margin: float = 1.0, reducer="nonzero") -> BatchLoss:
 
 __all__ = [
     "BatchLoss",
+    "ClassProxies",
     "ContrastiveLoss",
     "MultiSimilarityLoss",
     "PairCrossentropy",
     "PairLoss",
     "contrastive_loss",
+    "cosface_loss",
     "get",
     "multi_similarity_loss",
     "pair_crossentropy",
