@@ -1,0 +1,53 @@
+"""An ensemble of Siamese networks as one network whose distance is the mean of theirs.
+
+Each member's tower ends in a unit-length embedding, so its cosine distance is 1 - a.b.
+Put the k members' embeddings side by side and scale them by 1/sqrt(k): the result has unit
+length too, and its cosine distance is exactly the mean of the members' cosine distances.
+So the ensemble is a plain network, one tower (one input, the k towers inside, one
+embedding) and a cosine distance, and all that is built on towers works unchanged:
+embedding once per image, galleries, ONNX export, the service.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import keras
+
+from siamese.model.distances import CosineDistance
+from siamese.model.network import SiameseNetwork
+
+
+def _check_members(networks: Sequence[SiameseNetwork]) -> None:
+    if len(networks) < 2:
+        raise ValueError(f"an ensemble needs 2 or more networks, got {len(networks)}")
+    first = networks[0]
+    for index, network in enumerate(networks):
+        if not isinstance(network.distance, CosineDistance):
+            raise ValueError(f"member {index}: the ensemble averages cosine distances, "
+                             f"this one uses {type(network.distance).__name__}")
+        if network.tower.layers[-1].__class__.__name__ != "UnitNormalization":
+            raise ValueError(f"member {index}: its tower must end in unit-length embeddings (normalize=True)")
+        if network.preprocessing != first.preprocessing:
+            raise ValueError(f"member {index}: its input ({network.preprocessing}) differs from member 0's "
+                             f"({first.preprocessing}); members must read images alike")
+
+
+def ensemble_network(networks: Sequence[SiameseNetwork], threshold: float | None = None, name: str = "ensemble") -> SiameseNetwork:
+    """One network whose cosine distance is the mean of the members' cosine distances.
+
+    The members' weights are shared with the ensemble, not copied. `threshold` is the
+    ensemble's decision threshold; None leaves the mean of the members' thresholds (a
+    starting point: calibrate it on validation pairs, as training does).
+    """
+    _check_members(networks)
+    first = networks[0]
+    inputs = keras.Input(shape=tuple(first.tower.input.shape[1:]), name="image")
+    members = [keras.Model(network.tower.input, network.tower.output, name=f"member{index}") for index, network in enumerate(networks)]
+    joined = keras.layers.Concatenate(name="joined")([member(inputs) for member in members])
+    embedding = keras.layers.Rescaling(1.0 / math.sqrt(len(members)), name="unit_mean")(joined)
+    tower = keras.Model(inputs, embedding, name=name)
+    if threshold is None and all(network.threshold is not None for network in networks):
+        threshold = sum(network.threshold for network in networks) / len(networks)
+    return SiameseNetwork(tower, CosineDistance(), preprocessing=dict(first.preprocessing), threshold=threshold)
