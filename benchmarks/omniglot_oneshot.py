@@ -21,11 +21,14 @@ best on those drawn runs (then by validation AUC) is kept; `--choose-only` stops
 leaving the official runs unlooked at. The runs are scored once, at the end, for the chosen
 config; they play no part in any choice. Models are named by their config's digest and seed,
 so a later run of the same config (scoring a chosen one, or after a crash) reuses them.
+A candidate `{"ensemble": [config, ...]}` joins its members' models into one network whose
+distance is the mean of theirs (`siamese.model.ensemble`); its time and size are the sums.
 
     python benchmarks/omniglot_oneshot.py --setting minimal
     python benchmarks/omniglot_oneshot.py --setting full --seeds 0 1 2 --epochs 40
     python benchmarks/omniglot_oneshot.py --config '{"image_size": [48, 48], "margin": 0.5}'
     python benchmarks/omniglot_oneshot.py --setting full --choose-only --config '[{...}, {...}]'
+    python benchmarks/omniglot_oneshot.py --setting full --config '{"ensemble": [{}, {"loss": "multi_similarity"}]}'
     python benchmarks/omniglot_oneshot.py --epochs 1 --steps 5      # a smoke test
 
 The data is read from `../shared/data/omniglot/` beside the repository; without it the
@@ -107,15 +110,43 @@ def candidate_configs(args) -> list[dict]:
     extra = extra if isinstance(extra, list) else [extra]
     if not extra or not all(isinstance(candidate, dict) for candidate in extra):
         raise SystemExit("omniglot_oneshot.py: error: --config must be a JSON object or a non-empty list of objects")
-    candidates = [{**base, **candidate} for candidate in extra]
+    candidates = [_candidate(base, candidate) for candidate in extra]
     from siamese.training import TrainConfig
 
     for candidate in candidates:  # a typo or a bad value fails now, not after an hour of training
-        try:
-            TrainConfig(**candidate)
-        except (TypeError, ValueError) as error:
-            raise SystemExit(f"omniglot_oneshot.py: error: --config {json.dumps(candidate)}: {error}") from None
+        for member in candidate.get("ensemble", [candidate]):
+            try:
+                TrainConfig(**member)
+            except (TypeError, ValueError) as error:
+                raise SystemExit(f"omniglot_oneshot.py: error: --config {json.dumps(member)}: {error}") from None
     return candidates
+
+
+def _candidate(base: dict, candidate: dict) -> dict:
+    """One config over the base, or an ensemble: `{"ensemble": [{...}, {...}]}`, each member a
+    config over the base (`siamese.model.ensemble`: the mean of the members' cosine distances)."""
+    if "ensemble" not in candidate:
+        return {**base, **candidate}
+    members = candidate["ensemble"]
+    if set(candidate) != {"ensemble"} or not isinstance(members, list) or len(members) < 2 or not all(isinstance(m, dict) for m in members):
+        raise SystemExit("omniglot_oneshot.py: error: an ensemble is {\"ensemble\": [config, config, ...]}, 2 or more configs and nothing else")
+    return {"ensemble": [{**base, **member} for member in members]}
+
+
+def split_config(candidate: dict) -> dict:
+    """The config that says which alphabets were held out (an ensemble's members share it)."""
+    return candidate["ensemble"][0] if "ensemble" in candidate else candidate
+
+
+def _digest(overrides: dict, seed: int) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps({**overrides, "seed": seed}, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def fit_candidate(data: list, candidate: dict, seed: int, out: Path):
+    """`train_once` for a config, `ensemble_once` for an ensemble."""
+    return ensemble_once(data, candidate, seed, out) if "ensemble" in candidate else train_once(data, candidate, seed, out)
 
 
 def train_once(data: list, overrides: dict, seed: int, out: Path):
@@ -123,12 +154,11 @@ def train_once(data: list, overrides: dict, seed: int, out: Path):
     (its name is the config's digest, so choosing, then scoring, trains each model once).
     Returns (model path, validation metrics, seconds, parameters)."""
     import dataclasses
-    import hashlib
 
     from siamese.training import TrainConfig, train
 
     config = TrainConfig(**{**overrides, "seed": seed})
-    digest = hashlib.sha256(json.dumps({**overrides, "seed": seed}, sort_keys=True).encode()).hexdigest()[:10]
+    digest = _digest(overrides, seed)
     model_path, results = out / f"{digest}.keras", out / digest
     if model_path.is_file() and (results / "metrics.json").is_file() and (results / "config.json").is_file():
         saved = TrainConfig.from_dict(json.loads((results / "config.json").read_text()))
@@ -138,6 +168,29 @@ def train_once(data: list, overrides: dict, seed: int, out: Path):
             return model_path, metrics, metrics["train_seconds"], metrics["parameters"]
     result = train(data, model_path=model_path, config=config, results_dir=results, verbose=2)
     return result.model_path, result.metrics, result.seconds, result.metrics["parameters"]
+
+
+def ensemble_once(data: list, candidate: dict, seed: int, out: Path):
+    """Train (or reuse) each member, then join them into one network; its threshold is fitted
+    to the validation pairs training uses, and its time and parameters are the members' sums."""
+    from siamese.data import PairSampler, Preprocessing, load_dataset, split_by_class
+    from siamese.model import load_network, save_network
+    from siamese.model.ensemble import ensemble_network
+    from siamese.training import TrainConfig
+    from siamese.training.callbacks import PairValidation
+
+    trained = [train_once(data, member, seed, out) for member in candidate["ensemble"]]
+    network = ensemble_network([load_network(path) for path, *_ in trained])
+    config = TrainConfig(**{**split_config(candidate), "seed": seed})
+    _, held_out = split_by_class(load_dataset(data), config.validation_fraction, by_group=config.split_by_group, seed=seed)
+    pairs = PairSampler(config.validation_pairs, same_group_negatives=True, seed=seed).sample(held_out)
+    metrics = PairValidation(network, held_out.load(Preprocessing.from_dict(network.preprocessing)), pairs).evaluate()
+    network.threshold = metrics["val_threshold"]
+    path = save_network(network, out / f"{_digest(candidate, seed)}.keras")
+    seconds, parameters = sum(t[2] for t in trained), sum(t[3] for t in trained)
+    members = ", ".join(f"{t[1]['val_auc']:.4f}" for t in trained)
+    print(f"  ensemble of {len(trained)}: validation AUC {metrics['val_auc']:.4f} (members {members}); {path}")
+    return path, {**metrics, "train_seconds": seconds, "parameters": parameters}, seconds, parameters
 
 
 def validation_runs(data: list, overrides: dict, seed: int, model, episodes: int = VALIDATION_EPISODES):
@@ -195,8 +248,8 @@ def main() -> int:
     if len(candidates) > 1 or args.choose_only:
         scored = []
         for candidate in candidates:
-            trained = train_once(data, candidate, args.seeds[0], out)
-            drawn = validation_runs(data, candidate, args.seeds[0], load_model(trained[0])).accuracy.value
+            trained = fit_candidate(data, candidate, args.seeds[0], out)
+            drawn = validation_runs(data, split_config(candidate), args.seeds[0], load_model(trained[0])).accuracy.value
             scored.append(((drawn, trained[1]["val_auc"]), candidate, trained))
             tried.append({"config": candidate, "validation_runs": drawn, "val_auc": trained[1]["val_auc"],
                           "train_seconds": trained[2], "parameters": trained[3]})
@@ -216,10 +269,10 @@ def main() -> int:
     rows = []
     for seed in args.seeds:
         start = time.perf_counter()
-        model_path, validation, seconds, parameters = train_once(data, chosen, seed, out)
+        model_path, validation, seconds, parameters = fit_candidate(data, chosen, seed, out)
         model = load_model(model_path)
         result = score_oneshot_runs(runs, model.embed, model.distances, channels=model.preprocessing.channels)
-        drawn = validation_runs(data, chosen, seed, model)
+        drawn = validation_runs(data, split_config(chosen), seed, model)
         rows.append({
             "seed": seed,
             "accuracy": result.accuracy.value,
