@@ -188,6 +188,12 @@ def _add_calibrate(commands) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the pair draw and bootstrap (default 0)")
 
 
+def _add_ensemble(commands) -> None:
+    parser = _command(commands, "ensemble", "join trained models into one whose distance is the mean of theirs (cosine)")
+    parser.add_argument("models", type=Path, nargs="+", help="two or more .keras models that read images alike")
+    parser.add_argument("--out", type=Path, required=True, help="the ensemble's .keras file")
+
+
 def _gallery_option(parser) -> None:
     parser.add_argument("--gallery", type=Path, required=True, help="the gallery file (SQLite); its index lies beside it")
 
@@ -248,7 +254,7 @@ def _add_serve(commands) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="siamese", description="One-shot similarity learning with Siamese networks.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_verify, _add_embed, _add_export, _add_evaluate, _add_calibrate,
+    for add in (_add_train, _add_verify, _add_embed, _add_export, _add_evaluate, _add_calibrate, _add_ensemble,
                 _add_enroll, _add_identify, _add_forget, _add_gallery, _add_keys, _add_serve):
         add(commands)
     return parser

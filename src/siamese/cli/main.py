@@ -1,4 +1,4 @@
-"""The `siamese` command line: train, verify, embed, export, evaluate, calibrate; it mirrors the Python API.
+"""The `siamese` command line: train, verify, embed, export, evaluate, calibrate, ensemble, galleries; it mirrors the Python API.
 
 The arguments of every command are in `siamese.cli.arguments`; each command is a module of
 its own (`siamese.cli.train`, ...) with a `run(args)` over public library calls, imported

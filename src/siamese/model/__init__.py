@@ -13,6 +13,7 @@ from siamese.model.losses import (
     multi_similarity_loss,
     pair_crossentropy,
 )
+from siamese.model.ensemble import ensemble_network
 from siamese.model.network import SiameseNetwork
 from siamese.model.reducers import AvgNonZeroReducer, MeanReducer
 from siamese.model.saving import load_network, save_network
@@ -35,6 +36,7 @@ __all__ = [
     "build_tower",
     "contrastive_loss",
     "distances",
+    "ensemble_network",
     "load_network",
     "losses",
     "multi_similarity_loss",
