@@ -151,6 +151,15 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _leaf_layers(model):
+    """The model's layers, those of the models inside it (an ensemble's members) included."""
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
+
+
 def run(args, work):
     """
     ## Setup
@@ -283,7 +292,7 @@ def run(args, work):
     files = {1: best["from PNG files, 1 thread"], None: best["from PNG files, threaded"]}
 
     flops = 0
-    for layer in tower.layers:
+    for layer in _leaf_layers(tower):
         if layer.__class__.__name__ == "Conv2D":
             _, height, width, _ = layer.output.shape
             kh, kw, cin, cout = layer.kernel.shape
