@@ -79,6 +79,9 @@ RECIPE = {  # the package's defaults, with Omniglot's own choices spelled out
 }
 
 
+READING = ("image_size", "channels", "invert", "crop", "contrast", "strokes", "keep_aspect")  # TrainConfig's input fields
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setting", choices=sorted(SETTINGS), default="minimal", help="training set (default minimal)")
@@ -114,11 +117,16 @@ def candidate_configs(args) -> list[dict]:
     from siamese.training import TrainConfig
 
     for candidate in candidates:  # a typo or a bad value fails now, not after an hour of training
+        configs = []
         for member in candidate.get("ensemble", [candidate]):
             try:
-                TrainConfig(**member)
+                configs.append(TrainConfig(**member))
             except (TypeError, ValueError) as error:
                 raise SystemExit(f"omniglot_oneshot.py: error: --config {json.dumps(member)}: {error}") from None
+        inputs = {tuple(getattr(c, name) for name in READING) for c in configs}
+        if len(inputs) > 1:
+            raise SystemExit(f"omniglot_oneshot.py: error: an ensemble's members must read images alike ({', '.join(READING)}): "
+                             f"{json.dumps(candidate['ensemble'])}")
     return candidates
 
 
