@@ -97,7 +97,7 @@ def test_only_embeddings_are_stored_and_an_enrolment_is_all_or_nothing(run01, tm
     db = sqlite3.connect(tmp_path / "g.db")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert dict(db.execute("SELECT key, value FROM meta"))["schema_version"] == "1"
-    assert [len(v) for (v,) in db.execute("SELECT vector FROM embeddings")] == [128 * 4, 128 * 4]
+    assert [len(v) for (v,) in db.execute("SELECT vector FROM embeddings")] == [384 * 4, 384 * 4]  # the shipped ensemble: three 128-d towers
     data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
     assert b"\x89PNG" not in data and (folder / "training" / "class01.png").read_bytes()[100:140] not in data
 

@@ -16,7 +16,7 @@ from siamese.registry import PRETRAINED
 from tests.conftest import BUNDLED, REPO
 
 # run01: item06 is class18's character; the shipped model's answer, as the README shows it.
-SAME_ANSWER = "same (distance 0.0573, threshold 0.2612)"
+SAME_ANSWER = "same (distance 0.1177, threshold 0.3205)"
 
 
 @pytest.fixture(scope="module")
