@@ -18,5 +18,8 @@ if __name__ == "__main__":
     parser.add_argument("--model", help="model file, .keras or .onnx (default: models/omniglot.keras)")
     parser.add_argument("--threshold", type=float, help="override the model's calibrated threshold")
     args = parser.parse_args()
-    extra = [*(["--model", args.model] if args.model else []), *(["--threshold", str(args.threshold)] if args.threshold is not None else [])]
+    extra = [
+        *(["--model", args.model] if args.model else []),
+        *(["--threshold", str(args.threshold)] if args.threshold is not None else []),
+    ]
     sys.exit(main(["verify", args.image1, args.image2, *extra]))

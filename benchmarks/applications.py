@@ -72,7 +72,11 @@ DATA = REPO.parent / "shared" / "data"
 APPLICATIONS = ("signatures", "faces", "handwriting")
 BASELINE_METHODS = ("pixels", "hog", "lbp")
 METHODS = (*BASELINE_METHODS, "omniglot", "model")
-APPLICATION_MODELS = {"signatures": "signatures.keras", "faces": "faces.keras", "handwriting": "omniglot.keras"}  # the handwriting recipe made omniglot.keras
+APPLICATION_MODELS = {
+    "signatures": "signatures.keras",
+    "faces": "faces.keras",
+    "handwriting": "omniglot.keras",
+}  # the handwriting recipe made omniglot.keras
 SIGNATURE_TEST_WRITERS = 23  # of 93: a quarter, enough for 20-way episodes with a choice of writers
 SIGNATURE_NAMES, SIGNATURE_MEDIA = 10, ("paper", "iPad", "phone in hand", "phone on table")
 FACE_SETS = ("yalefaces", "extended-yale-b")
@@ -175,7 +179,9 @@ def _class_pairs(labels: np.ndarray, count: int, rng, *, within=None) -> dict:
     (within one value of `within`, e.g. one Omniglot run, when given)."""
     within = np.zeros(len(labels)) if within is None else within
     same = _pairs_where(len(labels), lambda i, j: labels[i] == labels[j], count // 2, rng)
-    different = _pairs_where(len(labels), lambda i, j: (labels[i] != labels[j]) & (within[i] == within[j]), count - count // 2, rng)
+    different = _pairs_where(
+        len(labels), lambda i, j: (labels[i] != labels[j]) & (within[i] == within[j]), count - count // 2, rng
+    )
     return {"same vs different": _pair_set(same, different)}
 
 
@@ -216,11 +222,16 @@ def signature_parts(data: Path, args) -> list:
     _, test = signature_split(root)
     numbers = np.arange(1, 41)
     writer = np.repeat(np.arange(len(test)), 40)
-    name, medium = np.tile((numbers - 1) % SIGNATURE_NAMES, len(test)), np.tile((numbers - 1) // SIGNATURE_NAMES, len(test))
+    name, medium = (
+        np.tile((numbers - 1) % SIGNATURE_NAMES, len(test)),
+        np.tile((numbers - 1) // SIGNATURE_NAMES, len(test)),
+    )
     paths = [root / w / f"{n}.png" for w in test for n in numbers]
     rng = _rng(args.seed, "signatures")
     half = args.pairs // 2
-    genuine = _pairs_where(len(paths), lambda i, j: (writer[i] == writer[j]) & (name[i] == name[j]) & (medium[i] != medium[j]), half, rng)
+    genuine = _pairs_where(
+        len(paths), lambda i, j: (writer[i] == writer[j]) & (name[i] == name[j]) & (medium[i] != medium[j]), half, rng
+    )
     forged = _pairs_where(len(paths), lambda i, j: (writer[i] != writer[j]) & (name[i] == name[j]), half, rng)
     other = _pairs_where(len(paths), lambda i, j: (writer[i] != writer[j]) & (name[i] != name[j]), half, rng)
     episodes = []
@@ -230,11 +241,25 @@ def signature_parts(data: Path, args) -> list:
         query_media = (support_medium + rng.integers(1, len(SIGNATURE_MEDIA), size=len(writers))) % len(SIGNATURE_MEDIA)
         support = writers * 40 + support_medium * SIGNATURE_NAMES + k
         queries = writers * 40 + query_media * SIGNATURE_NAMES + k
-        episodes.append(Episode(classes=writers, support=support[:, None], queries=queries, answers=np.arange(len(writers))))
-    pairs = {"genuine vs forgery-like": _pair_set(genuine, forged), "genuine vs other writers": _pair_set(genuine, other)}
+        episodes.append(
+            Episode(classes=writers, support=support[:, None], queries=queries, answers=np.arange(len(writers)))
+        )
+    pairs = {
+        "genuine vs forgery-like": _pair_set(genuine, forged),
+        "genuine vs other writers": _pair_set(genuine, other),
+    }
     model = args.models_dir / APPLICATION_MODELS["signatures"]
-    return [Part("signatures", _read(paths), pairs, episodes, model, None,
-                 {"test_writers": len(test), "images": len(paths), "way": len(episodes[0].answers)})]
+    return [
+        Part(
+            "signatures",
+            _read(paths),
+            pairs,
+            episodes,
+            model,
+            None,
+            {"test_writers": len(test), "images": len(paths), "way": len(episodes[0].answers)},
+        )
+    ]
 
 
 """
@@ -262,9 +287,17 @@ def face_parts(data: Path, args) -> list:
             labels = np.array([k for k, _ in paths])
             rng = _rng(args.seed, f"faces:{name}:{split}")
             way = min(MOST_WAY, len(people))
-            parts.append(Part(f"faces: {name}", _read(p for _, p in paths), _class_pairs(labels, args.pairs, rng),
-                              _episodes(labels, way, args.episodes, rng), model, split,
-                              {"test_people": len(people), "images": len(paths), "way": way}))
+            parts.append(
+                Part(
+                    f"faces: {name}",
+                    _read(p for _, p in paths),
+                    _class_pairs(labels, args.pairs, rng),
+                    _episodes(labels, way, args.episodes, rng),
+                    model,
+                    split,
+                    {"test_people": len(people), "images": len(paths), "way": way},
+                )
+            )
     return parts
 
 
@@ -286,10 +319,21 @@ def omniglot_runs_part(data: Path, args) -> Part:
         run_of += [r] * (len(run.training) + len(run.test))
         support = start + np.arange(len(run.training))
         queries = start + len(run.training) + np.arange(len(run.test))
-        episodes.append(Episode(classes=np.arange(len(run.training)), support=support[:, None], queries=queries, answers=run.answers))
+        episodes.append(
+            Episode(
+                classes=np.arange(len(run.training)), support=support[:, None], queries=queries, answers=run.answers
+            )
+        )
     pairs = _class_pairs(np.array(labels), args.pairs, _rng(args.seed, "omniglot-runs"), within=np.array(run_of))
-    return Part("handwriting: omniglot runs", images, pairs, episodes, args.models_dir / APPLICATION_MODELS["handwriting"], None,
-                {"runs": len(runs.runs), "images": len(images), "way": len(runs.runs[0].training), "trials": runs.trials})
+    return Part(
+        "handwriting: omniglot runs",
+        images,
+        pairs,
+        episodes,
+        args.models_dir / APPLICATION_MODELS["handwriting"],
+        None,
+        {"runs": len(runs.runs), "images": len(images), "way": len(runs.runs[0].training), "trials": runs.trials},
+    )
 
 
 def semeion_images(path: Path) -> tuple:
@@ -303,8 +347,15 @@ def semeion_images(path: Path) -> tuple:
 def semeion_part(data: Path, args) -> Part:
     images, digits = semeion_images(data / "semeion" / "semeion.data")
     rng = _rng(args.seed, "semeion")
-    return Part("handwriting: semeion digits", images, _class_pairs(digits, args.pairs, rng), _episodes(digits, 10, args.episodes, rng),
-                args.models_dir / APPLICATION_MODELS["handwriting"], None, {"images": len(images), "way": 10})
+    return Part(
+        "handwriting: semeion digits",
+        images,
+        _class_pairs(digits, args.pairs, rng),
+        _episodes(digits, 10, args.episodes, rng),
+        args.models_dir / APPLICATION_MODELS["handwriting"],
+        None,
+        {"images": len(images), "way": 10},
+    )
 
 
 def handwriting_parts(data: Path, args) -> list:
@@ -377,8 +428,10 @@ def figures(parts: list, measured: list, threshold, args) -> dict:
             tar = metrics.true_accept_rate
             entry["false_reject_rate"] = Estimate(1 - tar.value, 1 - tar.high, 1 - tar.low, tar.n).to_dict()
         if len(parts) > 1:
-            entry["auc_by_split"] = {str(p.split): float(roc_auc_score(p.pairs[name][2], -m["distances"][name]))
-                                     for p, m in zip(parts, measured)}
+            entry["auc_by_split"] = {
+                str(p.split): float(roc_auc_score(p.pairs[name][2], -m["distances"][name]))
+                for p, m in zip(parts, measured)
+            }
         out["pairs"][name] = entry
     out["oneshot"] = proportion(sum(m["correct"] for m in measured), sum(m["queries"] for m in measured)).to_dict()
     out["oneshot"]["way"] = parts[0].about["way"]
@@ -396,7 +449,9 @@ def run_table(table: str, parts: list, methods: list, args, cache: dict, notes: 
         if method == "model":
             chosen = [p for p in parts if p.model is not None and p.model.is_file()]
             if not chosen:
-                notes.append(f"{table}: no application model ({', '.join(sorted({str(p.model) for p in parts}))} not found); skipped")
+                notes.append(
+                    f"{table}: no application model ({', '.join(sorted({str(p.model) for p in parts}))} not found); skipped"
+                )
                 continue
             label = f"model {chosen[0].model.name}"
         measured, thresholds = [], []
@@ -413,13 +468,17 @@ def run_table(table: str, parts: list, methods: list, args, cache: dict, notes: 
                 result["distances"] = {name: d - own for name, d in result["distances"].items()}
             threshold = 0.0
         done[label] = dict(zip(map(id, chosen), measured))
-        results[label] = {**figures(chosen, measured, threshold, args), "seconds": round(time.perf_counter() - start, 1),
-                          "thresholds": thresholds}
+        results[label] = {
+            **figures(chosen, measured, threshold, args),
+            "seconds": round(time.perf_counter() - start, 1),
+            "thresholds": thresholds,
+        }
     for label, by_part in done.items():  # a model measured on some splits only: the baselines on the same splits
         if label not in BASELINE_METHODS and len(by_part) < len(parts):
             own = [p for p in parts if id(p) in by_part]
             results[label]["baselines_on_the_same_splits"] = {
-                b: figures(own, [done[b][id(p)] for p in own], None, args) for b in BASELINE_METHODS if b in done}
+                b: figures(own, [done[b][id(p)] for p in own], None, args) for b in BASELINE_METHODS if b in done
+            }
     return results
 
 
@@ -441,24 +500,42 @@ def markdown(table: str, about: dict, results: dict) -> str:
         first = next(iter(results.values()))
         counts = first["pairs"][pair_set]
         way = first["oneshot"]["way"]
-        lines += [f"### {table}: {pair_set}", "",
-                  f"{counts['same_pairs']} same + {counts['different_pairs']} different pairs; "
-                  + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in about.items()), "",
-                  f"| method | AUC [95%] | EER [95%] | FAR @thr | FRR @thr | {way}-way accuracy [95%] |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            f"### {table}: {pair_set}",
+            "",
+            f"{counts['same_pairs']} same + {counts['different_pairs']} different pairs; "
+            + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in about.items()),
+            "",
+            f"| method | AUC [95%] | EER [95%] | FAR @thr | FRR @thr | {way}-way accuracy [95%] |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for method, result in results.items():
             entry = result["pairs"][pair_set]
             own = sorted(set(result.get("thresholds", [])))
-            label = (method if result["threshold"] is None else
-                     f"{method} (thr {' / '.join(f'{t:.3f}' for t in result['thresholds'])}, each split at its own)" if len(own) > 1
-                     else f"{method} (thr {result['threshold']:.3f})")
+            label = (
+                method
+                if result["threshold"] is None
+                else f"{method} (thr {' / '.join(f'{t:.3f}' for t in result['thresholds'])}, each split at its own)"
+                if len(own) > 1
+                else f"{method} (thr {result['threshold']:.3f})"
+            )
             if result["splits"] and len(result["splits"]) < len(first["splits"] or []):
                 label += f" (split {', '.join(map(str, result['splits']))} only)"
-            lines.append(f"| {label} | {_cell(entry['auc'])} | {_cell(entry['eer'])} | {_cell(entry['false_accept_rate'])} | "
-                         f"{_cell(entry.get('false_reject_rate'))} | {_cell(result['oneshot'])} |")
-        by_split = {m: r["pairs"][pair_set].get("auc_by_split") for m, r in results.items() if r["pairs"][pair_set].get("auc_by_split")}
+            lines.append(
+                f"| {label} | {_cell(entry['auc'])} | {_cell(entry['eer'])} | {_cell(entry['false_accept_rate'])} | "
+                f"{_cell(entry.get('false_reject_rate'))} | {_cell(result['oneshot'])} |"
+            )
+        by_split = {
+            m: r["pairs"][pair_set].get("auc_by_split")
+            for m, r in results.items()
+            if r["pairs"][pair_set].get("auc_by_split")
+        }
         if by_split:
-            lines += ["", "AUC by split: " + "; ".join(f"{m} " + " / ".join(f"{v:.3f}" for v in s.values()) for m, s in by_split.items())]
+            lines += [
+                "",
+                "AUC by split: "
+                + "; ".join(f"{m} " + " / ".join(f"{v:.3f}" for v in s.values()) for m, s in by_split.items()),
+            ]
         lines += ["", *verdicts(results, pair_set), ""]
     return "\n".join(lines)
 
@@ -482,7 +559,9 @@ def verdicts(results: dict, pair_set: str) -> list:
     for method, result in results.items():
         if method in BASELINE_METHODS:
             continue
-        baselines = result.get("baselines_on_the_same_splits") or {m: r for m, r in results.items() if m in BASELINE_METHODS}
+        baselines = result.get("baselines_on_the_same_splits") or {
+            m: r for m, r in results.items() if m in BASELINE_METHODS
+        }
         if not baselines:
             continue
         best_auc = max(baselines, key=lambda m: baselines[m]["pairs"][pair_set]["auc"]["value"])
@@ -491,8 +570,10 @@ def verdicts(results: dict, pair_set: str) -> list:
         theirs_auc, theirs_way = baselines[best_auc]["pairs"][pair_set]["auc"], baselines[best_way]["oneshot"]
         beats = auc["value"] > theirs_auc["value"] and way["value"] > theirs_way["value"]
         where = f" on split {', '.join(map(str, result['splits']))}" if "baselines_on_the_same_splits" in result else ""
-        lines.append(f"- {method} {'beats' if beats else 'does NOT beat'} the baselines{where}: "
-                     f"{_compare('AUC', auc, theirs_auc, best_auc)}; {_compare('one-shot', way, theirs_way, best_way)}")
+        lines.append(
+            f"- {method} {'beats' if beats else 'does NOT beat'} the baselines{where}: "
+            f"{_compare('AUC', auc, theirs_auc, best_auc)}; {_compare('one-shot', way, theirs_way, best_way)}"
+        )
     return lines
 
 
@@ -505,8 +586,13 @@ def host() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 """
@@ -517,31 +603,67 @@ def host() -> dict:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--applications", nargs="+", choices=APPLICATIONS, default=list(APPLICATIONS))
-    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
-                        help="model = the application's own model file, when present")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=list(METHODS),
+        help="model = the application's own model file, when present",
+    )
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder (default ../shared/data)")
-    parser.add_argument("--models-dir", type=Path, default=REPO / "models", help="where signatures.keras, faces.keras, ... are")
+    parser.add_argument(
+        "--models-dir", type=Path, default=REPO / "models", help="where signatures.keras, faces.keras, ... are"
+    )
     parser.add_argument("--pairs", type=int, help=f"pairs per pair set, half same (default {PAIRS})")
-    parser.add_argument("--episodes", type=int, help=f"one-shot episodes per part (default {EPISODES}; the Omniglot runs are always the 20 official ones)")
-    parser.add_argument("--face-splits", type=int, help=f"person-disjoint face splits, seeds 0.. (default {FACE_SPLITS})")
-    parser.add_argument("--resamples", type=int, help=f"bootstrap resamples for the AUC and EER intervals (default {RESAMPLES})")
+    parser.add_argument(
+        "--episodes",
+        type=int,
+        help=f"one-shot episodes per part (default {EPISODES}; the Omniglot runs are always the 20 official ones)",
+    )
+    parser.add_argument(
+        "--face-splits", type=int, help=f"person-disjoint face splits, seeds 0.. (default {FACE_SPLITS})"
+    )
+    parser.add_argument(
+        "--resamples", type=int, help=f"bootstrap resamples for the AUC and EER intervals (default {RESAMPLES})"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seeds the pairs, episodes and bootstraps (not the splits)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: " + ", ".join(f"{k} {v}" for k, v in QUICK.items()))
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: " + ", ".join(f"{k} {v}" for k, v in QUICK.items())
+    )
     parser.add_argument("--out", type=Path, default=REPO / "results" / "benchmarks" / "applications.json")
     args = parser.parse_args(argv)
     args.command = " ".join(["python benchmarks/applications.py", *(sys.argv[1:] if argv is None else argv)])
-    for key, default in (("pairs", PAIRS), ("episodes", EPISODES), ("face_splits", FACE_SPLITS), ("resamples", RESAMPLES)):
+    for key, default in (
+        ("pairs", PAIRS),
+        ("episodes", EPISODES),
+        ("face_splits", FACE_SPLITS),
+        ("resamples", RESAMPLES),
+    ):
         if getattr(args, key) is None:
             setattr(args, key, QUICK[key] if args.quick else default)
         if getattr(args, key) < (10 if key == "resamples" else 1):
-            parser.error(f"--{key.replace('_', '-')} must be at least {10 if key == 'resamples' else 1}, got {getattr(args, key)}")
+            parser.error(
+                f"--{key.replace('_', '-')} must be at least {10 if key == 'resamples' else 1}, got {getattr(args, key)}"
+            )
     return args
 
 
 def run(args) -> dict:
     """Every chosen application: draw its parts, measure every method, return the report's data."""
-    cache, report = {}, {"host": host(), "command": args.command, "seed": args.seed, "pairs": args.pairs, "episodes": args.episodes,
-                         "face_splits": args.face_splits, "resamples": args.resamples, "applications": {}, "splits": {}}
+    cache, report = (
+        {},
+        {
+            "host": host(),
+            "command": args.command,
+            "seed": args.seed,
+            "pairs": args.pairs,
+            "episodes": args.episodes,
+            "face_splits": args.face_splits,
+            "resamples": args.resamples,
+            "applications": {},
+            "splits": {},
+        },
+    )
     for application in args.applications:
         notes = []
         parts = BUILDERS[application](args.data, args)
@@ -560,9 +682,16 @@ def run(args) -> dict:
         for note in notes:
             print(f"note: {note}")
         report["applications"][application] = {"tables": tables, "notes": notes}
-    for name, model in cache.items():  # what the learned models were, threshold and preprocessing (its `invert`) included
-        report.setdefault("models", {})[name] = {"threshold": model.threshold, "distance": model.distance_name,
-                                                 "preprocessing": model.preprocessing.to_dict(), "model_id": model.model_id}
+    for (
+        name,
+        model,
+    ) in cache.items():  # what the learned models were, threshold and preprocessing (its `invert`) included
+        report.setdefault("models", {})[name] = {
+            "threshold": model.threshold,
+            "distance": model.distance_name,
+            "preprocessing": model.preprocessing.to_dict(),
+            "model_id": model.model_id,
+        }
     return report
 
 
@@ -571,7 +700,12 @@ def split_report(application: str, args) -> dict:
         train, test = signature_split(args.data / "signatures-cross-media")
         return {"signatures": {"rule": "sha256('0:<writer>') order, last 23", "train": list(train), "test": list(test)}}
     if application == "faces":
-        return {"faces": {str(s): dict(zip(("train", "test"), map(list, face_split(s, args.data)))) for s in range(args.face_splits)}}
+        return {
+            "faces": {
+                str(s): dict(zip(("train", "test"), map(list, face_split(s, args.data))))
+                for s in range(args.face_splits)
+            }
+        }
     return {}
 
 
@@ -581,9 +715,13 @@ def main(argv=None) -> int:
         print(f"skipped: the shared data is not here ({args.data})")
         return 0
     info = host()
-    print(f"# Applications on unseen people\n\nhost: {info['cpu']}, {info['cores']} cores; python {info['python']}; {info['date']}")
-    print(f"pairs {args.pairs} per set, episodes {args.episodes}, face splits {args.face_splits}, seed {args.seed}, "
-          f"methods {' '.join(args.methods)}")
+    print(
+        f"# Applications on unseen people\n\nhost: {info['cpu']}, {info['cores']} cores; python {info['python']}; {info['date']}"
+    )
+    print(
+        f"pairs {args.pairs} per set, episodes {args.episodes}, face splits {args.face_splits}, seed {args.seed}, "
+        f"methods {' '.join(args.methods)}"
+    )
     start = time.perf_counter()
     report = run(args)
     report["seconds"] = round(time.perf_counter() - start, 1)

@@ -55,21 +55,32 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--single-enrolments", type=int, default=2000, help="enrolments timed one transaction each")
-    parser.add_argument("--ef-search", type=int, nargs="+", default=None,
-                        help="HNSW search breadths to compare on the same index (default: the index's own rule)")
+    parser.add_argument(
+        "--ef-search",
+        type=int,
+        nargs="+",
+        default=None,
+        help="HNSW search breadths to compare on the same index (default: the index's own rule)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}; python {platform.python_version()}")
+    print(
+        f"machine: {os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}; python {platform.python_version()}"
+    )
     rng = np.random.default_rng(args.seed)
     rows = []
     for size in args.sizes:
         rows.append(measure(size, args, rng))
     print("\nsummary (cosine, 128-d, one embedding per identity)")
-    print(f"{'identities':>11} {'index':>6} {'enrol/s (1 txn)':>16} {'enrol/s (bulk)':>15} {'enrol/s (built)':>16} {'db B/id':>8} "
-          f"{'index B/id':>10} {'p50 ms':>7} {'p99 ms':>7} {'recall@1':>8}")
+    print(
+        f"{'identities':>11} {'index':>6} {'enrol/s (1 txn)':>16} {'enrol/s (bulk)':>15} {'enrol/s (built)':>16} {'db B/id':>8} "
+        f"{'index B/id':>10} {'p50 ms':>7} {'p99 ms':>7} {'recall@1':>8}"
+    )
     for r in rows:
-        print(f"{r['size']:>11,} {r['kind']:>6} {r['single']:>16,.0f} {r['bulk']:>15,.0f} {r['built']:>16,.0f} {r['db']:>8,.0f} "
-              f"{r['index']:>10,.0f} {r['p50']:>7.3f} {r['p99']:>7.3f} {r['recall']:>8.4f}")
+        print(
+            f"{r['size']:>11,} {r['kind']:>6} {r['single']:>16,.0f} {r['bulk']:>15,.0f} {r['built']:>16,.0f} {r['db']:>8,.0f} "
+            f"{r['index']:>10,.0f} {r['p50']:>7.3f} {r['p99']:>7.3f} {r['recall']:>8.4f}"
+        )
 
 
 def measure(size, args, rng):
@@ -81,11 +92,11 @@ def measure(size, args, rng):
         single = min(args.single_enrolments, size)
         start = time.perf_counter()
         for i in range(single):
-            store.add(names[i], vectors[i:i + 1])
+            store.add(names[i], vectors[i : i + 1])
         single_rate = single / (time.perf_counter() - start)
         start = time.perf_counter()
         for begin in range(single, size, 100_000):
-            store.add_many(names[begin:begin + 100_000], vectors[begin:begin + 100_000])
+            store.add_many(names[begin : begin + 100_000], vectors[begin : begin + 100_000])
         bulk_rate = max(size - single, 1) / (time.perf_counter() - start)
         memory_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         start = time.perf_counter()
@@ -116,20 +127,38 @@ def measure(size, args, rng):
                 found.append(ids[0, 0])
             recall = float(np.mean(np.array(found) == truth))
             if breadth is not None:
-                print(f"  efSearch {breadth:4d}: p50 {statistics.median(times):.3f} ms, p99 {np.percentile(times, 99):.3f} ms, recall@1 {recall:.4f}")
+                print(
+                    f"  efSearch {breadth:4d}: p50 {statistics.median(times):.3f} ms, p99 {np.percentile(times, 99):.3f} ms, recall@1 {recall:.4f}"
+                )
         memory_growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before) * 1024
         kind = "hnsw" if index.approximate else "flat"
-        print(f"\n{size:,} identities: index {kind}, built in {build_seconds:.1f} s; database {db_file / 1e6:.1f} MB, "
-              f"index file {index_file / 1e6:.1f} MB, peak memory growth {memory_growth / 1e6:.0f} MB")
-        print(f"  enrolment: {single_rate:,.0f}/s one transaction each ({single} timed), {bulk_rate:,.0f}/s in bulk, "
-              f"{built_rate:,.0f}/s into the built gallery (database and index, 200 timed)")
-        print(f"  query: p50 {statistics.median(times):.3f} ms, p99 {np.percentile(times, 99):.3f} ms, recall@1 {recall:.4f} "
-              f"({args.queries} queries; exact and index agree on the nearest)")
+        print(
+            f"\n{size:,} identities: index {kind}, built in {build_seconds:.1f} s; database {db_file / 1e6:.1f} MB, "
+            f"index file {index_file / 1e6:.1f} MB, peak memory growth {memory_growth / 1e6:.0f} MB"
+        )
+        print(
+            f"  enrolment: {single_rate:,.0f}/s one transaction each ({single} timed), {bulk_rate:,.0f}/s in bulk, "
+            f"{built_rate:,.0f}/s into the built gallery (database and index, 200 timed)"
+        )
+        print(
+            f"  query: p50 {statistics.median(times):.3f} ms, p99 {np.percentile(times, 99):.3f} ms, recall@1 {recall:.4f} "
+            f"({args.queries} queries; exact and index agree on the nearest)"
+        )
         mean_distance = float(np.mean(1 - np.sum(queries * vectors[chosen], axis=1)))
         print(f"  queries lie at cosine distance {mean_distance:.3f} from their identity, on average")
         store.close()
-        return {"size": size, "kind": kind, "single": single_rate, "bulk": bulk_rate, "built": built_rate, "db": db_file / size, "index": index_file / size,
-                "p50": statistics.median(times), "p99": float(np.percentile(times, 99)), "recall": recall}
+        return {
+            "size": size,
+            "kind": kind,
+            "single": single_rate,
+            "bulk": bulk_rate,
+            "built": built_rate,
+            "db": db_file / size,
+            "index": index_file / size,
+            "p50": statistics.median(times),
+            "p99": float(np.percentile(times, 99)),
+            "recall": recall,
+        }
 
 
 if __name__ == "__main__":

@@ -79,22 +79,43 @@ RECIPE = {  # the package's defaults, with Omniglot's own choices spelled out
 }
 
 
-READING = ("image_size", "channels", "invert", "crop", "contrast", "strokes", "keep_aspect")  # TrainConfig's input fields
+READING = (
+    "image_size",
+    "channels",
+    "invert",
+    "crop",
+    "contrast",
+    "strokes",
+    "keep_aspect",
+)  # TrainConfig's input fields
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setting", choices=sorted(SETTINGS), default="minimal", help="training set (default minimal)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one training per seed (default 0)")
-    parser.add_argument("--epochs", type=int, help="epochs (default %d)" % RECIPE["epochs"])
-    parser.add_argument("--steps", type=int, help="batches per epoch (default %d)" % RECIPE["steps_per_epoch"])
+    parser.add_argument("--epochs", type=int, help=f"epochs (default {RECIPE['epochs']})")
+    parser.add_argument("--steps", type=int, help=f"batches per epoch (default {RECIPE['steps_per_epoch']})")
     parser.add_argument("--image-size", type=int, help="square input size (default: TrainConfig's)")
-    parser.add_argument("--config", default=None,
-                        help="TrainConfig overrides as JSON: an object, or a list of objects to choose from on validation")
-    parser.add_argument("--choose-only", action="store_true",
-                        help="train and judge the candidates on validation alphabets only; leave the official runs unscored")
-    parser.add_argument("--data", type=Path, default=DATA, help="folder holding the Omniglot zips (default ../shared/data/omniglot)")
-    parser.add_argument("--out", type=Path, default=None, help="folder for models and summary.json (default: results/omniglot-oneshot-SETTING)")
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="TrainConfig overrides as JSON: an object, or a list of objects to choose from on validation",
+    )
+    parser.add_argument(
+        "--choose-only",
+        action="store_true",
+        help="train and judge the candidates on validation alphabets only; leave the official runs unscored",
+    )
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="folder holding the Omniglot zips (default ../shared/data/omniglot)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for models and summary.json (default: results/omniglot-oneshot-SETTING)",
+    )
     return parser.parse_args()
 
 
@@ -125,8 +146,10 @@ def candidate_configs(args) -> list[dict]:
                 raise SystemExit(f"omniglot_oneshot.py: error: --config {json.dumps(member)}: {error}") from None
         inputs = {tuple(getattr(c, name) for name in READING) for c in configs}
         if len(inputs) > 1:
-            raise SystemExit(f"omniglot_oneshot.py: error: an ensemble's members must read images alike ({', '.join(READING)}): "
-                             f"{json.dumps(candidate['ensemble'])}")
+            raise SystemExit(
+                f"omniglot_oneshot.py: error: an ensemble's members must read images alike ({', '.join(READING)}): "
+                f"{json.dumps(candidate['ensemble'])}"
+            )
     return candidates
 
 
@@ -136,8 +159,15 @@ def _candidate(base: dict, candidate: dict) -> dict:
     if "ensemble" not in candidate:
         return {**base, **candidate}
     members = candidate["ensemble"]
-    if set(candidate) != {"ensemble"} or not isinstance(members, list) or len(members) < 2 or not all(isinstance(m, dict) for m in members):
-        raise SystemExit("omniglot_oneshot.py: error: an ensemble is {\"ensemble\": [config, config, ...]}, 2 or more configs and nothing else")
+    if (
+        set(candidate) != {"ensemble"}
+        or not isinstance(members, list)
+        or len(members) < 2
+        or not all(isinstance(m, dict) for m in members)
+    ):
+        raise SystemExit(
+            'omniglot_oneshot.py: error: an ensemble is {"ensemble": [config, config, ...]}, 2 or more configs and nothing else'
+        )
     return {"ensemble": [{**base, **member} for member in members]}
 
 
@@ -154,7 +184,9 @@ def _digest(overrides: dict, seed: int) -> str:
 
 def fit_candidate(data: list, candidate: dict, seed: int, out: Path):
     """`train_once` for a config, `ensemble_once` for an ensemble."""
-    return ensemble_once(data, candidate, seed, out) if "ensemble" in candidate else train_once(data, candidate, seed, out)
+    return (
+        ensemble_once(data, candidate, seed, out) if "ensemble" in candidate else train_once(data, candidate, seed, out)
+    )
 
 
 def train_once(data: list, overrides: dict, seed: int, out: Path):
@@ -190,7 +222,9 @@ def ensemble_once(data: list, candidate: dict, seed: int, out: Path):
     trained = [train_once(data, member, seed, out) for member in candidate["ensemble"]]
     network = ensemble_network([load_network(path) for path, *_ in trained])
     config = TrainConfig(**{**split_config(candidate), "seed": seed})
-    _, held_out = split_by_class(load_dataset(data), config.validation_fraction, by_group=config.split_by_group, seed=seed)
+    _, held_out = split_by_class(
+        load_dataset(data), config.validation_fraction, by_group=config.split_by_group, seed=seed
+    )
     pairs = PairSampler(config.validation_pairs, same_group_negatives=True, seed=seed).sample(held_out)
     metrics = PairValidation(network, held_out.load(Preprocessing.from_dict(network.preprocessing)), pairs).evaluate()
     network.threshold = metrics["val_threshold"]
@@ -211,7 +245,9 @@ def validation_runs(data: list, overrides: dict, seed: int, model, episodes: int
     from siamese.training import TrainConfig
 
     config = TrainConfig(**{**overrides, "seed": seed})
-    _, held_out = split_by_class(load_dataset(data), config.validation_fraction, by_group=config.split_by_group, seed=seed)
+    _, held_out = split_by_class(
+        load_dataset(data), config.validation_fraction, by_group=config.split_by_group, seed=seed
+    )
     way = default_way(held_out, within_group=True)
     sampler = EpisodeSampler(way, 1, episodes=episodes, within_group=True, seed=seed)
     drawn = sampler.sample(held_out)
@@ -244,8 +280,10 @@ def main() -> int:
     runs = read_oneshot_runs(runs_path)
     out = args.out or REPO / "results" / f"omniglot-oneshot-{args.setting}"
     out.mkdir(parents=True, exist_ok=True)
-    print(f"setting {args.setting}: training on {', '.join(p.name for p in data)}; "
-          f"{len(candidates)} candidate config(s), seeds {args.seeds}; models in {out}")
+    print(
+        f"setting {args.setting}: training on {', '.join(p.name for p in data)}; "
+        f"{len(candidates)} candidate config(s), seeds {args.seeds}; models in {out}"
+    )
 
     # ## Choosing the config on validation alphabets
     #
@@ -259,10 +297,19 @@ def main() -> int:
             trained = fit_candidate(data, candidate, args.seeds[0], out)
             drawn = validation_runs(data, split_config(candidate), args.seeds[0], load_model(trained[0])).accuracy.value
             scored.append(((drawn, trained[1]["val_auc"]), candidate, trained))
-            tried.append({"config": candidate, "validation_runs": drawn, "val_auc": trained[1]["val_auc"],
-                          "train_seconds": trained[2], "parameters": trained[3]})
-            print(f"  runs drawn from the validation alphabets {100 * drawn:.1f}%, validation AUC {trained[1]['val_auc']:.4f}, "
-                  f"{trained[2]:.0f} s training, {trained[3]:,} parameters  {json.dumps(candidate, sort_keys=True)}")
+            tried.append(
+                {
+                    "config": candidate,
+                    "validation_runs": drawn,
+                    "val_auc": trained[1]["val_auc"],
+                    "train_seconds": trained[2],
+                    "parameters": trained[3],
+                }
+            )
+            print(
+                f"  runs drawn from the validation alphabets {100 * drawn:.1f}%, validation AUC {trained[1]['val_auc']:.4f}, "
+                f"{trained[2]:.0f} s training, {trained[3]:,} parameters  {json.dumps(candidate, sort_keys=True)}"
+            )
         _, chosen, _ = max(scored, key=lambda item: item[0])
     print(f"chosen config: {json.dumps(chosen, sort_keys=True)}")
     if args.choose_only:
@@ -281,24 +328,28 @@ def main() -> int:
         model = load_model(model_path)
         result = score_oneshot_runs(runs, model.embed, model.distances, channels=model.preprocessing.channels)
         drawn = validation_runs(data, split_config(chosen), seed, model)
-        rows.append({
-            "seed": seed,
-            "accuracy": result.accuracy.value,
-            "low": result.accuracy.low,
-            "high": result.accuracy.high,
-            "val_auc": validation["val_auc"],
-            "train_seconds": seconds,
-            "parameters": parameters,
-            "per_run": [e.value for e in result.per_run],
-            "validation_runs": drawn.accuracy.value,
-            "validation_runs_low": drawn.accuracy.low,
-            "validation_runs_high": drawn.accuracy.high,
-        })
-        print(f"seed {seed}: one-shot accuracy {100 * result.accuracy.value:.1f}% "
-              f"[{100 * result.accuracy.low:.1f}, {100 * result.accuracy.high:.1f}] over {result.accuracy.n} trials "
-              f"(validation AUC {validation['val_auc']:.4f}, {seconds:.0f} s training, {time.perf_counter() - start:.0f} s in all); "
-              f"runs drawn from the validation alphabets {100 * drawn.accuracy.value:.1f}% "
-              f"[{100 * drawn.accuracy.low:.1f}, {100 * drawn.accuracy.high:.1f}] over {drawn.accuracy.n} trials")
+        rows.append(
+            {
+                "seed": seed,
+                "accuracy": result.accuracy.value,
+                "low": result.accuracy.low,
+                "high": result.accuracy.high,
+                "val_auc": validation["val_auc"],
+                "train_seconds": seconds,
+                "parameters": parameters,
+                "per_run": [e.value for e in result.per_run],
+                "validation_runs": drawn.accuracy.value,
+                "validation_runs_low": drawn.accuracy.low,
+                "validation_runs_high": drawn.accuracy.high,
+            }
+        )
+        print(
+            f"seed {seed}: one-shot accuracy {100 * result.accuracy.value:.1f}% "
+            f"[{100 * result.accuracy.low:.1f}, {100 * result.accuracy.high:.1f}] over {result.accuracy.n} trials "
+            f"(validation AUC {validation['val_auc']:.4f}, {seconds:.0f} s training, {time.perf_counter() - start:.0f} s in all); "
+            f"runs drawn from the validation alphabets {100 * drawn.accuracy.value:.1f}% "
+            f"[{100 * drawn.accuracy.low:.1f}, {100 * drawn.accuracy.high:.1f}] over {drawn.accuracy.n} trials"
+        )
 
     # ## Summary
     #
@@ -317,13 +368,26 @@ def main() -> int:
     print(f"  {ours:<{width}}  {mean:5.1f}%{single}{spread}")
     drawn = [100 * r["validation_runs"] for r in rows]
     drawn_spread = f" +/- {statistics.stdev(drawn):.1f}" if len(rows) > 1 else ""
-    print(f"  runs drawn the same way from each seed's validation alphabets: {statistics.mean(drawn):.1f}%{drawn_spread}")
-    print(f"  training time {statistics.mean(r['train_seconds'] for r in rows):.0f} s per seed, "
-          f"{rows[0]['parameters']:,} parameters, config {json.dumps(chosen, sort_keys=True)}")
+    print(
+        f"  runs drawn the same way from each seed's validation alphabets: {statistics.mean(drawn):.1f}%{drawn_spread}"
+    )
+    print(
+        f"  training time {statistics.mean(r['train_seconds'] for r in rows):.0f} s per seed, "
+        f"{rows[0]['parameters']:,} parameters, config {json.dumps(chosen, sort_keys=True)}"
+    )
 
-    summary = write_json(out / "summary.json", {"setting": args.setting, "config": chosen, "candidates": tried, "runs": str(runs_path),
-                                                "mean_accuracy": mean / 100, "seeds": rows,
-                                                "published": {name: value / 100 for name, value in PUBLISHED}})
+    summary = write_json(
+        out / "summary.json",
+        {
+            "setting": args.setting,
+            "config": chosen,
+            "candidates": tried,
+            "runs": str(runs_path),
+            "mean_accuracy": mean / 100,
+            "seeds": rows,
+            "published": {name: value / 100 for name, value in PUBLISHED},
+        },
+    )
     print(f"  summary: {summary}")
     return 0
 

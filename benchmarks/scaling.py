@@ -48,9 +48,15 @@ TIMEOUT = 900  # seconds per run
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=STEPS, help=f"steps per epoch (default {STEPS}; the second epoch is timed)")
-    parser.add_argument("--image-size", type=int, default=IMAGE_SIZE, help=f"input side in pixels (default {IMAGE_SIZE})")
-    parser.add_argument("--worker", nargs=3, type=int, help=argparse.SUPPRESS)  # (rank, processes, port): one process, JSON out
+    parser.add_argument(
+        "--steps", type=int, default=STEPS, help=f"steps per epoch (default {STEPS}; the second epoch is timed)"
+    )
+    parser.add_argument(
+        "--image-size", type=int, default=IMAGE_SIZE, help=f"input side in pixels (default {IMAGE_SIZE})"
+    )
+    parser.add_argument(
+        "--worker", nargs=3, type=int, help=argparse.SUPPRESS
+    )  # (rank, processes, port): one process, JSON out
     parser.add_argument("--out", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -80,12 +86,26 @@ def worker(rank: int, processes: int, port: int, args) -> None:
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch
 
-    config = TrainConfig(image_size=(args.image_size, args.image_size), epochs=2, steps_per_epoch=args.steps,
-                         classes_per_batch=CLASSES_PER_BATCH, examples_per_class=EXAMPLES_PER_CLASS,
-                         validation_pairs=VALIDATION_PAIRS, jit_compile=True, distributed=True, seed=SEED)
+    config = TrainConfig(
+        image_size=(args.image_size, args.image_size),
+        epochs=2,
+        steps_per_epoch=args.steps,
+        classes_per_batch=CLASSES_PER_BATCH,
+        examples_per_class=EXAMPLES_PER_CLASS,
+        validation_pairs=VALIDATION_PAIRS,
+        jit_compile=True,
+        distributed=True,
+        seed=SEED,
+    )
     out = Path(args.out)
-    result = train(DATA, model_path=out / "model.keras", config=config, results_dir=out / "results", verbose=0,
-                   callbacks=[StepClock()])
+    result = train(
+        DATA,
+        model_path=out / "model.keras",
+        config=config,
+        results_dir=out / "results",
+        verbose=0,
+        callbacks=[StepClock()],
+    )
     steps_per_second = (len(ends) - 1) / (ends[-1] - ends[0])
     print(json.dumps({"rank": rank, "steps_per_second": steps_per_second, "loss": result.history["loss"]}), flush=True)
 
@@ -93,17 +113,48 @@ def worker(rank: int, processes: int, port: int, args) -> None:
 def run(processes: int, args, folder: Path) -> list:
     """Start `processes` workers (one cluster), wait, and return their JSON reports."""
     port = _free_port()
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "JAX_CPU_COLLECTIVES_IMPLEMENTATION": "gloo",
-           "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    for name in ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID"):
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "JAX_PLATFORMS": "cpu",
+        "JAX_CPU_COLLECTIVES_IMPLEMENTATION": "gloo",
+        "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    for name in (
+        "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+        "KERAS_DISTRIBUTION_NUM_PROCESSES",
+        "KERAS_DISTRIBUTION_PROCESS_ID",
+    ):
         env.pop(name, None)  # a cluster of the caller's would not be ours
     started = []
     for rank in range(processes):
-        cluster = {"KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{port}", "KERAS_DISTRIBUTION_NUM_PROCESSES": str(processes),
-                   "KERAS_DISTRIBUTION_PROCESS_ID": str(rank)} if processes > 1 else {}
-        command = [sys.executable, __file__, "--worker", str(rank), str(processes), str(port), "--out", str(folder),
-                   "--steps", str(args.steps), "--image-size", str(args.image_size)]
-        started.append(subprocess.Popen(command, env={**env, **cluster}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        cluster = (
+            {
+                "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{port}",
+                "KERAS_DISTRIBUTION_NUM_PROCESSES": str(processes),
+                "KERAS_DISTRIBUTION_PROCESS_ID": str(rank),
+            }
+            if processes > 1
+            else {}
+        )
+        command = [
+            sys.executable,
+            __file__,
+            "--worker",
+            str(rank),
+            str(processes),
+            str(port),
+            "--out",
+            str(folder),
+            "--steps",
+            str(args.steps),
+            "--image-size",
+            str(args.image_size),
+        ]
+        started.append(
+            subprocess.Popen(command, env={**env, **cluster}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        )
     reports = []
     for process in started:
         out, err = process.communicate(timeout=TIMEOUT)
@@ -134,17 +185,23 @@ def main():
     One after the other, so they do not share the cores; the same seed, batches and steps.
     """
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
-    print(f"global batch: {CLASSES_PER_BATCH * EXAMPLES_PER_CLASS} images of {args.image_size}x{args.image_size}, "
-          f"{args.steps} timed steps, each process on one core\n")
+    print(
+        f"global batch: {CLASSES_PER_BATCH * EXAMPLES_PER_CLASS} images of {args.image_size}x{args.image_size}, "
+        f"{args.steps} timed steps, each process on one core\n"
+    )
     rates = {}
     with tempfile.TemporaryDirectory() as folder:
         for processes in (1, 2):
             begin = time.perf_counter()
             reports = run(processes, args, Path(folder) / f"run{processes}")
-            rates[processes] = min(report["steps_per_second"] for report in reports)  # the slowest process sets the pace
-            print(f"{processes} process(es): {rates[processes]:.2f} steps/s "
-                  f"({rates[processes] * CLASSES_PER_BATCH * EXAMPLES_PER_CLASS:.0f} images/s), "
-                  f"losses {[round(v, 4) for v in reports[0]['loss']]}, run {time.perf_counter() - begin:.0f} s")
+            rates[processes] = min(
+                report["steps_per_second"] for report in reports
+            )  # the slowest process sets the pace
+            print(
+                f"{processes} process(es): {rates[processes]:.2f} steps/s "
+                f"({rates[processes] * CLASSES_PER_BATCH * EXAMPLES_PER_CLASS:.0f} images/s), "
+                f"losses {[round(v, 4) for v in reports[0]['loss']]}, run {time.perf_counter() - begin:.0f} s"
+            )
 
     """
     ## Summary

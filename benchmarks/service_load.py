@@ -56,10 +56,15 @@ def load(server, key, queries, clients: int, seconds: float):
             a, b = (queries[i] for i in rng.choice(len(queries), 2, replace=False))
             start = time.perf_counter()
             if rng.random() < 0.5:
-                status, answer = request(server.url + "/identify", "POST", files=[("image", a.name, "image/png", a.read_bytes())], key=key)
+                status, answer = request(
+                    server.url + "/identify", "POST", files=[("image", a.name, "image/png", a.read_bytes())], key=key
+                )
                 ok = status == 200 and "candidates" in answer
             else:
-                files = [("image1", a.name, "image/png", a.read_bytes()), ("image2", b.name, "image/png", b.read_bytes())]
+                files = [
+                    ("image1", a.name, "image/png", a.read_bytes()),
+                    ("image2", b.name, "image/png", b.read_bytes()),
+                ]
                 status, answer = request(server.url + "/verify", "POST", files=files, key=key)
                 ok = status == 200 and "distance" in answer
             with lock:
@@ -93,16 +98,29 @@ def main():
         key = keys_create(gallery, "load")
         begin = time.perf_counter()
         server = Server(gallery).start()
-        print(f"server answers /health {time.perf_counter() - begin:.2f} s after its start "
-              f"(a new interpreter, the gallery of {len(queries)} identities and its model loaded)")
+        print(
+            f"server answers /health {time.perf_counter() - begin:.2f} s after its start "
+            f"(a new interpreter, the gallery of {len(queries)} identities and its model loaded)"
+        )
         try:
             load(server, key, queries, 2, 2.0)  # warm up
             rows = []
             for clients in args.clients:
                 count, errors, latencies = load(server, key, queries, clients, args.seconds)
-                rows.append((clients, count / args.seconds, statistics.median(latencies), float(np.percentile(latencies, 99)), errors, count))
-                print(f"{clients:>3} clients: {rows[-1][1]:7.1f} requests/s, p50 {rows[-1][2]:7.2f} ms, p99 {rows[-1][3]:7.2f} ms, "
-                      f"{errors} errors of {count}")
+                rows.append(
+                    (
+                        clients,
+                        count / args.seconds,
+                        statistics.median(latencies),
+                        float(np.percentile(latencies, 99)),
+                        errors,
+                        count,
+                    )
+                )
+                print(
+                    f"{clients:>3} clients: {rows[-1][1]:7.1f} requests/s, p50 {rows[-1][2]:7.2f} ms, p99 {rows[-1][3]:7.2f} ms, "
+                    f"{errors} errors of {count}"
+                )
             print(f"server peak memory: {peak_memory_mib(server.process.pid):.0f} MiB")
         finally:
             server.stop()

@@ -58,9 +58,15 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=IMAGES, help=f"images in the dataset (default {IMAGES:,})")
     parser.add_argument("--steps", type=int, default=STEPS, help=f"training steps (default {STEPS})")
-    parser.add_argument("--every", type=int, default=SAMPLE_EVERY, help=f"steps between RSS samples (default {SAMPLE_EVERY})")
-    parser.add_argument("--dir", type=Path, default=None, help="where to write the shards (default: a temporary folder)")
-    parser.add_argument("--keep", action="store_true", help="keep the shards afterwards (reused when --dir already holds them)")
+    parser.add_argument(
+        "--every", type=int, default=SAMPLE_EVERY, help=f"steps between RSS samples (default {SAMPLE_EVERY})"
+    )
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="where to write the shards (default: a temporary folder)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the shards afterwards (reused when --dir already holds them)"
+    )
     return parser.parse_args()
 
 
@@ -167,7 +173,6 @@ def main():
     import dataclasses
 
     import keras
-
     import numpy as np
 
     from siamese.data import Preprocessing, load_dataset, streaming
@@ -179,8 +184,10 @@ def main():
         start = time.perf_counter()
         paths = write_shards(folder, args.images)
         size = sum(p.stat().st_size for p in paths)
-        print(f"data:    {args.images:,} PNGs of {SIZE}x{SIZE} in {len(paths)} zip shards, {size / 2**20:,.0f} MB, "
-              f"written in {time.perf_counter() - start:.0f} s ({folder})")
+        print(
+            f"data:    {args.images:,} PNGs of {SIZE}x{SIZE} in {len(paths)} zip shards, {size / 2**20:,.0f} MB, "
+            f"written in {time.perf_counter() - start:.0f} s ({folder})"
+        )
         """
         ## Indexing
 
@@ -192,8 +199,10 @@ def main():
         index_seconds = time.perf_counter() - start
         sources = tuple(CountedSource(s) for s in dataset.sources)
         dataset = dataclasses.replace(dataset, sources=sources)
-        print(f"index:   {len(dataset):,} images of {dataset.num_classes:,} classes in {index_seconds:.1f} s; "
-              f"RSS {rss_before_index:,.0f} -> {rss_mb():,.0f} MB")
+        print(
+            f"index:   {len(dataset):,} images of {dataset.num_classes:,} classes in {index_seconds:.1f} s; "
+            f"RSS {rss_before_index:,.0f} -> {rss_mb():,.0f} MB"
+        )
         """
         ## Training, streamed, RSS sampled
 
@@ -223,14 +232,26 @@ def main():
                 if self.step % args.every == 0 or self.step == 1:
                     samples.append((self.step, sum(s.reads for s in sources), rss_mb(), time.perf_counter()))
 
-        config = TrainConfig(stream=True, image_size=(SIZE, SIZE), filters=(32, 32, 32), embedding_dim=64, epochs=3,
-                             steps_per_epoch=max(1, args.steps // 3), classes_per_batch=16, examples_per_class=4,
-                             validation_pairs=1000, invert=True, seed=SEED)
+        config = TrainConfig(
+            stream=True,
+            image_size=(SIZE, SIZE),
+            filters=(32, 32, 32),
+            embedding_dim=64,
+            epochs=3,
+            steps_per_epoch=max(1, args.steps // 3),
+            classes_per_batch=16,
+            examples_per_class=4,
+            validation_pairs=1000,
+            invert=True,
+            seed=SEED,
+        )
         start, reads_at_call = time.perf_counter(), sum(s.reads for s in sources)
         result = train(dataset, model_path=folder / "model.keras", config=config, verbose=0, callbacks=[Sample()])
         seconds = time.perf_counter() - start
-        print(f"train:   first step {samples[0][3] - start:.0f} s after the call ({samples[0][1] - reads_at_call:,} images read by then: "
-              "the check for images in two classes reads every file once, validation decodes its own)")
+        print(
+            f"train:   first step {samples[0][3] - start:.0f} s after the call ({samples[0][1] - reads_at_call:,} images read by then: "
+            "the check for images in two classes reads every file once, validation decodes its own)"
+        )
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
@@ -249,7 +270,9 @@ validation images are decoded: what is left to grow is what streaming would leak
 def report(samples, seconds, result, config):
     import numpy as np
 
-    samples = [(step, reads - samples[0][1], rss, at) for step, reads, rss, at in samples]  # reads from the first step on
+    samples = [
+        (step, reads - samples[0][1], rss, at) for step, reads, rss, at in samples
+    ]  # reads from the first step on
     print(f"\n{'step':>6s} {'seconds':>8s} {'images read':>12s} {'RSS MB':>9s}")
     for step, reads, rss, at in samples:
         print(f"{step:6d} {at - samples[0][3]:8.0f} {reads:12,d} {rss:9,.0f}")
@@ -258,13 +281,19 @@ def report(samples, seconds, result, config):
     rss = np.array([s[2] for s in steady], float)
     slope = np.polyfit(reads, rss, 1)[0] * 100_000 if len(steady) > 1 and np.ptp(reads) else float("nan")
     first, last = samples[0], samples[-1]
-    print(f"\nRSS: {first[2]:,.0f} MB at step {first[0]}, {steady[0][2]:,.0f} MB at step {steady[0][0]}, "
-          f"{last[2]:,.0f} MB at step {last[0]} (max {max(s[2] for s in samples):,.0f} MB); "
-          f"slope from step {steady[0][0]}: {slope:+.1f} MB per 100,000 images read")
-    print(f"read while training: {last[1] / (last[3] - first[3]):,.0f} images/s "
-          f"({last[1]:,} images from step 1 to {last[0]}, validation included)")
-    print(f"train: {seconds:.0f} s in all, {result.metrics['epochs_run']} epochs of {config.steps_per_epoch} steps; "
-          f"validation AUC {result.metrics.get('val_auc', float('nan')):.3f} (random drawings: about 0.5 is expected)")
+    print(
+        f"\nRSS: {first[2]:,.0f} MB at step {first[0]}, {steady[0][2]:,.0f} MB at step {steady[0][0]}, "
+        f"{last[2]:,.0f} MB at step {last[0]} (max {max(s[2] for s in samples):,.0f} MB); "
+        f"slope from step {steady[0][0]}: {slope:+.1f} MB per 100,000 images read"
+    )
+    print(
+        f"read while training: {last[1] / (last[3] - first[3]):,.0f} images/s "
+        f"({last[1]:,} images from step 1 to {last[0]}, validation included)"
+    )
+    print(
+        f"train: {seconds:.0f} s in all, {result.metrics['epochs_run']} epochs of {config.steps_per_epoch} steps; "
+        f"validation AUC {result.metrics.get('val_auc', float('nan')):.3f} (random drawings: about 0.5 is expected)"
+    )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,13 @@ def signature_dataset(root: Path, writers) -> ImageDataset:
             for medium in range(4):
                 members.append((0, f"{writer}/{name + SIGNATURE_NAMES * medium}.png"))
                 labels.append(len(classes) - 1)
-    return ImageDataset(sources=(FolderSource(root),), members=tuple(members), labels=np.array(labels, np.int64),
-                        classes=tuple(classes), groups=tuple(groups))
+    return ImageDataset(
+        sources=(FolderSource(root),),
+        members=tuple(members),
+        labels=np.array(labels, np.int64),
+        classes=tuple(classes),
+        groups=tuple(groups),
+    )
 
 
 def face_dataset(data: Path, people) -> ImageDataset:
@@ -68,37 +73,58 @@ def _train(name: str, dataset, config, out_dir: Path, results_dir: Path) -> None
     from siamese.training import train
 
     model_path = out_dir / f"{name}.keras"
-    print(f"{name}: {len(dataset)} images of {dataset.num_classes} classes; {config.epochs} epochs x {config.steps_per_epoch} steps",
-          flush=True)
+    print(
+        f"{name}: {len(dataset)} images of {dataset.num_classes} classes; {config.epochs} epochs x {config.steps_per_epoch} steps",
+        flush=True,
+    )
     result = train(dataset, model_path=model_path, config=config, results_dir=results_dir / name, verbose=2)
     exported = export_model(model_path)
     m = result.metrics
-    print(f"{name}: validation AUC {m['val_auc']:.4f}, threshold {m['val_threshold']:.4f} ({config.threshold_objective}); "
-          f"{result.seconds:.0f} s; {model_path} + {exported.path}", flush=True)
+    print(
+        f"{name}: validation AUC {m['val_auc']:.4f}, threshold {m['val_threshold']:.4f} ({config.threshold_objective}); "
+        f"{result.seconds:.0f} s; {model_path} + {exported.path}",
+        flush=True,
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("signatures", "faces"), nargs="+", default=("signatures", "faces"))
     parser.add_argument("--out-dir", type=Path, default=REPO / "models")
-    parser.add_argument("--results", type=Path, default=REPO / "results" / "applications",
-                        help="each model's config.json, history.csv and metrics.json go to RESULTS/<name>/")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=REPO / "results" / "applications",
+        help="each model's config.json, history.csv and metrics.json go to RESULTS/<name>/",
+    )
     parser.add_argument("--epochs", type=int, help="default: the recipe's")
     parser.add_argument("--steps", type=int, help="batches per epoch (default: the recipe's)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--config", type=json.loads, default={},
-                        help='other TrainConfig values over the recipe\'s, as JSON: \'{"loss": "multi_similarity"}\'')
-    parser.add_argument("--face-split", type=int, default=0,
-                        help="train faces on this split's training people (0: the shipped faces.keras; K: faces-splitK.keras, "
-                             "which benchmarks/applications.py measures on split K)")
+    parser.add_argument(
+        "--config",
+        type=json.loads,
+        default={},
+        help='other TrainConfig values over the recipe\'s, as JSON: \'{"loss": "multi_similarity"}\'',
+    )
+    parser.add_argument(
+        "--face-split",
+        type=int,
+        default=0,
+        help="train faces on this split's training people (0: the shipped faces.keras; K: faces-splitK.keras, "
+        "which benchmarks/applications.py measures on split K)",
+    )
     args = parser.parse_args(argv)
     if not DATA.is_dir():
         print(f"{DATA} not found: the shipped models are trained on ../shared/data; nothing to do")
         return 0
     from siamese.recipes import recipe_config
 
-    overrides = {"seed": args.seed, **args.config, **({"epochs": args.epochs} if args.epochs else {}),
-                 **({"steps_per_epoch": args.steps} if args.steps else {})}
+    overrides = {
+        "seed": args.seed,
+        **args.config,
+        **({"epochs": args.epochs} if args.epochs else {}),
+        **({"steps_per_epoch": args.steps} if args.steps else {}),
+    }
     start = time.perf_counter()
     if "signatures" in args.only:
         root = DATA / "signatures-cross-media" / "bin"

@@ -154,14 +154,20 @@ def peer_worker(steps, layout):
     torch.manual_seed(SEED)
     layers, channels = [], 1
     for count in FILTERS:
-        layers += [torch.nn.Conv2d(channels, count, 3, padding=1, bias=False), torch.nn.MaxPool2d(2),
-                   torch.nn.BatchNorm2d(count, momentum=0.1), torch.nn.ReLU()]
+        layers += [
+            torch.nn.Conv2d(channels, count, 3, padding=1, bias=False),
+            torch.nn.MaxPool2d(2),
+            torch.nn.BatchNorm2d(count, momentum=0.1),
+            torch.nn.ReLU(),
+        ]
         channels = count
     side = IMAGE_SIZE // 2 ** len(FILTERS)
     tower = torch.nn.Sequential(*layers, torch.nn.Flatten(), torch.nn.Linear(channels * side * side, EMBEDDING))
     memory_format = torch.channels_last if layout == "channels_last" else torch.contiguous_format
     tower = tower.to(memory_format=memory_format)
-    loss_function = pml_losses.ContrastiveLoss(pos_margin=1.0, neg_margin=1.0 - MARGIN, distance=pml_distances.CosineSimilarity())
+    loss_function = pml_losses.ContrastiveLoss(
+        pos_margin=1.0, neg_margin=1.0 - MARGIN, distance=pml_distances.CosineSimilarity()
+    )
     optimizer = torch.optim.Adam(tower.parameters(), LEARNING_RATE)
 
     def run(data):
@@ -242,17 +248,25 @@ def spawn(kind, variant, steps):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     if kind == "keras":
         env["KERAS_BACKEND"] = variant
-    done = subprocess.run([sys.executable, __file__, "--worker", kind, variant, "--steps", str(steps)], env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, variant, "--steps", str(steps)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
         return None, (done.stderr.strip().splitlines() or ["no output"])[-1]
-    return json.loads(lines[-1][len("RESULT "):]), None
+    return json.loads(lines[-1][len("RESULT ") :]), None
 
 
 def cpu_model():
     info = Path("/proc/cpuinfo")
-    names = [line.split(":", 1)[1].strip() for line in info.read_text().splitlines() if line.startswith("model name")] if info.exists() else []
+    names = (
+        [line.split(":", 1)[1].strip() for line in info.read_text().splitlines() if line.startswith("model name")]
+        if info.exists()
+        else []
+    )
     return names[0] if names else platform.processor() or platform.machine()
 
 
@@ -260,10 +274,15 @@ def main():
     args = parse_args()
     if args.worker:
         return worker(*args.worker, args.steps)
-    runners = {label: spec for label, spec in RUNNERS.items()
-               if (spec[0] == "keras" and spec[1] in args.backends) or (spec[0] == "peer" and not args.no_peer)}
-    print(f"{datetime.date.today()}, {cpu_model()}, {os.cpu_count()} cores; "
-          f"{args.steps} timed steps x {args.rounds} rounds; 64 images and 2,016 pairs a step\n")
+    runners = {
+        label: spec
+        for label, spec in RUNNERS.items()
+        if (spec[0] == "keras" and spec[1] in args.backends) or (spec[0] == "peer" and not args.no_peer)
+    }
+    print(
+        f"{datetime.date.today()}, {cpu_model()}, {os.cpu_count()} cores; "
+        f"{args.steps} timed steps x {args.rounds} rounds; 64 images and 2,016 pairs a step\n"
+    )
     peak, _ = spawn("peak", "-", 0)
     results, failed = {}, {}
     for _ in range(args.rounds):
@@ -299,15 +318,19 @@ def report(results, failed, peak):
         gflops = 3 * flops * rate / 1e9 if flops else float("nan")
         share = f"{100 * gflops / peak_gflops:7.0f}%" if peak_gflops else "       -"
         ratios = ", ".join(f"{rate * p['seconds'] / images:.2f}x" for p in peers.values())
-        print(f"{label:52s} {1000 * r['seconds']:8.0f} {rate:9.0f} {gflops:8.1f} {share} {r['peak_rss_mb']:8.0f}  {ratios}")
+        print(
+            f"{label:52s} {1000 * r['seconds']:8.0f} {rate:9.0f} {gflops:8.1f} {share} {r['peak_rss_mb']:8.0f}  {ratios}"
+        )
     if flops:
         print(f"\ntraining work: {3 * flops / 1e6:.0f} MFLOP an image (3 x {flops / 1e6:.1f} forward)")
     pipeline = [r["pipeline_seconds"] for r in results.values() if r.get("pipeline_seconds")]
     if pipeline:
         print(f"input pipeline alone (draw, gather and distort a batch): {1000 * min(pipeline):.1f} ms a step")
     if peak:
-        print("convolution peak (3x3, 256 -> 256, 24x24, batch 64): "
-              + ", ".join(f"{name} {value:.0f} GFLOP/s" for name, value in peak["peak_gflops"].items()))
+        print(
+            "convolution peak (3x3, 256 -> 256, 24x24, batch 64): "
+            + ", ".join(f"{name} {value:.0f} GFLOP/s" for name, value in peak["peak_gflops"].items())
+        )
     print("vs peers: images/s over " + " and ".join(peers) if peers else "")
     for label, error in failed.items():
         print(f"not run: {label}: {error}")

@@ -65,7 +65,7 @@ and scale the two images, `model.predict([a, b])`. The model call runs the tower
 image, so twice per pair.
 """
 
-BASELINE = '''
+BASELINE = """
 import sys
 
 import cv2
@@ -89,12 +89,14 @@ def load(path):
 
 distance = float(model.predict([load(sys.argv[2]), load(sys.argv[3])], verbose=0)[0])
 print("same" if distance <= model.threshold else "different", f"(distance {distance:.4f})")
-'''
+"""
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=MODEL, help="a .keras model (default models/omniglot.keras, else a stand-in)")
+    parser.add_argument(
+        "--model", type=Path, default=MODEL, help="a .keras model (default models/omniglot.keras, else a stand-in)"
+    )
     parser.add_argument("--cold-runs", type=int, default=COLD_RUNS)
     parser.add_argument("--warm-pairs", type=int, default=WARM_PAIRS)
     return parser.parse_args()
@@ -134,8 +136,13 @@ def run_process(command, cwd, work):
     import json
 
     out, err = work / "child.out", work / "child.err"
-    launched = subprocess.run([sys.executable, "-c", LAUNCHER, str(out), str(err), *command], cwd=cwd,
-                              capture_output=True, text=True, check=True)
+    launched = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, str(out), str(err), *command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result = json.loads(launched.stdout)
     if result["status"] != 0:
         raise RuntimeError(f"{command[1]} failed: {err.read_text()[-2000:]}")
@@ -181,7 +188,9 @@ def run(args, work):
         from siamese.training import TrainConfig, build_network
 
         config = TrainConfig()
-        network = build_network(config, Preprocessing(image_size=config.image_size, channels=config.channels, invert=True))
+        network = build_network(
+            config, Preprocessing(image_size=config.image_size, channels=config.channels, invert=True)
+        )
         network.threshold = 0.5
         save_network(network, model_path)
         about = "untrained stand-in of the default architecture (models/omniglot.keras is absent)"
@@ -197,9 +206,13 @@ def run(args, work):
     keras_model = load_model(model_path, engine="keras")
     tower = keras_model.network.tower
     print(f"model:  {about}")
-    print(f"tower:  input {keras_model.preprocessing.input_shape}, {tower.count_params():,} parameters, "
-          f"embedding {keras_model.embedding_dim}, distance {type(keras_model.network.distance).__name__}")
-    print(f"export: {exported.path.name} in {exported.seconds:.1f} s, embeddings within {exported.max_difference:.1e} of Keras")
+    print(
+        f"tower:  input {keras_model.preprocessing.input_shape}, {tower.count_params():,} parameters, "
+        f"embedding {keras_model.embedding_dim}, distance {type(keras_model.network.distance).__name__}"
+    )
+    print(
+        f"export: {exported.path.name} in {exported.seconds:.1f} s, embeddings within {exported.max_difference:.1e} of Keras"
+    )
     print(f"machine: {os.cpu_count()} CPU cores; python {sys.version.split()[0]}\n")
 
     """
@@ -209,7 +222,16 @@ def run(args, work):
     background load hits both alike. Ours is the repository's `test.py` (through the
     `siamese` CLI) with the export beside the model.
     """
-    ours_command = [sys.executable, str(REPO / "test.py"), "--image1", image_a, "--image2", image_b, "--model", str(model_path)]
+    ours_command = [
+        sys.executable,
+        str(REPO / "test.py"),
+        "--image1",
+        image_a,
+        "--image2",
+        image_b,
+        "--model",
+        str(model_path),
+    ]
     baseline_command = [sys.executable, str(baseline_script), str(model_path), image_a, image_b]
     cold = {"ours": [], "baseline": []}
     for _ in range(args.cold_runs):
@@ -218,7 +240,7 @@ def run(args, work):
     answers = {side: runs[-1][2] for side, runs in cold.items()}
     cold_time = {side: statistics.median(r[0] for r in runs) for side, runs in cold.items()}
     cold_rss = {side: max(r[1] for r in runs) for side, runs in cold.items()}
-    print("1. cold start, one pair per process (median of %d)" % args.cold_runs)
+    print(f"1. cold start, one pair per process (median of {args.cold_runs})")
     for side, label in (("ours", "test.py + ONNX export"), ("baseline", "TensorFlow + model.predict")):
         times = ", ".join(f"{r[0]:.2f}" for r in cold[side])
         print(f"   {label:28s} {cold_time[side]:6.2f} s  peak RSS {cold_rss[side]:6.0f} MiB   runs: {times}")
@@ -253,12 +275,16 @@ def run(args, work):
     warm = {
         "ours, ONNX Runtime": timed(lambda: fast_model.verify(image_a, image_b), args.warm_pairs),
         "ours, Keras engine": timed(lambda: keras_model.verify(image_a, image_b), args.warm_pairs // 2),
-        "baseline, model.predict": timed(lambda: baseline_verify(keras_model.network, image_a, image_b), BASELINE_WARM_PAIRS),
+        "baseline, model.predict": timed(
+            lambda: baseline_verify(keras_model.network, image_a, image_b), BASELINE_WARM_PAIRS
+        ),
     }
     print("2. warm verification of one pair (files in, answer out)")
     for label, samples in warm.items():
-        print(f"   {label:28s} p50 {1000 * statistics.median(samples):7.2f} ms   p99 {1000 * percentile(samples, 99):7.2f} ms"
-              f"   ({len(samples)} pairs)")
+        print(
+            f"   {label:28s} p50 {1000 * statistics.median(samples):7.2f} ms   p99 {1000 * percentile(samples, 99):7.2f} ms"
+            f"   ({len(samples)} pairs)"
+        )
     print()
 
     """
@@ -276,18 +302,30 @@ def run(args, work):
     b = rng.random((MATMUL_SIZE, MATMUL_SIZE), dtype=np.float32)
     contenders = {  # label: (items per call, calls per timing, the call)
         "ONNX Runtime (ours)": (BATCH_SIZE, THROUGHPUT_BATCHES, lambda: fast_model._engine.embed_batch(batch)),
-        "Keras call (ours, keras engine)": (BATCH_SIZE, THROUGHPUT_BATCHES, lambda: keras_model._engine.embed_batch(batch)),
-        "tower.predict (baseline)": (BATCH_SIZE, THROUGHPUT_BATCHES, lambda: tower.predict(batch, batch_size=BATCH_SIZE, verbose=0)),
-        "from PNG files, 1 thread": (len(all_images), 1, lambda: fast_model.embed(all_images, batch_size=BATCH_SIZE, workers=1)),
+        "Keras call (ours, keras engine)": (
+            BATCH_SIZE,
+            THROUGHPUT_BATCHES,
+            lambda: keras_model._engine.embed_batch(batch),
+        ),
+        "tower.predict (baseline)": (
+            BATCH_SIZE,
+            THROUGHPUT_BATCHES,
+            lambda: tower.predict(batch, batch_size=BATCH_SIZE, verbose=0),
+        ),
+        "from PNG files, 1 thread": (
+            len(all_images),
+            1,
+            lambda: fast_model.embed(all_images, batch_size=BATCH_SIZE, workers=1),
+        ),
         "from PNG files, threaded": (len(all_images), 1, lambda: fast_model.embed(all_images, batch_size=BATCH_SIZE)),
         "matmul": (1, 3, lambda: a @ b),
     }
     best = {label: 0.0 for label in contenders}  # items per second, best round
     for _ in range(THROUGHPUT_ROUNDS + 1):  # the first round warms up and counts too
         for label, (items, calls, function) in contenders.items():
-            seconds = _timed_once(lambda: [function() for _ in range(calls)])
+            seconds = _timed_once(lambda function=function, calls=calls: [function() for _ in range(calls)])
             best[label] = max(best[label], items * calls / seconds)
-    peak = 2 * MATMUL_SIZE ** 3 * best.pop("matmul")
+    peak = 2 * MATMUL_SIZE**3 * best.pop("matmul")
     throughput = {label: best[label] for label in list(best)[:3]}
     files = {1: best["from PNG files, 1 thread"], None: best["from PNG files, threaded"]}
 
@@ -299,10 +337,14 @@ def run(args, work):
             flops += 2 * height * width * kh * kw * cin * cout
         elif layer.__class__.__name__ == "Dense":
             flops += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
-    print(f"3. embedding throughput at batch {BATCH_SIZE} ({flops / 1e6:.1f} MFLOP per image; "
-          f"numpy float32 matmul peak {peak / 1e9:.1f} GFLOP/s)")
+    print(
+        f"3. embedding throughput at batch {BATCH_SIZE} ({flops / 1e6:.1f} MFLOP per image; "
+        f"numpy float32 matmul peak {peak / 1e9:.1f} GFLOP/s)"
+    )
     for label, rate in throughput.items():
-        print(f"   {label:32s} {rate:8.0f} images/s   {rate * flops / 1e9:6.1f} GFLOP/s = {100 * rate * flops / peak:5.1f}% of peak")
+        print(
+            f"   {label:32s} {rate:8.0f} images/s   {rate * flops / 1e9:6.1f} GFLOP/s = {100 * rate * flops / peak:5.1f}% of peak"
+        )
     print(f"   {'from PNG files, 1 thread':32s} {files[1]:8.0f} images/s   ({len(all_images)} files)")
     print(f"   {'from PNG files, threaded':32s} {files[None]:8.0f} images/s\n")
 
@@ -313,13 +355,22 @@ def run(args, work):
     """
     print("summary")
     ours_cold = cold_time["ours"]
-    print(f"   cold start: {ours_cold:.2f} s vs {cold_time['baseline']:.2f} s = {cold_time['baseline'] / ours_cold:.1f}x faster "
-          f"(target: under 1 s {'met' if ours_cold < 1 else 'NOT met'}; at least 10x "
-          f"{'met' if cold_time['baseline'] / ours_cold >= 10 else 'NOT met'})")
-    print(f"   peak memory of that process: {cold_rss['ours']:.0f} MiB vs {cold_rss['baseline']:.0f} MiB = "
-          f"{cold_rss['baseline'] / cold_rss['ours']:.1f}x smaller")
-    ours_warm, base_warm = statistics.median(warm["ours, ONNX Runtime"]), statistics.median(warm["baseline, model.predict"])
-    print(f"   warm pair p50: {1000 * ours_warm:.2f} ms vs {1000 * base_warm:.2f} ms = {base_warm / ours_warm:.1f}x faster")
+    print(
+        f"   cold start: {ours_cold:.2f} s vs {cold_time['baseline']:.2f} s = {cold_time['baseline'] / ours_cold:.1f}x faster "
+        f"(target: under 1 s {'met' if ours_cold < 1 else 'NOT met'}; at least 10x "
+        f"{'met' if cold_time['baseline'] / ours_cold >= 10 else 'NOT met'})"
+    )
+    print(
+        f"   peak memory of that process: {cold_rss['ours']:.0f} MiB vs {cold_rss['baseline']:.0f} MiB = "
+        f"{cold_rss['baseline'] / cold_rss['ours']:.1f}x smaller"
+    )
+    ours_warm, base_warm = (
+        statistics.median(warm["ours, ONNX Runtime"]),
+        statistics.median(warm["baseline, model.predict"]),
+    )
+    print(
+        f"   warm pair p50: {1000 * ours_warm:.2f} ms vs {1000 * base_warm:.2f} ms = {base_warm / ours_warm:.1f}x faster"
+    )
     ours_rate, base_rate = throughput["ONNX Runtime (ours)"], throughput["tower.predict (baseline)"]
     print(f"   embeddings/s at batch {BATCH_SIZE}: {ours_rate:.0f} vs {base_rate:.0f} = {ours_rate / base_rate:.2f}x")
 

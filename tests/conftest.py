@@ -97,9 +97,21 @@ def trained_model_path(shapes_dir, tmp_path_factory) -> Path:
     from siamese.training import TrainConfig, train
 
     path = tmp_path_factory.mktemp("model") / "shapes.keras"
-    config = TrainConfig(image_size=(24, 24), filters=(16, 32, 32), embedding_dim=32, epochs=6, steps_per_epoch=20,
-                         classes_per_batch=6, examples_per_class=4, validation_pairs=200, augment=False,
-                         split_by_group=False, validation_fraction=0.34, learning_rate=0.003, seed=0)
+    config = TrainConfig(
+        image_size=(24, 24),
+        filters=(16, 32, 32),
+        embedding_dim=32,
+        epochs=6,
+        steps_per_epoch=20,
+        classes_per_batch=6,
+        examples_per_class=4,
+        validation_pairs=200,
+        augment=False,
+        split_by_group=False,
+        validation_fraction=0.34,
+        learning_rate=0.003,
+        seed=0,
+    )
     train(shapes_dir, model_path=path, config=config, results_dir=path.parent / "results", verbose=0)
     return path
 

@@ -58,7 +58,7 @@ def test_imports_flow_down_the_chain(path):
     room = _room(path)
     imported = _imports(path)
     if room in CHAIN:
-        later = CHAIN[CHAIN.index(room) + 1:]
+        later = CHAIN[CHAIN.index(room) + 1 :]
         upward = [m for m in imported for r in later if _lands_in(m, f"siamese.{r}")]
         assert not upward, f"{path.name} ({room}) imports {upward}, which come after it"
     if room in HELPERS:
@@ -87,8 +87,11 @@ def test_rooms_stay_small(path):
 
 @pytest.mark.parametrize("path", [p for p in _modules() if _room(p) != "cli"], ids=lambda p: str(p.relative_to(SOURCE)))
 def test_nothing_below_the_cli_prints(path):
-    calls = [node.lineno for node in ast.walk(ast.parse(path.read_text()))
-             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"]
+    calls = [
+        node.lineno
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+    ]
     assert not calls, f"{path.name} prints at lines {calls}; log or raise instead"
 
 
@@ -98,4 +101,6 @@ def test_cli_has_one_module_per_command():
     commands = build_parser()._subparsers._group_actions[0].choices
     for name in commands:
         module = SOURCE / "cli" / f"{name}.py"
-        assert module.is_file() and "def run(args)" in module.read_text(), f"siamese {name} has no cli/{name}.py with run(args)"
+        assert module.is_file() and "def run(args)" in module.read_text(), (
+            f"siamese {name} has no cli/{name}.py with run(args)"
+        )

@@ -36,11 +36,20 @@ CORE = [
 MISSING = [name for name in ("jax", "jax2onnx") if importlib.util.find_spec(name) is None]
 
 
-@pytest.mark.skipif(bool(MISSING), reason=f"{' and '.join(MISSING)} not installed (pip install 'siamese[jax]'; jax2onnx needs Python 3.11+)")
+@pytest.mark.skipif(
+    bool(MISSING),
+    reason=f"{' and '.join(MISSING)} not installed (pip install 'siamese[jax]'; jax2onnx needs Python 3.11+)",
+)
 def test_the_core_tests_pass_on_the_jax_backend():
     env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *CORE], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=900)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *CORE],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     tail = "\n".join((run.stdout + run.stderr).strip().splitlines()[-60:])
     assert run.returncode == 0, f"the core tests failed on the jax backend (exit {run.returncode}):\n{tail}"
     summary = run.stdout.strip().splitlines()[-1]

@@ -50,8 +50,22 @@ def test_quick_run_on_the_signatures_with_pixels_and_hog(bench, tmp_path, capsys
     if not (SIGNATURES / "bin").is_dir():
         pytest.skip(f"the signatures are not here ({SIGNATURES / 'bin'})")
     out = tmp_path / "applications.json"
-    code = bench.main(["--quick", "--applications", "signatures", "--methods", "pixels", "hog", "--data", str(SHARED_DATA),
-                       "--models-dir", str(tmp_path), "--out", str(out)])
+    code = bench.main(
+        [
+            "--quick",
+            "--applications",
+            "signatures",
+            "--methods",
+            "pixels",
+            "hog",
+            "--data",
+            str(SHARED_DATA),
+            "--models-dir",
+            str(tmp_path),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "| method | AUC [95%] | EER [95%] | FAR @thr | FRR @thr | 20-way accuracy [95%] |" in printed

@@ -18,32 +18,38 @@ HEAVY = "heavy = sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch') if m 
 
 def _run(code: str, cwd=REPO):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-c", f"import sys\n{code}\n{HEAVY}"], cwd=cwd, env=env, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{code}\n{HEAVY}"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 CASES = {
     "calibrator": "from siamese.training import ThresholdCalibrator\n"
-                  "print(ThresholdCalibrator('eer').fit([0.1, 0.2, 0.8, 0.9], [1, 1, 0, 0]).threshold_)",
+    "print(ThresholdCalibrator('eer').fit([0.1, 0.2, 0.8, 0.9], [1, 1, 0, 0]).threshold_)",
     "train config": "from siamese.training import TrainConfig\nprint(TrainConfig(epochs=3).epochs)",
     "evaluation": "import numpy as np\nfrom siamese.evaluation import evaluate, PairsStep, FilePairs\nfrom siamese.data import PairList\n"
-                  f"runs = {str(BUNDLED / 'all_runs.zip')!r}\n"
-                  "from siamese.evaluation import RunsStep, read_oneshot_runs\n"
-                  "r = evaluate(lambda images: np.stack([np.asarray(i, np.float32).ravel()[:50] for i in images]), "
-                  "steps=[RunsStep(read_oneshot_runs(runs))])\nprint(r.metrics['oneshot_runs']['trials'])",
+    f"runs = {str(BUNDLED / 'all_runs.zip')!r}\n"
+    "from siamese.evaluation import RunsStep, read_oneshot_runs\n"
+    "r = evaluate(lambda images: np.stack([np.asarray(i, np.float32).ravel()[:50] for i in images]), "
+    "steps=[RunsStep(read_oneshot_runs(runs))])\nprint(r.metrics['oneshot_runs']['trials'])",
     "calibrate's checks": "from siamese.cli import main\n"
-                          "print(main(['calibrate', 'omniglot', 'missing.csv']), main(['calibrate', 'omniglot', 'x', '--target-far', '2']))",
+    "print(main(['calibrate', 'omniglot', 'missing.csv']), main(['calibrate', 'omniglot', 'x', '--target-far', '2']))",
     "parser": "from siamese.cli.arguments import build_parser\nprint(build_parser().parse_args(['verify', 'a', 'b']).command)",
     "gallery on ONNX": "from siamese.gallery import Gallery\n"
-                       f"g = Gallery.create('g.db', 'omniglot'); g.enroll('a', [{str(REPO / 'notebooks' / 'a.png')!r}])\n"
-                       f"print(g.identify({str(REPO / 'notebooks' / 'a.png')!r}).name)",
+    f"g = Gallery.create('g.db', 'omniglot'); g.enroll('a', [{str(REPO / 'notebooks' / 'a.png')!r}])\n"
+    f"print(g.identify({str(REPO / 'notebooks' / 'a.png')!r}).name)",
     "service on ONNX": "from fastapi.testclient import TestClient\nfrom siamese.gallery import Gallery\n"
-                       "from siamese.service import KeyStore, create_app\ng = Gallery.create('s.db', 'omniglot')\n"
-                       "print(TestClient(create_app(g, KeyStore('s.db'))).get('/health').json()['engine'])",
+    "from siamese.service import KeyStore, create_app\ng = Gallery.create('s.db', 'omniglot')\n"
+    "print(TestClient(create_app(g, KeyStore('s.db'))).get('/health').json()['engine'])",
     "verify on ONNX": "import siamese\nm = siamese.load_model('omniglot')\n"
-                      f"print(m.engine, m.verify({str(REPO / 'notebooks' / 'a.png')!r}, {str(REPO / 'notebooks' / 'a.png')!r}).same)",
+    f"print(m.engine, m.verify({str(REPO / 'notebooks' / 'a.png')!r}, {str(REPO / 'notebooks' / 'a.png')!r}).same)",
 }
 
 

@@ -21,7 +21,9 @@ def run_notebook(name: str, monkeypatch, **env) -> nbformat.NotebookNode:
         else:
             monkeypatch.setenv(key, str(value))
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(notebook, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(
+        notebook, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
     return notebook
 
 
@@ -43,13 +45,20 @@ def test_quickstart_notebook_runs(monkeypatch):
 
 @pytest.mark.parametrize("name, data", [("handwriting", None), ("signatures", None), ("faces", "synthetic")])
 def test_application_notebook_trains_evaluates_verifies_and_identifies(name, data, monkeypatch, tmp_path):
-    notebook = run_notebook(f"{name}.ipynb", monkeypatch, SIAMESE_NOTEBOOK_DATA=data, SIAMESE_NOTEBOOK_EPOCHS=1,
-                            SIAMESE_NOTEBOOK_STEPS=3, SIAMESE_NOTEBOOK_WORKDIR=tmp_path / name, TF_CPP_MIN_LOG_LEVEL=3)
+    notebook = run_notebook(
+        f"{name}.ipynb",
+        monkeypatch,
+        SIAMESE_NOTEBOOK_DATA=data,
+        SIAMESE_NOTEBOOK_EPOCHS=1,
+        SIAMESE_NOTEBOOK_STEPS=3,
+        SIAMESE_NOTEBOOK_WORKDIR=tmp_path / name,
+        TF_CPP_MIN_LOG_LEVEL=3,
+    )
 
     last = printed(code_cells(notebook)[-1]).splitlines()
     assert sum("Verification(distance=" in line for line in last) == 2, last
     assert any(line.startswith("identification: ") for line in last), last
-    metrics = json.loads(next(line for line in last if line.startswith("metrics: "))[len("metrics: "):])
+    metrics = json.loads(next(line for line in last if line.startswith("metrics: "))[len("metrics: ") :])
     assert 0.0 <= metrics["auc"] <= 1.0 and 0.0 <= metrics["val_auc"] <= 1.0
     assert 0 <= metrics["identified"] <= metrics["queries"] and metrics["queries"] >= 2
 

@@ -12,7 +12,9 @@ from siamese.training import ThresholdCalibrator, TrainConfig
 
 def test_names_check_and_say_what_is_accepted():
     assert registry.DISTANCES.check("cosine") == "cosine"
-    with pytest.raises(ValueError, match=r"distance must be one of \['euclidean', 'manhattan', 'cosine', 'learned'\], got 'cosin'"):
+    with pytest.raises(
+        ValueError, match=r"distance must be one of \['euclidean', 'manhattan', 'cosine', 'learned'\], got 'cosin'"
+    ):
         registry.DISTANCES.check("cosin")
     assert list(registry.ENGINES) == ["auto", "onnx", "keras"] and "onnx" in registry.ENGINES
 
@@ -54,13 +56,16 @@ def test_each_pretrained_model_is_installed(name):
     assert pretrained_path(name).is_file() and pretrained_path(name).with_suffix(".onnx").is_file()
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("distance", "cosin", "distance must be one of"),
-    ("reducer", "max", "reducer must be one of"),
-    ("loss", "triplet", "loss must be one of"),
-    ("margin", -1.0, "margin must be positive, got -1.0"),
-    ("loss", "crossentropy", "loss 'crossentropy' needs distance 'learned'"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("distance", "cosin", "distance must be one of"),
+        ("reducer", "max", "reducer must be one of"),
+        ("loss", "triplet", "loss must be one of"),
+        ("margin", -1.0, "margin must be positive, got -1.0"),
+        ("loss", "crossentropy", "loss 'crossentropy' needs distance 'learned'"),
+    ],
+)
 def test_train_config_refuses_bad_names_at_once(field, value, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{field: value})

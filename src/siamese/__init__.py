@@ -16,7 +16,15 @@ from __future__ import annotations
 import functools
 import os
 
-from siamese.errors import DatasetError, GalleryError, ImageError, ModelFileError, OutputError, SiameseError, TrainingError
+from siamese.errors import (
+    DatasetError,
+    GalleryError,
+    ImageError,
+    ModelFileError,
+    OutputError,
+    SiameseError,
+    TrainingError,
+)
 
 __version__ = "0.1.0"
 
@@ -48,4 +56,14 @@ def verify(a, b, *, model: str | os.PathLike | None = None, threshold: float | N
     return _cached_model(os.path.abspath(resolve_model(model))).verify(a, b, threshold=threshold)
 
 
-__all__ = ["DatasetError", "GalleryError", "ImageError", "ModelFileError", "OutputError", "SiameseError", "TrainingError", "load_model", "verify"]
+__all__ = [
+    "DatasetError",
+    "GalleryError",
+    "ImageError",
+    "ModelFileError",
+    "OutputError",
+    "SiameseError",
+    "TrainingError",
+    "load_model",
+    "verify",
+]

@@ -9,6 +9,10 @@ class SiameseError(Exception):
     """Base class: a problem with the user's input, not a bug in siamese."""
 
 
+class ConfigError(SiameseError, ValueError):
+    """A setting is out of range or not one of its names (a ValueError too, for callers that catch those)."""
+
+
 class ImageError(SiameseError):
     """An image file is missing, is not an image, or cannot be used by the model."""
 

@@ -129,8 +129,9 @@ def exclusive_lock(path: str | os.PathLike, *, what: str = "training run"):
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise OutputError(f"{path.parent}: another {what} is writing here ({holder}); "
-                              "wait for it to end or choose another name") from None
+            raise OutputError(
+                f"{path.parent}: another {what} is writing here ({holder}); wait for it to end or choose another name"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")

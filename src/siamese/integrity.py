@@ -54,7 +54,9 @@ def check_keras_archive(path: str | os.PathLike) -> bool:
         raise ModelFileError(f"{path}: damaged model archive ({type(error).__name__}: {str(error)[:120]})") from None
     changed = sorted(name for name in set(actual) | set(recorded) if actual.get(name) != recorded.get(name))
     if changed:
-        raise ModelFileError(f"{path}: {', '.join(changed)} changed since the model was saved (SHA-256 mismatch); refusing to load it")
+        raise ModelFileError(
+            f"{path}: {', '.join(changed)} changed since the model was saved (SHA-256 mismatch); refusing to load it"
+        )
     return True
 
 

@@ -17,14 +17,16 @@ SHIPPED = REPO / "models" / "omniglot.keras"
 
 def run(*args, cwd=REPO):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def assert_one_line_error(result, *fragments):
     assert result.returncode == 2, result.stderr
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert "Traceback" not in result.stderr
-    error = [l for l in lines if l.startswith("siamese: error: ")]
+    error = [line for line in lines if line.startswith("siamese: error: ")]
     assert len(error) == 1, result.stderr
     for fragment in fragments:
         assert fragment in error[0]
@@ -32,8 +34,12 @@ def assert_one_line_error(result, *fragments):
 
 def test_test_py_answers_same_and_different_on_the_oneshot_runs(oneshot_run):
     # item06 is class18's character (run01/class_labels.txt); class01 is another character.
-    same = run("test.py", "--image1", oneshot_run / "test" / "item06.png", "--image2", oneshot_run / "training" / "class18.png")
-    different = run("test.py", "--image1", oneshot_run / "test" / "item06.png", "--image2", oneshot_run / "training" / "class01.png")
+    same = run(
+        "test.py", "--image1", oneshot_run / "test" / "item06.png", "--image2", oneshot_run / "training" / "class18.png"
+    )
+    different = run(
+        "test.py", "--image1", oneshot_run / "test" / "item06.png", "--image2", oneshot_run / "training" / "class01.png"
+    )
     assert same.returncode == 0, same.stderr
     assert same.stdout.startswith("same (distance ")
     assert different.stdout.startswith("different (distance ")
@@ -47,14 +53,19 @@ def test_verify_json_and_threshold_override(trained_model_path, shapes_dir, caps
     assert out["same"] is True and out["threshold"] == 100.0 and out["distance"] >= 0
 
 
-@pytest.mark.parametrize("make, fragments", [
-    (lambda p: p / "missing.png", ["missing.png: no such file"]),
-    (lambda p: (p / "t.png").write_text("hello") and p / "t.png", ["t.png: not an image (text)"]),
-    (lambda p: (p / "z.png").write_bytes(b"") is not None and p / "z.png", ["z.png: empty file (0 bytes)"]),
-])
+@pytest.mark.parametrize(
+    "make, fragments",
+    [
+        (lambda p: p / "missing.png", ["missing.png: no such file"]),
+        (lambda p: (p / "t.png").write_text("hello") and p / "t.png", ["t.png: not an image (text)"]),
+        (lambda p: (p / "z.png").write_bytes(b"") is not None and p / "z.png", ["z.png: empty file (0 bytes)"]),
+    ],
+)
 def test_verify_bad_images_exit_2_with_one_line(trained_model_path, shapes_dir, tmp_path, capsys, make, fragments):
     bad = make(tmp_path)
-    code = main(["verify", str(shapes_dir / "lines" / "hline" / "00.png"), str(bad), "--model", str(trained_model_path)])
+    code = main(
+        ["verify", str(shapes_dir / "lines" / "hline" / "00.png"), str(bad), "--model", str(trained_model_path)]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("siamese: error: ")
@@ -71,15 +82,37 @@ def test_verify_with_a_file_that_is_not_a_model(tmp_path, shapes_dir):
 
 def test_train_cli_end_to_end(shapes_dir, tmp_path, capsys):
     model, results = tmp_path / "m.keras", tmp_path / "res"
-    args = ["train", str(shapes_dir), "--model-out", str(model), "--results", str(results), "--epochs", "1",
-            "--steps", "2", "--image-size", "16", "--filters", "8,8", "--embedding-dim", "8", "--classes-per-batch", "4",
-            "--examples-per-class", "2", "--no-augment"]
+    args = [
+        "train",
+        str(shapes_dir),
+        "--model-out",
+        str(model),
+        "--results",
+        str(results),
+        "--epochs",
+        "1",
+        "--steps",
+        "2",
+        "--image-size",
+        "16",
+        "--filters",
+        "8,8",
+        "--embedding-dim",
+        "8",
+        "--classes-per-batch",
+        "4",
+        "--examples-per-class",
+        "2",
+        "--no-augment",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert f"model:   {model}" in out and "ROC AUC" in out and f"export:  {model.with_suffix('.onnx')}" in out
     assert re.search(r"^epoch 1/1 in \d+ s; done$", out, re.MULTILINE), out
     assert "1 epochs x 2 steps of 8 images" in out
-    assert re.search(r"^expected: about \d+ s more of training steps .* over the 1 after the first;", out, re.MULTILINE), out
+    assert re.search(
+        r"^expected: about \d+ s more of training steps .* over the 1 after the first;", out, re.MULTILINE
+    ), out
     assert model.is_file() and (results / "metrics.json").is_file() and (results / "history.csv").is_file()
     from siamese.inference import load_model
 
@@ -89,16 +122,43 @@ def test_train_cli_end_to_end(shapes_dir, tmp_path, capsys):
     assert "exists; pass --overwrite" in capsys.readouterr().err
     assert model.read_bytes() == before
     embeddings = tmp_path / "e.npy"
-    assert main(["embed", str(shapes_dir / "lines" / "hline" / "00.png"), "--model", str(model), "--out", str(embeddings)]) == 0
+    assert (
+        main(["embed", str(shapes_dir / "lines" / "hline" / "00.png"), "--model", str(model), "--out", str(embeddings)])
+        == 0
+    )
     assert np.load(embeddings).shape == (1, 8)
 
 
 def test_train_cli_rotated_classes_quadruple_the_training_classes(shapes_dir, tmp_path, capsys):
     def train(name, *extra):
         results = tmp_path / name
-        args = ["train", str(shapes_dir), "--model-out", str(tmp_path / f"{name}.keras"), "--results", str(results),
-                "--epochs", "1", "--steps", "2", "--image-size", "16", "--filters", "8,8", "--embedding-dim", "8",
-                "--classes-per-batch", "4", "--examples-per-class", "2", "--no-augment", "--seed", "0", "--no-export", *extra]
+        args = [
+            "train",
+            str(shapes_dir),
+            "--model-out",
+            str(tmp_path / f"{name}.keras"),
+            "--results",
+            str(results),
+            "--epochs",
+            "1",
+            "--steps",
+            "2",
+            "--image-size",
+            "16",
+            "--filters",
+            "8,8",
+            "--embedding-dim",
+            "8",
+            "--classes-per-batch",
+            "4",
+            "--examples-per-class",
+            "2",
+            "--no-augment",
+            "--seed",
+            "0",
+            "--no-export",
+            *extra,
+        ]
         assert main(args) == 0
         assert "export:" not in capsys.readouterr().out and not (tmp_path / f"{name}.onnx").exists()
         return (json.loads((results / "metrics.json").read_text()), json.loads((results / "config.json").read_text()))
@@ -114,13 +174,22 @@ def test_train_cli_rotated_classes_quadruple_the_training_classes(shapes_dir, tm
     assert proxied_config["proxy_weight"] == 0.5 and plain_config["proxy_weight"] == 0.0
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["train", "{tmp}/nowhere"], ["nowhere: no such file or folder"]),
-    (["train", "{one}"], ["found 1 class"]),
-    (["train", "{shapes}", "--margin", "-1", "--model-out", "{tmp}/m.keras"], ["margin must be positive, got -1.0"]),
-    (["train", "{shapes}", "--epochs", "0", "--model-out", "{tmp}/m.keras"], ["epochs must be at least 1, got 0"]),
-    (["train", "{shapes}", "--proxy-weight", "-1", "--model-out", "{tmp}/m.keras"], ["proxy_weight", "must be zero or more"]),
-])
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["train", "{tmp}/nowhere"], ["nowhere: no such file or folder"]),
+        (["train", "{one}"], ["found 1 class"]),
+        (
+            ["train", "{shapes}", "--margin", "-1", "--model-out", "{tmp}/m.keras"],
+            ["margin must be positive, got -1.0"],
+        ),
+        (["train", "{shapes}", "--epochs", "0", "--model-out", "{tmp}/m.keras"], ["epochs must be at least 1, got 0"]),
+        (
+            ["train", "{shapes}", "--proxy-weight", "-1", "--model-out", "{tmp}/m.keras"],
+            ["proxy_weight", "must be zero or more"],
+        ),
+    ],
+)
 def test_train_bad_input_exits_2(tmp_path, shapes_dir, capsys, args, fragments):
     import shutil
 
@@ -134,8 +203,22 @@ def test_train_bad_input_exits_2(tmp_path, shapes_dir, capsys, args, fragments):
 
 
 def test_train_py_defaults_to_the_bundled_data(tmp_path):
-    result = run(REPO / "train.py", "--epochs", "1", "--steps", "2", "--image-size", "16", "--filters", "8,8",
-                 "--model-out", tmp_path / "m.keras", "--results", tmp_path / "r", cwd=tmp_path)
+    result = run(
+        REPO / "train.py",
+        "--epochs",
+        "1",
+        "--steps",
+        "2",
+        "--image-size",
+        "16",
+        "--filters",
+        "8,8",
+        "--model-out",
+        tmp_path / "m.keras",
+        "--results",
+        tmp_path / "r",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "images_background_small1.zip" in result.stdout and "of 242 classes" in result.stdout
     assert (tmp_path / "m.keras").is_file()

@@ -5,13 +5,39 @@ import json
 
 from siamese.cli import main
 
-TINY = ["--epochs", "1", "--steps", "2", "--image-size", "16", "--filters", "8,8", "--embedding-dim", "8",
-        "--classes-per-batch", "4", "--examples-per-class", "2", "--seed", "0", "--no-export"]
+TINY = [
+    "--epochs",
+    "1",
+    "--steps",
+    "2",
+    "--image-size",
+    "16",
+    "--filters",
+    "8,8",
+    "--embedding-dim",
+    "8",
+    "--classes-per-batch",
+    "4",
+    "--examples-per-class",
+    "2",
+    "--seed",
+    "0",
+    "--no-export",
+]
 
 
 def test_train_distributed_records_it_in_the_config(shapes_dir, tmp_path, capsys):
     results = tmp_path / "results"
-    args = ["train", str(shapes_dir), "--distributed", "--model-out", str(tmp_path / "m.keras"), "--results", str(results), *TINY]
+    args = [
+        "train",
+        str(shapes_dir),
+        "--distributed",
+        "--model-out",
+        str(tmp_path / "m.keras"),
+        "--results",
+        str(results),
+        *TINY,
+    ]
     assert main(args) == 0
     assert json.loads((results / "config.json").read_text())["distributed"] is True
     assert (tmp_path / "m.keras").exists() and "model:" in capsys.readouterr().out
@@ -21,8 +47,16 @@ def test_train_distributed_with_a_half_named_cluster_exits_2(shapes_dir, tmp_pat
     monkeypatch.delenv("KERAS_DISTRIBUTION_JOB_ADDRESSES", raising=False)
     monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "2")
     monkeypatch.setenv("KERAS_DISTRIBUTION_PROCESS_ID", "1")
-    args = ["train", str(shapes_dir), "--distributed", "--model-out", str(tmp_path / "m.keras"), "--results",
-            str(tmp_path / "results"), *TINY]
+    args = [
+        "train",
+        str(shapes_dir),
+        "--distributed",
+        "--model-out",
+        str(tmp_path / "m.keras"),
+        "--results",
+        str(tmp_path / "results"),
+        *TINY,
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "KERAS_DISTRIBUTION_JOB_ADDRESSES: not set" in err

@@ -35,21 +35,31 @@ def test_ensemble_joins_models_that_then_verify(members, tmp_path, capsys):
         cv2.imwrite(str(file), image)
     assert main(["verify", *map(str, files), "--model", str(out), "--json", "--engine", "keras"]) == 0
     answer = json.loads(capsys.readouterr().out)
-    tensors = np.stack([cv2.resize(255 - image, (16, 16), interpolation=cv2.INTER_AREA) for image in images])[..., None] / 255.0
+    tensors = (
+        np.stack([cv2.resize(255 - image, (16, 16), interpolation=cv2.INTER_AREA) for image in images])[..., None]
+        / 255.0
+    )
     a, b = tensors[:1].astype("float32"), tensors[1:].astype("float32")
     expected = np.mean([float(keras.ops.convert_to_numpy(load_network(m)((a, b)))[0]) for m in members])
     assert answer["distance"] == pytest.approx(expected, abs=2e-3) and answer["threshold"] == pytest.approx(0.3)
 
 
-@pytest.mark.parametrize("case, fragment", [
-    ("euclidean", "c.keras: the ensemble averages cosine distances"),
-    ("itself", "a.keras: is one of the members"),
-    ("missing", "nowhere.keras"),
-    ("one", "needs 2 or more networks"),
-])
+@pytest.mark.parametrize(
+    "case, fragment",
+    [
+        ("euclidean", "c.keras: the ensemble averages cosine distances"),
+        ("itself", "a.keras: is one of the members"),
+        ("missing", "nowhere.keras"),
+        ("one", "needs 2 or more networks"),
+    ],
+)
 def test_bad_members_exit_2_with_one_line(members, tmp_path, capsys, case, fragment):
-    args = {"euclidean": [members[0], _save(tmp_path / "c.keras", 2, "euclidean")], "itself": members,
-            "missing": [members[0], tmp_path / "nowhere.keras"], "one": members[:1]}[case]
+    args = {
+        "euclidean": [members[0], _save(tmp_path / "c.keras", 2, "euclidean")],
+        "itself": members,
+        "missing": [members[0], tmp_path / "nowhere.keras"],
+        "one": members[:1],
+    }[case]
     out = members[0] if case == "itself" else tmp_path / "out.keras"
     assert main(["ensemble", *map(str, args), "--out", str(out)]) == 2
     err = capsys.readouterr().err

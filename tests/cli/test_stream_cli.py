@@ -7,11 +7,37 @@ from siamese.cli import main
 
 def test_train_stream_with_rotated_classes(shapes_dir, tmp_path, capsys):
     results = tmp_path / "results"
-    args = ["train", str(shapes_dir), "--stream", "--rotated-classes", "--model-out", str(tmp_path / "m.keras"),
-            "--results", str(results), "--epochs", "1", "--steps", "2", "--image-size", "16", "--filters", "8,8",
-            "--embedding-dim", "8", "--classes-per-batch", "4", "--examples-per-class", "2", "--seed", "0", "--no-export"]
+    args = [
+        "train",
+        str(shapes_dir),
+        "--stream",
+        "--rotated-classes",
+        "--model-out",
+        str(tmp_path / "m.keras"),
+        "--results",
+        str(results),
+        "--epochs",
+        "1",
+        "--steps",
+        "2",
+        "--image-size",
+        "16",
+        "--filters",
+        "8,8",
+        "--embedding-dim",
+        "8",
+        "--classes-per-batch",
+        "4",
+        "--examples-per-class",
+        "2",
+        "--seed",
+        "0",
+        "--no-export",
+    ]
     assert main(args) == 0
     config, metrics = (json.loads((results / name).read_text()) for name in ("config.json", "metrics.json"))
     assert config["stream"] is True and config["rotated_classes"] is True
-    assert metrics["training_classes"] == 4 * 8 and metrics["validation_classes"] == 4  # 8 training classes, 3 turns added
+    assert (
+        metrics["training_classes"] == 4 * 8 and metrics["validation_classes"] == 4
+    )  # 8 training classes, 3 turns added
     assert (tmp_path / "m.keras").exists() and "model:" in capsys.readouterr().out

@@ -49,7 +49,9 @@ def test_flip_mirrors_about_half_the_images_left_right():
 def test_light_changes_stay_in_range_and_vary():
     images = np.full((50, 8, 8, 1), 0.5, np.float32)
     images[:, :4] = 0.2
-    out = Distortions(rotation=0, shear=0, zoom=0, shift=0, brightness=0.2, contrast=0.3)(images, np.random.default_rng(0))
+    out = Distortions(rotation=0, shear=0, zoom=0, shift=0, brightness=0.2, contrast=0.3)(
+        images, np.random.default_rng(0)
+    )
     assert out.min() >= 0.0 and out.max() <= 1.0
     assert np.ptp(out.mean(axis=(1, 2, 3))) > 0.1  # brightness moved
     spreads = out[:, 5, 0, 0] - out[:, 0, 0, 0]

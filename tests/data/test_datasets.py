@@ -61,11 +61,14 @@ def test_a_non_image_inside_a_class_is_named_when_read(shapes_copy):
         dataset.load(Preprocessing(image_size=(16, 16)))
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: p / "missing", "no such file or folder"),
-    (lambda p: (p / "f.txt").write_text("x") and p / "f.txt", "not a folder of class folders or a .zip"),
-    (lambda p: (p / "empty").mkdir() or p / "empty", "no images in class folders found"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p / "missing", "no such file or folder"),
+        (lambda p: (p / "f.txt").write_text("x") and p / "f.txt", "not a folder of class folders or a .zip"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "no images in class folders found"),
+    ],
+)
 def test_unusable_dataset_paths(tmp_path, make, message):
     with pytest.raises(DatasetError, match=message):
         load_dataset(make(tmp_path))

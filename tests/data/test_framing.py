@@ -5,8 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from siamese.data import Preprocessing, preprocess, read_image
-from siamese.data import faces, framing
+from siamese.data import Preprocessing, faces, framing, preprocess, read_image
 from siamese.errors import BackendError
 
 
@@ -74,7 +73,9 @@ def test_equalize_spreads_a_dim_face_and_keeps_shape():
     assert framing.equalize(colour).shape == colour.shape
 
 
-@pytest.mark.parametrize("shape, target", [((40, 160, 1), (64, 128)), ((160, 40, 3), (64, 128)), ((50, 50, 1), (64, 64))])
+@pytest.mark.parametrize(
+    "shape, target", [((40, 160, 1), (64, 128)), ((160, 40, 3), (64, 128)), ((50, 50, 1), (64, 64))]
+)
 def test_pad_to_aspect_pads_and_never_stretches(shape, target):
     image = np.full(shape, 255, np.uint8)
     image[shape[0] // 2, :] = 0  # a line across, to find the original inside the padding
@@ -93,7 +94,9 @@ def test_a_wide_signature_keeps_its_aspect_through_preprocess():
 
 
 def test_preprocessing_round_trips_and_reads_models_saved_before_framing():
-    p = Preprocessing(image_size=(64, 128), invert=True, crop="ink", contrast="stretch", strokes="even", keep_aspect=True)
+    p = Preprocessing(
+        image_size=(64, 128), invert=True, crop="ink", contrast="stretch", strokes="even", keep_aspect=True
+    )
     assert Preprocessing.from_dict(p.to_dict()) == p
     old = Preprocessing.from_dict({"image_size": [48, 48], "channels": 1, "invert": True})
     assert (old.crop, old.contrast, old.strokes, old.keep_aspect) == ("none", "none", "keep", False)
@@ -115,7 +118,9 @@ def test_face_crop_levels_the_eyes_and_cuts_out_the_face(monkeypatch):
 
 @pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="the face detector runs on the tensorflow backend")
 def test_face_crops_on_another_backend_are_a_one_line_error():
-    with pytest.raises(BackendError, match=f"face crops need Keras's tensorflow backend .*not {keras.backend.backend()}"):
+    with pytest.raises(
+        BackendError, match=f"face crops need Keras's tensorflow backend .*not {keras.backend.backend()}"
+    ):
         faces.crop_face(np.zeros((200, 300, 1), np.uint8))
 
 
@@ -129,7 +134,9 @@ def test_face_crop_keeps_crops_and_faceless_images_whole(monkeypatch):
 
 def test_the_real_detector_crops_a_yale_photo_and_passes_a_cropped_face(shared_data):
     if keras.backend.backend() != "tensorflow":
-        pytest.skip(f"the MTCNN face detector runs on Keras's tensorflow backend only; this run is on {keras.backend.backend()}")
+        pytest.skip(
+            f"the MTCNN face detector runs on Keras's tensorflow backend only; this run is on {keras.backend.backend()}"
+        )
     photo = read_image(shared_data / "yalefaces" / "subject01.happy")
     cropped = faces.crop_face(photo)
     assert cropped.shape[0] < photo.shape[0] and cropped.shape[1] < photo.shape[1]

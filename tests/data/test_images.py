@@ -1,6 +1,5 @@
 """Decoding and preprocessing: by content, with one-line errors that name the file."""
 
-
 import cv2
 import numpy as np
 import pytest
@@ -153,7 +152,11 @@ def test_threaded_batches_report_the_bad_file_by_name(many_pngs, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_text("hello")
     with pytest.raises(ImageError, match="bad.png: not an image \\(text\\)"):
-        list(iter_image_batches([*many_pngs[:12], bad, *many_pngs[12:]], Preprocessing(image_size=(10, 10)), batch_size=4, workers=3))
+        list(
+            iter_image_batches(
+                [*many_pngs[:12], bad, *many_pngs[12:]], Preprocessing(image_size=(10, 10)), batch_size=4, workers=3
+            )
+        )
     with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
         next(iter_image_batches(many_pngs, Preprocessing(), batch_size=0))
 

@@ -23,7 +23,9 @@ def write_image(path, shape, rng, ext=".png"):
     """A drawing of `shape`, encoded as `ext` whatever the file's name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     image = _draw(shape, rng, size=24)
-    ok, data = cv2.imencode(ext, cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if ext == ".gif" else image)  # GIF: colour only
+    ok, data = cv2.imencode(
+        ext, cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if ext == ".gif" else image
+    )  # GIF: colour only
     assert ok
     path.write_bytes(data.tobytes())
     return path
@@ -59,10 +61,13 @@ def test_class_pattern_reads_classes_from_file_names(tmp_path, caplog):
     assert named.classes == ("1", "2", "3") and len(named) == 6  # the group named class, not the first
 
 
-@pytest.mark.parametrize("pattern, problem", [
-    (r"subject(\d+", "not a regular expression (missing ), unterminated subpattern"),
-    (r"subject\d+", "has no group to name the class"),
-])
+@pytest.mark.parametrize(
+    "pattern, problem",
+    [
+        (r"subject(\d+", "not a regular expression (missing ), unterminated subpattern"),
+        (r"subject\d+", "has no group to name the class"),
+    ],
+)
 def test_bad_class_patterns(tmp_path, pattern, problem):
     write_image(tmp_path / "faces" / "subject01.happy", "circle", np.random.default_rng(0), ext=".gif")
     with pytest.raises(DatasetError, match=re.escape(f"class pattern {pattern!r}: {problem}")) as raised:
@@ -121,7 +126,9 @@ def test_cedar_file_names_are_found_without_being_asked(tmp_path):
     dataset = load_dataset(tmp_path)
     assert dataset.classes == ("1", "12", "2") and dataset.groups == ("", "", "")
     assert dataset.class_sizes.tolist() == [3, 3, 3] and dataset.num_forgeries == 10
-    assert all(name.startswith("original_") for name in (dataset.name(i).rsplit("/", 1)[1] for i in range(len(dataset))))
+    assert all(
+        name.startswith("original_") for name in (dataset.name(i).rsplit("/", 1)[1] for i in range(len(dataset)))
+    )
     assert np.bincount(dataset.forgery_labels).tolist() == [3, 4, 3]
 
 

@@ -26,12 +26,15 @@ def test_reads_pairs_file_with_header_and_relative_paths(shapes_dir, tmp_path):
     assert read_pairs_file(relative).first[0] == str((tmp_path / "x.png").resolve())
 
 
-@pytest.mark.parametrize("text, message", [
-    ("a.png,b.png\n", r"pairs.csv:1: expected 'path1,path2,label', got 2 field"),
-    ("a.png,a.png,1\na.png,a.png,maybe\n", r"pairs.csv:2: label must be 1/0 or same/different, got 'maybe'"),
-    ("a.png,missing.png,1\n", r"pairs.csv:1: image 'missing.png' not found"),
-    ("path1,path2,label\n", r"pairs.csv: no pairs in file"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a.png,b.png\n", r"pairs.csv:1: expected 'path1,path2,label', got 2 field"),
+        ("a.png,a.png,1\na.png,a.png,maybe\n", r"pairs.csv:2: label must be 1/0 or same/different, got 'maybe'"),
+        ("a.png,missing.png,1\n", r"pairs.csv:1: image 'missing.png' not found"),
+        ("path1,path2,label\n", r"pairs.csv: no pairs in file"),
+    ],
+)
 def test_bad_pairs_files(tmp_path, shapes_dir, text, message):
     (tmp_path / "a.png").write_bytes((shapes_dir / "lines" / "hline" / "00.png").read_bytes())
     (tmp_path / "pairs.csv").write_text(text)
@@ -76,11 +79,14 @@ def test_class_batch_sampler_draws_whole_classes(shapes_dir):
     assert max(groups.count(g) for g in set(groups)) >= 3  # half the classes share a group
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"classes_per_batch": 1}, "classes_per_batch must be at least 2, got 1"),
-    ({"examples_per_class": 1}, "examples_per_class must be at least 2, got 1"),
-    ({"same_group_fraction": 2.0}, r"same_group_fraction must be in \[0, 1\], got 2.0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"classes_per_batch": 1}, "classes_per_batch must be at least 2, got 1"),
+        ({"examples_per_class": 1}, "examples_per_class must be at least 2, got 1"),
+        ({"same_group_fraction": 2.0}, r"same_group_fraction must be in \[0, 1\], got 2.0"),
+    ],
+)
 def test_class_batch_sampler_checks_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ClassBatchSampler(**kwargs)
@@ -96,12 +102,17 @@ def test_classes_from_pairs_are_the_groups_same_pairs_link(shapes_dir, tmp_path)
     from siamese.data import classes_from_pairs
 
     sq, ci, tr = "polygons/square/0{}.png", "curves/circle/0{}.png", "polygons/triangle/0{}.png"
-    csv = _pairs_csv(tmp_path, shapes_dir, [
-        (sq.format(0), sq.format(1), 1), (sq.format(1), sq.format(2), 1),  # a chain: one class of 3
-        (ci.format(0), ci.format(1), 1),
-        (sq.format(0), ci.format(0), 0),
-        (tr.format(0), ci.format(2), 0),  # images with no "same" partner
-    ])
+    csv = _pairs_csv(
+        tmp_path,
+        shapes_dir,
+        [
+            (sq.format(0), sq.format(1), 1),
+            (sq.format(1), sq.format(2), 1),  # a chain: one class of 3
+            (ci.format(0), ci.format(1), 1),
+            (sq.format(0), ci.format(0), 0),
+            (tr.format(0), ci.format(2), 0),  # images with no "same" partner
+        ],
+    )
     images, labels = classes_from_pairs(read_pairs_file(csv))
     by_image = dict(zip(("/" + Path(p).relative_to(shapes_dir).as_posix() for p in images), labels))
     assert len(set(labels)) == 4
@@ -110,21 +121,33 @@ def test_classes_from_pairs_are_the_groups_same_pairs_link(shapes_dir, tmp_path)
     members = {}
     for image, label in by_image.items():
         members.setdefault(label, set()).add(image)
-    linked = {frozenset({"/polygons/square/00.png", "/polygons/square/01.png", "/polygons/square/02.png"}),
-              frozenset({"/curves/circle/00.png", "/curves/circle/01.png"})}
-    assert {frozenset(m) for m in members.values()} == linked | {frozenset({"/polygons/triangle/00.png"}), frozenset({"/curves/circle/02.png"})}
+    linked = {
+        frozenset({"/polygons/square/00.png", "/polygons/square/01.png", "/polygons/square/02.png"}),
+        frozenset({"/curves/circle/00.png", "/curves/circle/01.png"}),
+    }
+    assert {frozenset(m) for m in members.values()} == linked | {
+        frozenset({"/polygons/triangle/00.png"}),
+        frozenset({"/curves/circle/02.png"}),
+    }
     dataset = load_dataset(csv)
     assert dataset.num_classes == 2 and len(dataset) == 5  # the partnerless images are left out
-    assert {frozenset("/" + Path(dataset.name(int(i))).relative_to(shapes_dir).as_posix() for i in indices)
-            for indices in dataset.class_indices} == linked
+    assert {
+        frozenset("/" + Path(dataset.name(int(i))).relative_to(shapes_dir).as_posix() for i in indices)
+        for indices in dataset.class_indices
+    } == linked
     assert dataset.name(0).endswith(".png") and dataset.image(0).shape == (48, 48, 1)
 
 
 def test_a_pairs_file_that_contradicts_itself(shapes_dir, tmp_path):
     sq = "polygons/square/0{}.png"
-    csv = _pairs_csv(tmp_path, shapes_dir, [(sq.format(0), sq.format(1), 1), (sq.format(1), sq.format(2), 1),
-                                            (sq.format(0), sq.format(2), 0)])
-    with pytest.raises(DatasetError, match=r"pairs.csv: pair 3 .* is labelled different, but 'same' pairs link its images"):
+    csv = _pairs_csv(
+        tmp_path,
+        shapes_dir,
+        [(sq.format(0), sq.format(1), 1), (sq.format(1), sq.format(2), 1), (sq.format(0), sq.format(2), 0)],
+    )
+    with pytest.raises(
+        DatasetError, match=r"pairs.csv: pair 3 .* is labelled different, but 'same' pairs link its images"
+    ):
         load_dataset(csv)
 
 
@@ -137,19 +160,50 @@ def test_training_on_a_pairs_file(shapes_dir, tmp_path):
     lines.append(("lines/hline/00.png", "curves/circle/00.png", 0))
     csv = _pairs_csv(tmp_path, shapes_dir, lines)
     # Each shape's chain 00-01-02-03-04 is one class; the one "different" pair joins nothing.
-    components = {frozenset(str(shapes_dir / f"{shape}/0{i}.png") for i in range(5))
-                  for shape in ("lines/hline", "lines/vline", "polygons/square", "curves/circle", "curves/arc", "polygons/triangle")}
+    components = {
+        frozenset(str(shapes_dir / f"{shape}/0{i}.png") for i in range(5))
+        for shape in (
+            "lines/hline",
+            "lines/vline",
+            "polygons/square",
+            "curves/circle",
+            "curves/arc",
+            "polygons/triangle",
+        )
+    }
     dataset = load_dataset(csv)
     assert {frozenset(dataset.name(int(i)) for i in indices) for indices in dataset.class_indices} == components
-    train_set, val_set = split_by_class(dataset, 0.34, by_group=True, seed=0)  # as training splits (one group: by class)
-    halves = [{frozenset(part.name(int(i)) for i in indices) for indices in part.class_indices} for part in (train_set, val_set)]
+    train_set, val_set = split_by_class(
+        dataset, 0.34, by_group=True, seed=0
+    )  # as training splits (one group: by class)
+    halves = [
+        {frozenset(part.name(int(i)) for i in indices) for indices in part.class_indices}
+        for part in (train_set, val_set)
+    ]
     assert halves[0] | halves[1] == components and not halves[0] & halves[1]
-    config = TrainConfig(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=1, steps_per_epoch=2,
-                         classes_per_batch=3, examples_per_class=2, validation_pairs=20, validation_fraction=0.34)
+    config = TrainConfig(
+        image_size=(16, 16),
+        filters=(8, 8),
+        embedding_dim=8,
+        epochs=1,
+        steps_per_epoch=2,
+        classes_per_batch=3,
+        examples_per_class=2,
+        validation_pairs=20,
+        validation_fraction=0.34,
+    )
     result = train(csv, model_path=tmp_path / "m.keras", config=config, results_dir=tmp_path / "results", verbose=0)
-    assert (result.metrics["training_classes"], result.metrics["validation_classes"]) == (len(halves[0]), len(halves[1])) == (4, 2)
+    assert (
+        (result.metrics["training_classes"], result.metrics["validation_classes"])
+        == (len(halves[0]), len(halves[1]))
+        == (4, 2)
+    )
     metrics = json.loads((tmp_path / "results" / "metrics.json").read_text())
-    assert metrics["validation_pairs"] == 20 and 0.0 <= metrics["val_auc"] <= 1.0 and 0.0 <= metrics["val_pair_accuracy"] <= 1.0
+    assert (
+        metrics["validation_pairs"] == 20
+        and 0.0 <= metrics["val_auc"] <= 1.0
+        and 0.0 <= metrics["val_pair_accuracy"] <= 1.0
+    )
     model = load_model(result.model_path)
     assert model.threshold == pytest.approx(metrics["val_threshold"]) and model.preprocessing.image_size == (16, 16)
     square = model.embed([shapes_dir / "polygons/square/00.png", shapes_dir / "polygons/square/01.png"])

@@ -105,7 +105,9 @@ def test_decode_pairs_decodes_only_the_images_the_pairs_use(shapes_dir):
     images = StreamedImages(dataset, PREP)
     used, remapped = decode_pairs(images, pairs, workers=2)
     assert images.decoded == len(used) == len(np.unique(np.concatenate([pairs.first, pairs.second]))) < len(dataset)
-    assert np.array_equal(used[remapped.first], decoded[pairs.first]) and np.array_equal(used[remapped.second], decoded[pairs.second])
+    assert np.array_equal(used[remapped.first], decoded[pairs.first]) and np.array_equal(
+        used[remapped.second], decoded[pairs.second]
+    )
     assert np.array_equal(remapped.same, pairs.same)
     assert decode_pairs(decoded, pairs)[0] is decoded  # a decoded array is used as it is
 

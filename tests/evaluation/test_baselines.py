@@ -37,7 +37,11 @@ def _glyph(kind: str, shift=(0, 0), size=64) -> np.ndarray:
 def files(tmp_path):
     """cross.png, cross_shifted.png (moved by 2 pixels), circle.png, and a colour JPEG-free PNG."""
     paths = {}
-    for name, image in [("cross", _glyph("cross")), ("cross_shifted", _glyph("cross", (2, 1))), ("circle", _glyph("circle"))]:
+    for name, image in [
+        ("cross", _glyph("cross")),
+        ("cross_shifted", _glyph("cross", (2, 1))),
+        ("circle", _glyph("circle")),
+    ]:
         paths[name] = tmp_path / f"{name}.png"
         cv2.imwrite(str(paths[name]), image)
     colour = cv2.cvtColor(_glyph("circle", (0, 0), 48), cv2.COLOR_GRAY2BGR)
@@ -152,12 +156,15 @@ def test_lbp_codes_match_a_loop_over_pixels():
     assert np.all(flat == flat.flat[0])  # all neighbours equal: one uniform pattern everywhere
 
 
-@pytest.mark.parametrize("bad", [
-    lambda: pixels_embedding(size=(4, 4)),
-    lambda: hog_embedding(size=(60, 60)),  # not a multiple of the cell
-    lambda: hog_embedding(bins=1),
-    lambda: lbp_embedding(grid=(0, 4)),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda: pixels_embedding(size=(4, 4)),
+        lambda: hog_embedding(size=(60, 60)),  # not a multiple of the cell
+        lambda: hog_embedding(bins=1),
+        lambda: lbp_embedding(grid=(0, 4)),
+    ],
+)
 def test_bad_arguments_are_refused(bad):
     with pytest.raises(ValueError):
         bad()

@@ -36,17 +36,25 @@ def test_within_group_keeps_each_episode_in_one_group(shapes):
         assert len({shapes.groups[c] for c in episode.classes}) == 1
 
 
-@pytest.mark.parametrize("sampler, message", [
-    (EpisodeSampler(13, 1), "13-way episodes need 13 classes, found 12"),
-    (EpisodeSampler(5, 8), "8-shot episodes need 9 images per class (8 support + 1 query), the largest class has 8"),
-    (EpisodeSampler(5, 1, within_group=True), "need a group of 5 classes with 2+ images, the largest group has 4"),
-])
+@pytest.mark.parametrize(
+    "sampler, message",
+    [
+        (EpisodeSampler(13, 1), "13-way episodes need 13 classes, found 12"),
+        (
+            EpisodeSampler(5, 8),
+            "8-shot episodes need 9 images per class (8 support + 1 query), the largest class has 8",
+        ),
+        (EpisodeSampler(5, 1, within_group=True), "need a group of 5 classes with 2+ images, the largest group has 4"),
+    ],
+)
 def test_impossible_episodes_are_refused_up_front(shapes, sampler, message):
     with pytest.raises(DatasetError, match=message.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")):
         sampler.sample(shapes)
 
 
-@pytest.mark.parametrize("kwargs, message", [({"way": 1}, "way must be at least 2"), ({"shot": 0}, "shot must be at least 1")])
+@pytest.mark.parametrize(
+    "kwargs, message", [({"way": 1}, "way must be at least 2"), ({"shot": 0}, "shot must be at least 1")]
+)
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         EpisodeSampler(**{"way": 5, **kwargs})
@@ -63,7 +71,9 @@ def test_scores_are_mean_distances_to_the_supports():
     # Class 0 supports at 0 and 4 (mean distance 2 from 2.0); class 1 supports at 2.5 and 2.5
     # (mean 0.5): class 1 wins although class 0's mean embedding (2.0) is the query itself.
     embeddings = np.array([[0.0], [4.0], [2.5], [2.5], [2.0]])
-    episode = Episode(classes=np.array([0, 1]), support=np.array([[0, 1], [2, 3]]), queries=np.array([4]), answers=np.array([0]))
+    episode = Episode(
+        classes=np.array([0, 1]), support=np.array([[0, 1], [2, 3]]), queries=np.array([4]), answers=np.array([0])
+    )
     result = score_episodes([episode], embeddings)
     assert np.allclose(result.distances[0], [[2.0, 0.5]])
     assert result.picks[0].tolist() == [1] and result.accuracy.value == 0.0
@@ -71,5 +81,7 @@ def test_scores_are_mean_distances_to_the_supports():
 
 def test_random_embeddings_score_about_one_in_n(shapes):
     rng = np.random.default_rng(0)
-    result = score_episodes(EpisodeSampler(4, 1, episodes=300, seed=0).sample(shapes), rng.normal(size=(len(shapes), 8)))
+    result = score_episodes(
+        EpisodeSampler(4, 1, episodes=300, seed=0).sample(shapes), rng.normal(size=(len(shapes), 8))
+    )
     assert abs(result.accuracy.value - 0.25) < 0.06

@@ -6,7 +6,7 @@ import pytest
 from siamese.cli import main
 from siamese.data import load_dataset
 from siamese.errors import DatasetError
-from siamese.evaluation import IdentificationStep, draw_trial, evaluate, euclidean, score_identification
+from siamese.evaluation import IdentificationStep, draw_trial, euclidean, evaluate, score_identification
 
 
 def _loop(trial, embeddings, labels, threshold):
@@ -59,8 +59,25 @@ def test_too_few_classes_and_bad_shares(shapes_dir):
 
 
 def test_the_cli_reports_identification(trained_model_path, shapes_dir, tmp_path, capsys):
-    assert main(["evaluate", str(trained_model_path), str(shapes_dir), "--identification", "--unknown-share", "0.25",
-                 "--episodes", "5", "--pairs-count", "50", "--out", str(tmp_path / "e")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(trained_model_path),
+                str(shapes_dir),
+                "--identification",
+                "--unknown-share",
+                "0.25",
+                "--episodes",
+                "5",
+                "--pairs-count",
+                "50",
+                "--out",
+                str(tmp_path / "e"),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "identification rank-1 rate (9 enrolled, 24 queries of others)" in printed
     assert "FNIR at threshold" in printed and "FPIR at threshold" in printed

@@ -64,10 +64,13 @@ def test_a_folder_that_is_not_the_runs_layout(shapes_dir):
         read_oneshot_runs(shapes_dir)
 
 
-@pytest.mark.parametrize("labels, message", [
-    ("run01/test/item01.png\n", r"class_labels.txt:1: expected 'runNN/test/itemKK.png runNN/training/classMM.png'"),
-    ("run01/test/item01.png run01/training/class99.png\n", "image run01/training/class99.png not found"),
-])
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        ("run01/test/item01.png\n", r"class_labels.txt:1: expected 'runNN/test/itemKK.png runNN/training/classMM.png'"),
+        ("run01/test/item01.png run01/training/class99.png\n", "image run01/training/class99.png not found"),
+    ],
+)
 def test_bad_label_files(tmp_path, oneshot_run, labels, message):
     archive = tmp_path / "runs.zip"
     with zipfile.ZipFile(archive, "w") as out:
@@ -78,7 +81,9 @@ def test_bad_label_files(tmp_path, oneshot_run, labels, message):
         read_oneshot_runs(archive)
 
 
-@pytest.mark.parametrize("name, message", [("missing", "no such file or folder"), ("file.txt", "not a folder or .zip of one-shot runs")])
+@pytest.mark.parametrize(
+    "name, message", [("missing", "no such file or folder"), ("file.txt", "not a folder or .zip of one-shot runs")]
+)
 def test_paths_that_are_not_runs(tmp_path, name, message):
     (tmp_path / "file.txt").write_text("hello")
     with pytest.raises(DatasetError, match=message):
@@ -90,7 +95,9 @@ def test_support_variants_average_over_distorted_copies(runs):
 
     def pixels(images):
         calls.append(len(images))
-        return np.stack([cv2.resize(np.asarray(i)[:, :, 0], (16, 16), interpolation=cv2.INTER_AREA).ravel() / 255.0 for i in images])
+        return np.stack(
+            [cv2.resize(np.asarray(i)[:, :, 0], (16, 16), interpolation=cv2.INTER_AREA).ravel() / 255.0 for i in images]
+        )
 
     plain = score_oneshot_runs(runs, pixels)
     augmented = score_oneshot_runs(runs, pixels, support_variants=3, seed=0)
@@ -110,7 +117,9 @@ def test_runs_drawn_from_a_grouped_dataset(shapes_dir):
     label_of = {hashlib.sha1(dataset.image(i).tobytes()).hexdigest(): dataset.labels[i] for i in range(len(dataset))}
 
     def oracle(images):
-        return np.eye(dataset.num_classes)[[label_of[hashlib.sha1(np.asarray(i).tobytes()).hexdigest()] for i in images]]
+        return np.eye(dataset.num_classes)[
+            [label_of[hashlib.sha1(np.asarray(i).tobytes()).hexdigest()] for i in images]
+        ]
 
     assert score_oneshot_runs(drawn, oracle).accuracy.value == 1.0
     run = drawn.runs[0]

@@ -28,15 +28,32 @@ def thumbnail_embed(images):
     import cv2
 
     arrays = [read_image(i) if isinstance(i, str) else i for i in images]
-    return np.stack([cv2.resize(np.asarray(a, np.float32).squeeze(), (6, 6), interpolation=cv2.INTER_AREA).ravel() / 255 for a in arrays])
+    return np.stack(
+        [
+            cv2.resize(np.asarray(a, np.float32).squeeze(), (6, 6), interpolation=cv2.INTER_AREA).ravel() / 255
+            for a in arrays
+        ]
+    )
 
 
 def test_evaluate_writes_figures_pictures_and_report(shapes_dir, tmp_path):
     dataset = load_dataset(shapes_dir)
     runs = read_oneshot_runs(BUNDLED / "all_runs.zip")
-    steps = [PairsStep(count=200, threshold=1.0), EpisodesStep(EpisodeSampler(5, 1, episodes=20, seed=0)), RunsStep(runs), RetrievalStep()]
-    result = evaluate(thumbnail_embed, steps=steps, dataset=dataset, seed=0, resamples=200, out=tmp_path / "out",
-                      about={"model": "thumbnails"})
+    steps = [
+        PairsStep(count=200, threshold=1.0),
+        EpisodesStep(EpisodeSampler(5, 1, episodes=20, seed=0)),
+        RunsStep(runs),
+        RetrievalStep(),
+    ]
+    result = evaluate(
+        thumbnail_embed,
+        steps=steps,
+        dataset=dataset,
+        seed=0,
+        resamples=200,
+        out=tmp_path / "out",
+        about={"model": "thumbnails"},
+    )
     m = result.metrics
     assert m["verification"]["pairs"] == 200 and m["verification"]["accuracy"]["n"] == 200
     assert m["fewshot"]["queries"] == 100 and m["oneshot_runs"]["trials"] == 400 and m["retrieval"]["images"] == 96
@@ -53,6 +70,7 @@ def test_evaluate_writes_figures_pictures_and_report(shapes_dir, tmp_path):
 
 def test_evaluate_is_deterministic_and_writes_nothing_without_out(shapes_dir):
     dataset = load_dataset(shapes_dir)
+
     def steps():
         return [PairsStep(count=100), EpisodesStep(EpisodeSampler(4, 2, episodes=10)), RetrievalStep()]
 
@@ -63,8 +81,13 @@ def test_evaluate_is_deterministic_and_writes_nothing_without_out(shapes_dir):
 
 
 def test_pairs_from_a_file(shapes_dir, tmp_path):
-    square, circle = sorted((shapes_dir / "polygons" / "square").glob("*.png")), sorted((shapes_dir / "curves" / "circle").glob("*.png"))
-    pairs = PairList(first=(str(square[0]), str(square[0])), second=(str(square[1]), str(circle[0])), same=np.array([1, 0]))
+    square, circle = (
+        sorted((shapes_dir / "polygons" / "square").glob("*.png")),
+        sorted((shapes_dir / "curves" / "circle").glob("*.png")),
+    )
+    pairs = PairList(
+        first=(str(square[0]), str(square[0])), second=(str(square[1]), str(circle[0])), same=np.array([1, 0])
+    )
     result = evaluate(thumbnail_embed, steps=[PairsStep(FilePairs(pairs, "pairs.csv"))], resamples=50, out=tmp_path)
     assert result.metrics["verification"]["pairs"] == 2 and "retrieval" not in result.metrics
     assert result.metrics["verification"]["accuracy"] is None  # no threshold given
@@ -97,7 +120,11 @@ def test_every_input_is_checked_before_the_first_image_is_embedded(shapes_dir):
 
     dataset = load_dataset(shapes_dir)
     with pytest.raises(DatasetError, match="13-way episodes need 13 classes"):
-        evaluate(counting_embed, steps=[PairsStep(count=50), RetrievalStep(), EpisodesStep(EpisodeSampler(13, 1))], dataset=dataset)
+        evaluate(
+            counting_embed,
+            steps=[PairsStep(count=50), RetrievalStep(), EpisodesStep(EpisodeSampler(13, 1))],
+            dataset=dataset,
+        )
     assert calls == []
 
 
@@ -109,8 +136,12 @@ def test_each_dataset_image_is_embedded_once_for_all_steps(shapes_dir):
         return thumbnail_embed(images)
 
     dataset = load_dataset(shapes_dir)
-    evaluate(recording_embed, steps=[PairsStep(count=300), EpisodesStep(EpisodeSampler(4, 1, episodes=30)), RetrievalStep()],
-             dataset=dataset, resamples=20)
+    evaluate(
+        recording_embed,
+        steps=[PairsStep(count=300), EpisodesStep(EpisodeSampler(4, 1, episodes=30)), RetrievalStep()],
+        dataset=dataset,
+        resamples=20,
+    )
     assert len(seen) <= len(dataset)
 
 

@@ -100,11 +100,14 @@ def test_intervals_are_reproducible_with_the_seed():
     assert a.to_dict() == b.to_dict()
 
 
-@pytest.mark.parametrize("distances, same, error, message", [
-    ([0.1, 0.2], [1, 1], DatasetError, "pairs: need both same and different pairs, got 2 same of 2"),
-    ([0.1, 0.2, 0.3], [1, 0], ValueError, "1-D of one length"),
-    ([0.1, np.nan], [1, 0], ValueError, "NaN"),
-])
+@pytest.mark.parametrize(
+    "distances, same, error, message",
+    [
+        ([0.1, 0.2], [1, 1], DatasetError, "pairs: need both same and different pairs, got 2 same of 2"),
+        ([0.1, 0.2, 0.3], [1, 0], ValueError, "1-D of one length"),
+        ([0.1, np.nan], [1, 0], ValueError, "NaN"),
+    ],
+)
 def test_bad_inputs(distances, same, error, message):
     with pytest.raises(error, match=message):
         verification_metrics(distances, same)

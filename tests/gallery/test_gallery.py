@@ -56,9 +56,15 @@ def test_the_cli_flow_enrol_identify_forget_list(run01, tmp_path, capsys):
     for k in (6, 18):
         assert main(["enroll", "--gallery", g, f"class{k:02d}", str(folder / "training" / f"class{k:02d}.png")]) == 0
     assert "new gallery" in capsys.readouterr().out
-    assert main(["identify", "--gallery", g, str(folder / "test" / "item06.png"), "--top", "2"]) == 0  # item06 is class18's character
+    assert (
+        main(["identify", "--gallery", g, str(folder / "test" / "item06.png"), "--top", "2"]) == 0
+    )  # item06 is class18's character
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("class18 (distance ") and lines[1].startswith("  1. class18  ") and lines[2].startswith("  2. class06  ")
+    assert (
+        lines[0].startswith("class18 (distance ")
+        and lines[1].startswith("  1. class18  ")
+        and lines[2].startswith("  2. class06  ")
+    )
     assert main(["gallery", "--gallery", g]) == 0
     listing = capsys.readouterr().out
     assert "2 identities, 2 embeddings" in listing and "  class18  1" in listing and "(omniglot)" in listing
@@ -68,13 +74,16 @@ def test_the_cli_flow_enrol_identify_forget_list(run01, tmp_path, capsys):
     assert capsys.readouterr().out.startswith("unknown (distance ")
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["forget", "--gallery", "{g}", "nobody"], "no identity named 'nobody'"),
-    (["identify", "--gallery", "{tmp}/none.db", "{image}"], "none.db: no such gallery"),
-    (["identify", "--gallery", "{g}", "{tmp}/missing.png"], "missing.png: no such file"),
-    (["enroll", "--gallery", "{g}", "unknown", "{image}"], "name 'unknown': must be"),
-    (["enroll", "--gallery", "{text}", "x", "{image}"], "not a siamese gallery"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["forget", "--gallery", "{g}", "nobody"], "no identity named 'nobody'"),
+        (["identify", "--gallery", "{tmp}/none.db", "{image}"], "none.db: no such gallery"),
+        (["identify", "--gallery", "{g}", "{tmp}/missing.png"], "missing.png: no such file"),
+        (["enroll", "--gallery", "{g}", "unknown", "{image}"], "name 'unknown': must be"),
+        (["enroll", "--gallery", "{text}", "x", "{image}"], "not a siamese gallery"),
+    ],
+)
 def test_bad_gallery_input_exits_2_with_one_line(run01, tmp_path, capsys, args, fragment):
     image = run01[0] / "training" / "class01.png"
     g = tmp_path / "g.db"
@@ -97,7 +106,10 @@ def test_only_embeddings_are_stored_and_an_enrolment_is_all_or_nothing(run01, tm
     db = sqlite3.connect(tmp_path / "g.db")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert dict(db.execute("SELECT key, value FROM meta"))["schema_version"] == "1"
-    assert [len(v) for (v,) in db.execute("SELECT vector FROM embeddings")] == [384 * 4, 384 * 4]  # the shipped ensemble: three 128-d towers
+    assert [len(v) for (v,) in db.execute("SELECT vector FROM embeddings")] == [
+        384 * 4,
+        384 * 4,
+    ]  # the shipped ensemble: three 128-d towers
     data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
     assert b"\x89PNG" not in data and (folder / "training" / "class01.png").read_bytes()[100:140] not in data
 
@@ -121,7 +133,10 @@ def test_forget_leaves_no_bytes_of_the_person_in_any_file(run01, tmp_path):
 def test_a_gallery_refuses_another_model(run01, tmp_path, trained_model_path):
     gallery = _enrol_half(tmp_path / "g.db", run01)
     gallery.close()
-    with pytest.raises(GalleryError, match=r"g.db: holds embeddings of model [0-9a-f]{12} \(omniglot\); .* embeddings of two models do not compare"):
+    with pytest.raises(
+        GalleryError,
+        match=r"g.db: holds embeddings of model [0-9a-f]{12} \(omniglot\); .* embeddings of two models do not compare",
+    ):
         Gallery.open(tmp_path / "g.db", trained_model_path)
     assert Gallery.open(tmp_path / "g.db").model.model_id == Store(tmp_path / "g.db").model_id
 
@@ -154,13 +169,32 @@ def test_two_processes_see_each_others_enrolments(run01, tmp_path):
     reader = _enrol_half(tmp_path / "g.db", run01)
     assert reader.identify(folder / "training" / "class15.png").name == UNKNOWN
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    other = subprocess.run([sys.executable, "-m", "siamese", "enroll", "--gallery", str(tmp_path / "g.db"), "class15",
-                            str(folder / "training" / "class15.png")], env=env, capture_output=True, text=True, timeout=120)
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "siamese",
+            "enroll",
+            "--gallery",
+            str(tmp_path / "g.db"),
+            "class15",
+            str(folder / "training" / "class15.png"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert other.returncode == 0, other.stderr
     assert reader.identify(folder / "training" / "class15.png").name == "class15"
     reader.forget("class15")
-    listing = subprocess.run([sys.executable, "-m", "siamese", "gallery", "--gallery", str(tmp_path / "g.db")], env=env,
-                             capture_output=True, text=True, timeout=120)
+    listing = subprocess.run(
+        [sys.executable, "-m", "siamese", "gallery", "--gallery", str(tmp_path / "g.db")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "10 identities" in listing.stdout and "class15" not in listing.stdout
 
 
@@ -170,5 +204,7 @@ def test_several_images_per_person_count_once(run01, tmp_path):
     gallery.enroll("many", [folder / "training" / f"class{k:02d}.png" for k in (1, 2, 3)])
     gallery.enroll("one", [folder / "training" / "class04.png"])
     result = gallery.identify(folder / "training" / "class02.png", top=5)
-    assert [c.name for c in result.candidates] == ["many", "one"] and result.candidates[0].distance == pytest.approx(0.0, abs=1e-5)
+    assert [c.name for c in result.candidates] == ["many", "one"] and result.candidates[0].distance == pytest.approx(
+        0.0, abs=1e-5
+    )
     assert np.isfinite(result.distance)

@@ -47,7 +47,9 @@ def test_saved_and_loaded_with_its_generation(tmp_path):
     index.save(tmp_path / "i.npz")
     again = Index("cosine", 16)
     assert again.load(tmp_path / "i.npz") and again.generation == 7
-    assert np.array_equal(again.search(queries, 3)[1], index.search(queries, 3)[1]) and np.array_equal(again.ids, np.arange(400))
+    assert np.array_equal(again.search(queries, 3)[1], index.search(queries, 3)[1]) and np.array_equal(
+        again.ids, np.arange(400)
+    )
     assert not Index("euclidean", 16).load(tmp_path / "i.npz")  # another distance: not this index
     (tmp_path / "bad.npz").write_bytes(b"not an index")
     assert not Index("cosine", 16).load(tmp_path / "bad.npz") and not Index("cosine", 16).load(tmp_path / "none.npz")

@@ -48,11 +48,14 @@ def test_spec_round_trips_through_json(name):
     assert np.array_equal(again(A, B), NumpyDistance.from_spec(spec)(A, B))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"name": "hamming"}, "distance must be one of .* got 'hamming'"),
-    ({"name": "learned"}, "kernel and bias go with 'learned'"),
-    ({"name": "cosine", "kernel": np.ones((2, 1)), "bias": np.ones(1)}, "kernel and bias go with 'learned'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"name": "hamming"}, "distance must be one of .* got 'hamming'"),
+        ({"name": "learned"}, "kernel and bias go with 'learned'"),
+        ({"name": "cosine", "kernel": np.ones((2, 1)), "bias": np.ones(1)}, "kernel and bias go with 'learned'"),
+    ],
+)
 def test_bad_distances_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         NumpyDistance(**kwargs)

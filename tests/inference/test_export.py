@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from siamese.data import Preprocessing
-
 from siamese.errors import BackendError, ModelFileError
 from siamese.files import file_sha256
 from siamese.inference import export_model, load_model
@@ -16,7 +15,9 @@ from siamese.inference.metadata import read_onnx_metadata
 from siamese.model import SiameseNetwork, build_tower, save_network
 
 DISTANCES = ["euclidean", "manhattan", "cosine", "learned"]
-IMAGES = np.random.default_rng(1).integers(0, 256, size=(7, 20, 20, 1), dtype=np.uint8)  # resized to 16x16 on the way in
+IMAGES = np.random.default_rng(1).integers(
+    0, 256, size=(7, 20, 20, 1), dtype=np.uint8
+)  # resized to 16x16 on the way in
 
 
 def _network(distance, seed=0):
@@ -27,9 +28,17 @@ def _network(distance, seed=0):
     for layer in tower.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             gamma, beta, mean, variance = layer.get_weights()
-            layer.set_weights([rng.uniform(0.5, 2, gamma.shape), rng.normal(size=beta.shape), rng.normal(size=mean.shape),
-                               rng.uniform(0.2, 3, variance.shape)])
-    network = SiameseNetwork(tower, distance, preprocessing={"image_size": [16, 16], "channels": 1, "invert": True}, threshold=0.7)
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 2, gamma.shape),
+                    rng.normal(size=beta.shape),
+                    rng.normal(size=mean.shape),
+                    rng.uniform(0.2, 3, variance.shape),
+                ]
+            )
+    network = SiameseNetwork(
+        tower, distance, preprocessing={"image_size": [16, 16], "channels": 1, "invert": True}, threshold=0.7
+    )
     if distance == "learned":
         network.distance.dense.set_weights([rng.normal(size=(12, 1)).astype("float32"), np.array([0.2], "float32")])
     return network
@@ -52,6 +61,7 @@ def copy_of(exported, tmp_path):
         for suffix in (".keras", ".onnx"):
             shutil.copy(exported[distance].with_suffix(suffix), tmp_path / f"{distance}{suffix}")
         return tmp_path / f"{distance}.keras"
+
     return copy
 
 
@@ -65,7 +75,10 @@ def test_onnx_agrees_with_keras_on_embeddings_and_distances(exported, distance):
     assert np.max(np.abs(a - b)) < 1e-4
     assert np.max(np.abs(onnx_model.distances(b[:3], b[3:6]) - keras_model.distances(b[:3], b[3:6]))) < 1e-4
     for first, second in [(0, 1), (2, 2), (3, 6)]:
-        mine, reference = onnx_model.verify(IMAGES[first], IMAGES[second]), keras_model.verify(IMAGES[first], IMAGES[second])
+        mine, reference = (
+            onnx_model.verify(IMAGES[first], IMAGES[second]),
+            keras_model.verify(IMAGES[first], IMAGES[second]),
+        )
         assert mine.distance == pytest.approx(reference.distance, abs=1e-4)
         assert mine.threshold == reference.threshold == 0.7
 
@@ -86,7 +99,7 @@ def test_an_onnx_file_loads_on_its_own(exported, tmp_path):
     assert model.preprocessing.invert is True
     assert np.allclose(model.embed(IMAGES), load_model(exported["cosine"], engine="keras").embed(IMAGES), atol=1e-4)
     with pytest.raises(AttributeError, match="holds no Keras network"):
-        model.network
+        _ = model.network
     with pytest.raises(ModelFileError, match="the Keras engine needs the .keras model"):
         load_model(alone, engine="keras")
 
@@ -164,7 +177,9 @@ def test_the_trained_model_exports_and_agrees(trained_model_path, shapes_dir, tm
 def test_saved_model_and_litert_exports(exported, tmp_path, fmt, name):
     backends = {"litert": ("tensorflow",), "saved_model": ("tensorflow", "jax")}[fmt]
     if keras.backend.backend() not in backends:
-        pytest.skip(f"{fmt} export needs Keras's {' or '.join(backends)} backend; this run is on {keras.backend.backend()}")
+        pytest.skip(
+            f"{fmt} export needs Keras's {' or '.join(backends)} backend; this run is on {keras.backend.backend()}"
+        )
     path = shutil.copy(exported["learned"], tmp_path / "learned.keras")
     result = export_model(path, fmt)
     assert result.path == tmp_path / name and result.path.exists() and result.max_difference < 1e-4
@@ -202,7 +217,9 @@ def test_saved_model_and_litert_exports(exported, tmp_path, fmt, name):
 @pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="LiteRT export works on the tensorflow backend")
 def test_litert_export_on_another_backend_is_a_one_line_error(exported, tmp_path):
     path = shutil.copy(exported["cosine"], tmp_path / "m.keras")
-    with pytest.raises(BackendError, match=f"m.tflite: LiteRT export needs Keras's tensorflow backend, not {keras.backend.backend()}"):
+    with pytest.raises(
+        BackendError, match=f"m.tflite: LiteRT export needs Keras's tensorflow backend, not {keras.backend.backend()}"
+    ):
         export_model(path, "litert")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
 

@@ -23,8 +23,11 @@ SAME_ANSWER = "same (distance 0.1177, threshold 0.3205)"
 def run_pair(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pair")
     with zipfile.ZipFile(BUNDLED / "all_runs.zip") as archive:
-        for member, name in (("run01/test/item06.png", "item06.png"), ("run01/training/class18.png", "class18.png"),
-                             ("run01/training/class01.png", "class01.png")):
+        for member, name in (
+            ("run01/test/item06.png", "item06.png"),
+            ("run01/training/class18.png", "class18.png"),
+            ("run01/training/class01.png", "class01.png"),
+        ):
             (folder / name).write_bytes(archive.read(member))
     return folder
 
@@ -64,16 +67,27 @@ def wheel_site(tmp_path_factory):
     """The project built as a wheel from a copy of its files and installed (no deps) into a folder."""
     work = tmp_path_factory.mktemp("wheel")
     source = work / "source"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".venv", ".git", "results", "build", "dist", "*.egg-info",
-                                                                "__pycache__", ".pytest_cache", "*.tmp*"))
+    shutil.copytree(
+        REPO,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "results", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "*.tmp*"
+        ),
+    )
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    built = subprocess.run([*pip, "wheel", "--no-deps", "-w", str(work / "dist"), str(source)], capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        [*pip, "wheel", "--no-deps", "-w", str(work / "dist"), str(source)], capture_output=True, text=True, timeout=600
+    )
     if built.returncode != 0 and "No matching distribution found for setuptools" in built.stderr:
         pytest.skip("no package index reachable for the wheel's build requirements")
     assert built.returncode == 0, built.stderr
     wheel = next((work / "dist").glob("siamese-*.whl"))
-    installed = subprocess.run([*pip, "install", "--no-deps", "--target", str(work / "site"), str(wheel)],
-                               capture_output=True, text=True, timeout=300)
+    installed = subprocess.run(
+        [*pip, "install", "--no-deps", "--target", str(work / "site"), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert installed.returncode == 0, installed.stderr
     return work / "site"
 
@@ -82,13 +96,27 @@ def test_a_wheel_install_verifies_with_no_model_given(wheel_site, run_pair, tmp_
     """`siamese verify A B` from a plain (non-editable) install, outside the source tree."""
     env = {**os.environ, "PYTHONPATH": str(wheel_site), "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("SIAMESE_MODEL", None)
-    where = subprocess.run([sys.executable, "-c", "import siamese; print(siamese.__file__)"], cwd=tmp_path, env=env,
-                           capture_output=True, text=True, timeout=60)
+    where = subprocess.run(
+        [sys.executable, "-c", "import siamese; print(siamese.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert where.stdout.startswith(str(wheel_site)), where  # the installed copy, not the source tree
-    command = [str(wheel_site / "bin" / "siamese"), "verify", str(run_pair / "item06.png"), str(run_pair / "class18.png")]
+    command = [
+        str(wheel_site / "bin" / "siamese"),
+        "verify",
+        str(run_pair / "item06.png"),
+        str(run_pair / "class18.png"),
+    ]
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == SAME_ANSWER
     assert (wheel_site / "siamese" / "pretrained" / "omniglot.onnx").is_file()
     shipped = sorted(f"{name}{suffix}" for name in PRETRAINED for suffix in (".keras", ".onnx"))
-    assert sorted(p.name for p in (wheel_site / "siamese" / "pretrained").iterdir() if p.suffix in (".keras", ".onnx")) == shipped
+    assert (
+        sorted(p.name for p in (wheel_site / "siamese" / "pretrained").iterdir() if p.suffix in (".keras", ".onnx"))
+        == shipped
+    )

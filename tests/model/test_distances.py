@@ -32,7 +32,7 @@ def test_pairwise_matches_every_pair(layer_class):
     matrix = keras.ops.convert_to_numpy(layer.pairwise(A))
     assert matrix.shape == (5, 5)
     for i in range(5):
-        row = keras.ops.convert_to_numpy(layer(np.repeat(A[i:i + 1], 5, axis=0), A))
+        row = keras.ops.convert_to_numpy(layer(np.repeat(A[i : i + 1], 5, axis=0), A))
         assert np.allclose(matrix[i], row, atol=1e-4)
 
 

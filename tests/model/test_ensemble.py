@@ -54,12 +54,15 @@ def test_an_exported_ensemble_answers_as_keras_does(tmp_path):
     assert np.allclose(onnx.embed(files), plain.embed(files), atol=1e-5)
 
 
-@pytest.mark.parametrize("members, message", [
-    (lambda: [_member(0)], "needs 2 or more networks"),
-    (lambda: [_member(0), _member(1, distance="euclidean")], "member 1: the ensemble averages cosine distances"),
-    (lambda: [_member(0), _member(1, normalize=False)], "member 1: its tower must end in unit-length embeddings"),
-    (lambda: [_member(0), _member(1, preprocessing={**PREPROCESSING, "invert": False})], "member 1: its input"),
-])
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        (lambda: [_member(0)], "needs 2 or more networks"),
+        (lambda: [_member(0), _member(1, distance="euclidean")], "member 1: the ensemble averages cosine distances"),
+        (lambda: [_member(0), _member(1, normalize=False)], "member 1: its tower must end in unit-length embeddings"),
+        (lambda: [_member(0), _member(1, preprocessing={**PREPROCESSING, "invert": False})], "member 1: its input"),
+    ],
+)
 def test_members_that_cannot_be_averaged_are_refused(members, message):
     with pytest.raises(ValueError, match=message):
         ensemble_network(members())

@@ -96,8 +96,14 @@ def test_reducers_against_numpy():
     assert float(MeanReducer()(values, np.zeros(5, "float32"))) == 0.0
 
 
-@pytest.mark.parametrize("loss", [ContrastiveLoss(2.0, reducer="mean"), PairCrossentropy(reducer="mean"),
-                                  MultiSimilarityLoss(3.0, 40.0, 0.4, reducer="mean")])
+@pytest.mark.parametrize(
+    "loss",
+    [
+        ContrastiveLoss(2.0, reducer="mean"),
+        PairCrossentropy(reducer="mean"),
+        MultiSimilarityLoss(3.0, 40.0, 0.4, reducer="mean"),
+    ],
+)
 def test_configuration_and_reducer_survive_serialization(loss):
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
     assert type(again) is type(loss) and isinstance(again.reducer, MeanReducer)
@@ -111,16 +117,21 @@ def test_contrastive_pure_function_is_per_pair():
     expected = [0.25, (1.0 - 0.2) ** 2, 0.0]
     assert np.allclose(keras.ops.convert_to_numpy(contrastive_loss(same, distance, 1.0)), expected)
     p = np.array([0.1, 0.8, 0.3], "float32")
-    assert np.allclose(keras.ops.convert_to_numpy(pair_crossentropy(same, p)), [-np.log(0.9), -np.log(0.8), -np.log(0.3)], atol=1e-6)
+    assert np.allclose(
+        keras.ops.convert_to_numpy(pair_crossentropy(same, p)), [-np.log(0.9), -np.log(0.8), -np.log(0.3)], atol=1e-6
+    )
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: ContrastiveLoss(margin=0), "margin must be positive, got 0"),
-    (lambda: ContrastiveLoss(margin=-1.0), "margin must be positive, got -1.0"),
-    (lambda: MultiSimilarityLoss(alpha=0), "alpha must be positive, got 0"),
-    (lambda: ContrastiveLoss(reducer="max"), r"reducer must be one of \['nonzero', 'mean'\], got 'max'"),
-    (lambda: losses.get("triplet"), "loss must be one of"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: ContrastiveLoss(margin=0), "margin must be positive, got 0"),
+        (lambda: ContrastiveLoss(margin=-1.0), "margin must be positive, got -1.0"),
+        (lambda: MultiSimilarityLoss(alpha=0), "alpha must be positive, got 0"),
+        (lambda: ContrastiveLoss(reducer="max"), r"reducer must be one of \['nonzero', 'mean'\], got 'max'"),
+        (lambda: losses.get("triplet"), "loss must be one of"),
+    ],
+)
 def test_bad_arguments_are_refused(make, message):
     with pytest.raises(ValueError, match=message):
         make()

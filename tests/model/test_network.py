@@ -18,7 +18,9 @@ X = np.random.default_rng(0).random((6, 16, 16, 1)).astype("float32")
 def _network(distance="euclidean", **kwargs):
     keras.utils.set_random_seed(0)
     tower = build_tower((16, 16, 1), filters=(8, 8), embedding_dim=12, dropout=0.1, l2=1e-4, **kwargs)
-    return SiameseNetwork(tower, distance, preprocessing={"image_size": [16, 16], "channels": 1, "invert": True}, threshold=0.7)
+    return SiameseNetwork(
+        tower, distance, preprocessing={"image_size": [16, 16], "channels": 1, "invert": True}, threshold=0.7
+    )
 
 
 def _numpy(x):
@@ -47,7 +49,9 @@ def test_one_tower_is_shared_by_both_inputs():
     # Neither branch kept the old weights: a tower per input would match one of these instead.
     assert np.min(np.abs(after - _euclidean(new_a, old_b))) > 1e-4
     assert np.min(np.abs(after - _euclidean(old_a, new_b))) > 1e-4
-    assert len(network.tower.trainable_weights) + len(network.distance.trainable_weights) == len(network.trainable_weights)
+    assert len(network.tower.trainable_weights) + len(network.distance.trainable_weights) == len(
+        network.trainable_weights
+    )
 
 
 @pytest.mark.parametrize("distance", ["euclidean", "manhattan", "cosine", "learned"])
@@ -58,7 +62,9 @@ def test_save_load_round_trip_under_safe_mode(tmp_path, distance):
     assert loaded.threshold == 0.7 and loaded.preprocessing["invert"] is True
     assert type(loaded.distance) is type(network.distance)
     assert np.array_equal(keras.ops.convert_to_numpy(loaded.tower(X)), keras.ops.convert_to_numpy(network.tower(X)))
-    assert np.array_equal(keras.ops.convert_to_numpy(loaded((X, X[::-1]))), keras.ops.convert_to_numpy(network((X, X[::-1]))))
+    assert np.array_equal(
+        keras.ops.convert_to_numpy(loaded((X, X[::-1]))), keras.ops.convert_to_numpy(network((X, X[::-1])))
+    )
     config = json.loads(zipfile.ZipFile(path).read("config.json"))
     class_names = set(_class_names(config))
     assert {"SiameseNetwork", "Conv2D", type(network.distance).__name__} <= class_names  # the walk sees the layers
@@ -90,7 +96,9 @@ def test_load_refuses_a_model_that_carries_a_lambda_layer(tmp_path):
     # The file itself is sound: only safe_mode stands between it and its Python code.
     unsafe = keras.saving.load_model(path, compile=False, safe_mode=False)
     assert isinstance(unsafe, SiameseNetwork)
-    assert np.allclose(keras.ops.convert_to_numpy(unsafe.tower(X)), keras.ops.convert_to_numpy(network.tower(X)), atol=1e-6)
+    assert np.allclose(
+        keras.ops.convert_to_numpy(unsafe.tower(X)), keras.ops.convert_to_numpy(network.tower(X)), atol=1e-6
+    )
 
 
 def test_unit_norm_tower_gives_unit_embeddings():
@@ -108,7 +116,9 @@ def test_failed_save_leaves_the_old_model_intact(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(network, "save", crash)
-    with pytest.raises(OutputError, match=r"m.keras: cannot be written \(No space left on device\); nothing there was changed"):
+    with pytest.raises(
+        OutputError, match=r"m.keras: cannot be written \(No space left on device\); nothing there was changed"
+    ):
         save_network(network, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]
@@ -137,13 +147,16 @@ def test_load_errors_name_the_file(tmp_path):
         load_network(plain)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"filters": ()}, "filters must be"),
-    ({"embedding_dim": 0}, "embedding_dim must be positive, got 0"),
-    ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
-    ({"l2": -1}, "l2 must be zero or positive, got -1"),
-    ({"filters": (8, 8, 8, 8, 8)}, "too small for 5 pooling blocks"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"filters": ()}, "filters must be"),
+        ({"embedding_dim": 0}, "embedding_dim must be positive, got 0"),
+        ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
+        ({"l2": -1}, "l2 must be zero or positive, got -1"),
+        ({"filters": (8, 8, 8, 8, 8)}, "too small for 5 pooling blocks"),
+    ],
+)
 def test_tower_checks_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         build_tower((16, 16, 1), **kwargs)

@@ -66,9 +66,33 @@ def _signers(root, writers=10, per_writer=4, seed=0):
 def test_train_with_the_signatures_recipe_saves_its_framing_in_the_model(tmp_path, capsys):
     data = _signers(tmp_path / "signers")
     model = tmp_path / "signatures.keras"
-    code = main(["train", str(data), "--recipe", "signatures", "--epochs", "1", "--steps", "2", "--classes-per-batch", "4",
-                 "--examples-per-class", "2", "--validation-fraction", "0.4", "--image-size", "32x64", "--filters", "8,8", "--model-out", str(model),
-                 "--results", str(tmp_path / "run"), "--no-export"])
+    code = main(
+        [
+            "train",
+            str(data),
+            "--recipe",
+            "signatures",
+            "--epochs",
+            "1",
+            "--steps",
+            "2",
+            "--classes-per-batch",
+            "4",
+            "--examples-per-class",
+            "2",
+            "--validation-fraction",
+            "0.4",
+            "--image-size",
+            "32x64",
+            "--filters",
+            "8,8",
+            "--model-out",
+            str(model),
+            "--results",
+            str(tmp_path / "run"),
+            "--no-export",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     loaded = siamese.load_model(model)
     assert loaded.preprocessing.crop == "ink" and loaded.preprocessing.keep_aspect
@@ -94,14 +118,43 @@ def test_train_with_the_faces_and_handwriting_recipes(tmp_path, capsys, recipe, 
             cv2.circle(image, (25 + person % 3, 30), 12 + person, 200, -1)
             name = f"subject{person:02d}.pose{k}" if layout == "flat" else f"class{person}/{k}.png"
             (data / name).parent.mkdir(parents=True, exist_ok=True)
-            ok, encoded = cv2.imencode(".gif", cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)) if layout == "flat" else cv2.imencode(".png", image)
+            ok, encoded = (
+                cv2.imencode(".gif", cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
+                if layout == "flat"
+                else cv2.imencode(".png", image)
+            )
             assert ok
             (data / name).write_bytes(encoded.tobytes())
     pattern = ["--class-pattern", r"subject(\d+)"] if layout == "flat" else []
     model = tmp_path / f"{recipe}.keras"
-    code = main(["train", str(data), "--recipe", recipe, *pattern, "--epochs", "1", "--steps", "2", "--image-size", "32",
-                 "--filters", "8,8", "--classes-per-batch", "4", "--examples-per-class", "2", "--validation-fraction", "0.4",
-                 "--model-out", str(model), "--results", str(tmp_path / "run"), "--no-export"])
+    code = main(
+        [
+            "train",
+            str(data),
+            "--recipe",
+            recipe,
+            *pattern,
+            "--epochs",
+            "1",
+            "--steps",
+            "2",
+            "--image-size",
+            "32",
+            "--filters",
+            "8,8",
+            "--classes-per-batch",
+            "4",
+            "--examples-per-class",
+            "2",
+            "--validation-fraction",
+            "0.4",
+            "--model-out",
+            str(model),
+            "--results",
+            str(tmp_path / "run"),
+            "--no-export",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["recipe"] == recipe

@@ -37,10 +37,20 @@ def test_duplicates_across_classes_are_found_and_reported_by_training(shapes_cop
     shutil.copy(shapes_copy / "lines" / "hline" / "03.png", shapes_copy / "curves" / "circle" / "99.png")
     dataset = load_dataset(shapes_copy)
     found = dataset.duplicates_across_classes()
-    assert [(dataset.name(a), dataset.name(b)) for a, b in found] == [(str(shapes_copy / "curves" / "circle" / "99.png"),
-                                                                       str(shapes_copy / "lines" / "hline" / "03.png"))]
-    config = TrainConfig(image_size=(16, 16), filters=(8,), embedding_dim=8, epochs=1, steps_per_epoch=2, classes_per_batch=4,
-                         examples_per_class=2, validation_pairs=50, augment=False)
+    assert [(dataset.name(a), dataset.name(b)) for a, b in found] == [
+        (str(shapes_copy / "curves" / "circle" / "99.png"), str(shapes_copy / "lines" / "hline" / "03.png"))
+    ]
+    config = TrainConfig(
+        image_size=(16, 16),
+        filters=(8,),
+        embedding_dim=8,
+        epochs=1,
+        steps_per_epoch=2,
+        classes_per_batch=4,
+        examples_per_class=2,
+        validation_pairs=50,
+        augment=False,
+    )
     result = train(dataset, model_path=tmp_path / "m.keras", config=config, verbose=0)
     assert result.metrics["duplicates_across_classes"] == 1
     assert "1 image(s) stand in two classes" in caplog.text
@@ -50,17 +60,75 @@ def test_paths_with_spaces_and_non_ascii_names_train_and_verify(shapes_dir, tmp_
     from siamese.cli import main
 
     root = tmp_path / "données d'écriture"
-    for group, cls, new in (("lines", "hline", "trait horizontal"), ("curves", "circle", "cercle ø"), ("polygons", "square", "carré 正方形")):
+    for group, cls, new in (
+        ("lines", "hline", "trait horizontal"),
+        ("curves", "circle", "cercle ø"),
+        ("polygons", "square", "carré 正方形"),
+    ):
         shutil.copytree(shapes_dir / group / cls, root / "formes" / new)
     model = tmp_path / "modèle ü.keras"
-    assert main(["train", str(root), "--model-out", str(model), "--results", str(tmp_path / "résultats"), "--epochs", "1", "--steps", "2",
-                 "--image-size", "16", "--filters", "8", "--embedding-dim", "8", "--classes-per-batch", "3",
-                 "--examples-per-class", "2", "--no-augment", "--validation-fraction", "0.5"]) == 2  # 3 classes: too few to split
+    assert (
+        main(
+            [
+                "train",
+                str(root),
+                "--model-out",
+                str(model),
+                "--results",
+                str(tmp_path / "résultats"),
+                "--epochs",
+                "1",
+                "--steps",
+                "2",
+                "--image-size",
+                "16",
+                "--filters",
+                "8",
+                "--embedding-dim",
+                "8",
+                "--classes-per-batch",
+                "3",
+                "--examples-per-class",
+                "2",
+                "--no-augment",
+                "--validation-fraction",
+                "0.5",
+            ]
+        )
+        == 2
+    )  # 3 classes: too few to split
     assert "too few to split" in capsys.readouterr().err
     shutil.copytree(shapes_dir / "curves" / "wave", root / "formes" / "vague ~ é")
-    assert main(["train", str(root), "--model-out", str(model), "--results", str(tmp_path / "résultats"), "--epochs", "1", "--steps", "2",
-                 "--image-size", "16", "--filters", "8", "--embedding-dim", "8", "--classes-per-batch", "2",
-                 "--examples-per-class", "2", "--no-augment", "--validation-fraction", "0.5"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(root),
+                "--model-out",
+                str(model),
+                "--results",
+                str(tmp_path / "résultats"),
+                "--epochs",
+                "1",
+                "--steps",
+                "2",
+                "--image-size",
+                "16",
+                "--filters",
+                "8",
+                "--embedding-dim",
+                "8",
+                "--classes-per-batch",
+                "2",
+                "--examples-per-class",
+                "2",
+                "--no-augment",
+                "--validation-fraction",
+                "0.5",
+            ]
+        )
+        == 0
+    )
     a, b = root / "formes" / "cercle ø" / "00.png", root / "formes" / "carré 正方形" / "01.png"
     assert main(["verify", str(a), str(b), "--model", str(model), "--json"]) == 0
     assert '"distance"' in capsys.readouterr().out.splitlines()[-1]
@@ -68,18 +136,25 @@ def test_paths_with_spaces_and_non_ascii_names_train_and_verify(shapes_dir, tmp_
 
 @pytest.fixture
 def two_images(shapes_dir, tmp_path):
-    for name, source in (("a b.png", "lines/hline/00.png"), ("c.png", "lines/hline/01.png"), ("d.png", "curves/circle/00.png")):
+    for name, source in (
+        ("a b.png", "lines/hline/00.png"),
+        ("c.png", "lines/hline/01.png"),
+        ("d.png", "curves/circle/00.png"),
+    ):
         shutil.copy(shapes_dir / source, tmp_path / name)
     return tmp_path
 
 
-@pytest.mark.parametrize("text", [
-    "\ufeffa b.png,c.png,1\nc.png,d.png,0\n",                 # a byte-order mark
-    "a b.png,c.png,1\r\nc.png,d.png,0\r\n",                   # Windows line ends
-    "first,second,label\na b.png,c.png,same\nc.png,d.png,different\n",  # a header row
-    "\n\na b.png,c.png,1\n   \n,,\n# a comment\nc.png,d.png,0\n\n",   # blank lines, empty cells, comments
-    '"a b.png", c.png ,1\nc.png,d.png, 0 \n',                # quotes and spaces around fields
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\ufeffa b.png,c.png,1\nc.png,d.png,0\n",  # a byte-order mark
+        "a b.png,c.png,1\r\nc.png,d.png,0\r\n",  # Windows line ends
+        "first,second,label\na b.png,c.png,same\nc.png,d.png,different\n",  # a header row
+        "\n\na b.png,c.png,1\n   \n,,\n# a comment\nc.png,d.png,0\n\n",  # blank lines, empty cells, comments
+        '"a b.png", c.png ,1\nc.png,d.png, 0 \n',  # quotes and spaces around fields
+    ],
+)
 def test_pairs_files_as_people_write_them(two_images, text):
     (two_images / "pairs.csv").write_text(text, encoding="utf-8", newline="")
     pairs = read_pairs_file(two_images / "pairs.csv")
@@ -87,12 +162,15 @@ def test_pairs_files_as_people_write_them(two_images, text):
     assert [os.path.basename(p) for p in pairs.second] == ["c.png", "d.png"] and pairs.same.tolist() == [1, 0]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("a b.png,c.png\n", r"pairs.csv:1: expected 'path1,path2,label', got 2 field\(s\)"),
-    ("a b.png,c.png,1\nc.png,d.png,maybe\n", r"pairs.csv:2: label must be 1/0 or same/different, got 'maybe'"),
-    ("a b.png,c.png,1\nc.png,e.png,0\n", r"pairs.csv:2: image 'e.png' not found"),
-    ("# only a comment\n\n", "pairs.csv: no pairs in file"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a b.png,c.png\n", r"pairs.csv:1: expected 'path1,path2,label', got 2 field\(s\)"),
+        ("a b.png,c.png,1\nc.png,d.png,maybe\n", r"pairs.csv:2: label must be 1/0 or same/different, got 'maybe'"),
+        ("a b.png,c.png,1\nc.png,e.png,0\n", r"pairs.csv:2: image 'e.png' not found"),
+        ("# only a comment\n\n", "pairs.csv: no pairs in file"),
+    ],
+)
 def test_malformed_pairs_files_name_the_line(two_images, text, message):
     (two_images / "pairs.csv").write_text(text)
     with pytest.raises(DatasetError, match=message):

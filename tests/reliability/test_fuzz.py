@@ -21,7 +21,11 @@ from siamese.data.images import decode_image
 from siamese.errors import DatasetError, ImageError
 
 QUICK = settings(max_examples=1500, deadline=2000, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-LONG = settings(max_examples=50_000, deadline=2000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+LONG = settings(
+    max_examples=50_000,
+    deadline=2000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 def _seeds():
@@ -29,8 +33,12 @@ def _seeds():
     picture = (rng.random((37, 53)) * 255).astype(np.uint8)
     gif = io.BytesIO()
     Image.fromarray(picture).save(gif, format="GIF")
-    return {"png": cv2.imencode(".png", picture)[1].tobytes(), "jpeg": cv2.imencode(".jpg", picture)[1].tobytes(),
-            "gif": gif.getvalue(), "bmp": cv2.imencode(".bmp", picture)[1].tobytes()}
+    return {
+        "png": cv2.imencode(".png", picture)[1].tobytes(),
+        "jpeg": cv2.imencode(".jpg", picture)[1].tobytes(),
+        "gif": gif.getvalue(),
+        "bmp": cv2.imencode(".bmp", picture)[1].tobytes(),
+    }
 
 
 SEEDS = _seeds()
@@ -44,7 +52,7 @@ def mutated(draw):
         where = draw(st.integers(0, len(data) - 1))
         data[where] = draw(st.integers(0, 255))
     if draw(st.booleans()):
-        data = data[:draw(st.integers(0, len(data)))]
+        data = data[: draw(st.integers(0, len(data)))]
     if draw(st.booleans()):
         where = draw(st.integers(0, len(data)))
         data[where:where] = draw(st.binary(max_size=64))
@@ -91,8 +99,12 @@ def test_mutated_real_images_long(memory_bound, data, channels):
 
 LINE = st.one_of(
     st.text(max_size=60),
-    st.builds(lambda a, b, label: f"{a},{b},{label}", st.sampled_from(["a.png", "b.png", "missing.png", "", " a.png "]),
-              st.sampled_from(["a.png", "b.png", "\"b.png\""]), st.sampled_from(["1", "0", "same", "different", "x", ""])),
+    st.builds(
+        lambda a, b, label: f"{a},{b},{label}",
+        st.sampled_from(["a.png", "b.png", "missing.png", "", " a.png "]),
+        st.sampled_from(["a.png", "b.png", '"b.png"']),
+        st.sampled_from(["1", "0", "same", "different", "x", ""]),
+    ),
 )
 
 
@@ -115,7 +127,9 @@ def pair_folder(tmp_path_factory):
     return folder
 
 
-@settings(max_examples=1500, deadline=2000, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=1500, deadline=2000, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(LINE, max_size=8), st.sampled_from(["\n", "\r\n", "\r"]), st.booleans())
 def test_pairs_files(pair_folder, lines, ending, bom):
     _read_or_refuse(pair_folder, lines, ending, bom)

@@ -14,18 +14,24 @@ import pytest
 
 import siamese
 from siamese.data import load_images, read_image
-from siamese.data.images import MAX_PIXELS, Preprocessing, decode_image, declared_size
+from siamese.data.images import MAX_PIXELS, Preprocessing, declared_size, decode_image
 from siamese.errors import ImageError
 from tests.conftest import REPO
 
 
 def png_declaring(width: int, height: int) -> bytes:
     """A valid PNG header that declares width x height pixels, with a few bytes of data (a few hundred bytes on disk)."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
@@ -42,8 +48,11 @@ def test_the_header_gives_the_declared_size_without_decoding():
 
 def test_a_decompression_bomb_is_refused_by_its_header_fast_and_without_memory(bomb):
     start = time.perf_counter()
-    with pytest.raises(ImageError, match=r"bomb.png: declares 2,500,000,000 pixels, more than the 50,000,000 allowed; "
-                                         r"refused before decoding"):
+    with pytest.raises(
+        ImageError,
+        match=r"bomb.png: declares 2,500,000,000 pixels, more than the 50,000,000 allowed; "
+        r"refused before decoding",
+    ):
         read_image(bomb)
     assert time.perf_counter() - start < 0.5
 
@@ -61,7 +70,7 @@ def test_a_png_whose_chunk_claims_gigabytes_is_refused_before_opencv_allocates_t
     """A 2 KB PNG whose IDAT length field says 4 GB: OpenCV 5 would allocate it; the check reads the chunks first."""
     data = bytearray(png_declaring(53, 37))
     idat = data.index(b"IDAT") - 4
-    data[idat:idat + 4] = struct.pack(">I", 4_194_306_009)
+    data[idat : idat + 4] = struct.pack(">I", 4_194_306_009)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(ImageError, match="chunky.png: truncated or corrupt PNG"):
         decode_image(bytes(data), name="chunky.png")
@@ -71,19 +80,30 @@ def test_a_png_whose_chunk_claims_gigabytes_is_refused_before_opencv_allocates_t
 def test_every_reader_refuses_it(bomb, shapes_dir):
     model = siamese.load_model("omniglot")
     good = shapes_dir / "lines" / "hline" / "00.png"
-    for call in (lambda: model.verify(good, bomb), lambda: model.embed([good, bomb]),
-                 lambda: load_images([bomb], Preprocessing(image_size=(16, 16)))):
+    for call in (
+        lambda: model.verify(good, bomb),
+        lambda: model.embed([good, bomb]),
+        lambda: load_images([bomb], Preprocessing(image_size=(16, 16))),
+    ):
         with pytest.raises(ImageError, match="bomb.png: declares"):
             call()
 
 
 def test_test_py_answers_a_bomb_with_one_line_and_exit_2(bomb, shapes_dir):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "test.py", "--image1", str(shapes_dir / "lines" / "hline" / "00.png"), "--image2", str(bomb)],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "test.py", "--image1", str(shapes_dir / "lines" / "hline" / "00.png"), "--image2", str(bomb)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines() == [f"siamese: error: {bomb}: declares 2,500,000,000 pixels, more than the "
-                                                  "50,000,000 allowed; refused before decoding (a decompression bomb?)"]
+    assert result.stderr.strip().splitlines() == [
+        f"siamese: error: {bomb}: declares 2,500,000,000 pixels, more than the "
+        "50,000,000 allowed; refused before decoding (a decompression bomb?)"
+    ]
 
 
 def test_identical_images_are_at_distance_zero_not_minus_zero(shapes_dir, capsys):
@@ -127,12 +147,24 @@ def _odd_files():
     frames = [Image.fromarray(COLOUR), Image.fromarray(255 - COLOUR)]
     return {
         "RGBA PNG (alpha dropped)": (_encoded(np.dstack([COLOUR, np.full((20, 40), 90, np.uint8)]), "PNG"), COLOUR, 1),
-        "palette PNG": (_encoded(Image.fromarray(COLOUR).convert("P", palette=Image.Palette.ADAPTIVE), "PNG"), COLOUR, 8),
+        "palette PNG": (
+            _encoded(Image.fromarray(COLOUR).convert("P", palette=Image.Palette.ADAPTIVE), "PNG"),
+            COLOUR,
+            8,
+        ),
         "CMYK JPEG": (_encoded(Image.fromarray(COLOUR).convert("CMYK"), "JPEG", quality=95), COLOUR, 8),
-        "EXIF-rotated JPEG (shown upright)": (_encoded(COLOUR, "JPEG", quality=95, exif=exif.tobytes()), np.rot90(COLOUR, -1), 8),
+        "EXIF-rotated JPEG (shown upright)": (
+            _encoded(COLOUR, "JPEG", quality=95, exif=exif.tobytes()),
+            np.rot90(COLOUR, -1),
+            8,
+        ),
         "animated GIF (first frame)": (_encoded(frames[0], "GIF", save_all=True, append_images=frames[1:]), COLOUR, 8),
         "1x1 PNG": (_encoded(np.full((1, 1, 3), 7, np.uint8), "PNG"), np.full((1, 1, 3), 7, np.uint8), 1),
-        "2000x30 PNG": (_encoded(np.full((30, 2000, 3), 200, np.uint8), "PNG"), np.full((30, 2000, 3), 200, np.uint8), 1),
+        "2000x30 PNG": (
+            _encoded(np.full((30, 2000, 3), 200, np.uint8), "PNG"),
+            np.full((30, 2000, 3), 200, np.uint8),
+            1,
+        ),
     }
 
 
@@ -143,7 +175,10 @@ def test_odd_but_valid_images_are_read_as_they_look(case):
     assert decoded.shape == expected.shape
     assert np.mean(np.abs(decoded.astype(float) - expected)) < tolerance
     assert decode_image(data, name=case, channels=1).shape == (*expected.shape[:2], 1)
-    assert Preprocessing(image_size=(16, 16)).input_shape == load_images([decoded], Preprocessing(image_size=(16, 16)))[0].shape
+    assert (
+        Preprocessing(image_size=(16, 16)).input_shape
+        == load_images([decoded], Preprocessing(image_size=(16, 16)))[0].shape
+    )
 
 
 def test_a_16_bit_png_keeps_its_brightness():
@@ -151,11 +186,14 @@ def test_a_16_bit_png_keeps_its_brightness():
     assert decoded.dtype == np.uint8 and np.max(np.abs(decoded[:, :, 0].astype(float) - GREY16 / 257.0)) <= 1.0
 
 
-@pytest.mark.parametrize("data, problem", [
-    (b"<!DOCTYPE html><html><body>not a picture</body></html>", "not an image (text)"),
-    (_encoded(COLOUR, "JPEG")[:300], "truncated or corrupt JPEG"),
-    (_encoded(COLOUR, "PNG")[:-30], "truncated or corrupt PNG"),
-])
+@pytest.mark.parametrize(
+    "data, problem",
+    [
+        (b"<!DOCTYPE html><html><body>not a picture</body></html>", "not an image (text)"),
+        (_encoded(COLOUR, "JPEG")[:300], "truncated or corrupt JPEG"),
+        (_encoded(COLOUR, "PNG")[:-30], "truncated or corrupt PNG"),
+    ],
+)
 def test_files_that_only_look_like_images_are_named(data, problem):
     with pytest.raises(ImageError, match=f"^odd: {re.escape(problem)}$"):
         decode_image(data, name="odd")

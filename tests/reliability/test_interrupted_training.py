@@ -15,14 +15,38 @@ from siamese.cli import main
 from siamese.errors import TrainingError
 from siamese.training import TrainConfig, train
 
-SMALL = ["--image-size", "24", "--filters", "16,32,32", "--embedding-dim", "32", "--steps", "12", "--classes-per-batch", "6",
-         "--examples-per-class", "4", "--validation-fraction", "0.34", "--learning-rate", "0.003", "--seed", "0"]
+SMALL = [
+    "--image-size",
+    "24",
+    "--filters",
+    "16,32,32",
+    "--embedding-dim",
+    "32",
+    "--steps",
+    "12",
+    "--classes-per-batch",
+    "6",
+    "--examples-per-class",
+    "4",
+    "--validation-fraction",
+    "0.34",
+    "--learning-rate",
+    "0.003",
+    "--seed",
+    "0",
+]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def siamese_cli(*args, cwd):
-    return subprocess.Popen([sys.executable, "-m", "siamese", *map(str, args)], cwd=cwd, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "siamese", *map(str, args)],
+        cwd=cwd,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def weights_of(model_path):
@@ -48,8 +72,14 @@ def test_a_killed_run_resumes_to_the_same_model(shapes_dir, tmp_path):
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     assert reference.wait(timeout=300) == 0, reference.stderr.read()
-    resumed = subprocess.run([sys.executable, "-m", "siamese", "train", "--resume", "r"], cwd=killed, env=ENV,
-                             capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "siamese", "train", "--resume", "r"],
+        cwd=killed,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming results/r" in resumed.stdout
     expected = json.loads((whole / "results" / "r" / "metrics.json").read_text())
@@ -57,7 +87,9 @@ def test_a_killed_run_resumes_to_the_same_model(shapes_dir, tmp_path):
     for key in ("train_seconds", "resumed_at_epoch"):
         expected.pop(key), got.pop(key)
     assert got == expected
-    assert (killed / "results" / "r" / "history.csv").read_text() == (whole / "results" / "r" / "history.csv").read_text()
+    assert (killed / "results" / "r" / "history.csv").read_text() == (
+        whole / "results" / "r" / "history.csv"
+    ).read_text()
     assert weights_of(killed / "models" / "r.keras") == weights_of(whole / "models" / "r.keras")
 
 
@@ -93,21 +125,49 @@ class _Poisoned:
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_model(shapes_dir, tmp_path, monkeypatch):
     _Poisoned(monkeypatch)
-    config = TrainConfig(image_size=(24, 24), filters=(16, 32), embedding_dim=16, epochs=4, steps_per_epoch=5, classes_per_batch=6,
-                         examples_per_class=4, validation_pairs=100, augment=False, split_by_group=False, validation_fraction=0.34)
+    config = TrainConfig(
+        image_size=(24, 24),
+        filters=(16, 32),
+        embedding_dim=16,
+        epochs=4,
+        steps_per_epoch=5,
+        classes_per_batch=6,
+        examples_per_class=4,
+        validation_pairs=100,
+        augment=False,
+        split_by_group=False,
+        validation_fraction=0.34,
+    )
     model = tmp_path / "m.keras"
-    with pytest.raises(TrainingError, match=r"the loss became nan at epoch 2, step 1; the best model so far \(epoch 1\) is kept in "):
+    with pytest.raises(
+        TrainingError, match=r"the loss became nan at epoch 2, step 1; the best model so far \(epoch 1\) is kept in "
+    ):
         train(shapes_dir, model_path=model, config=config, results_dir=tmp_path / "r", verbose=0)
     import siamese
 
     loaded = siamese.load_model(model, engine="keras")
     assert np.isfinite(loaded.embed(np.zeros((24, 24), np.uint8))).all() and loaded.threshold is not None
-    assert json.loads((tmp_path / "r" / "resume" / "state.json").read_text())["next_epoch"] == 1  # no state from bad weights
+    assert (
+        json.loads((tmp_path / "r" / "resume" / "state.json").read_text())["next_epoch"] == 1
+    )  # no state from bad weights
 
 
 def test_a_nan_loss_from_the_start_saves_nothing(shapes_dir, tmp_path, capsys):
-    code = main(["train", str(shapes_dir), "--model-out", str(tmp_path / "m.keras"), "--results", str(tmp_path / "r"),
-                 "--epochs", "2", "--learning-rate", "1e30", *SMALL[:-4]])
+    code = main(
+        [
+            "train",
+            str(shapes_dir),
+            "--model-out",
+            str(tmp_path / "m.keras"),
+            "--results",
+            str(tmp_path / "r"),
+            "--epochs",
+            "2",
+            "--learning-rate",
+            "1e30",
+            *SMALL[:-4],
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "siamese: error: training stopped: the loss became" in err and "no model was saved" in err
     assert not (tmp_path / "m.keras").exists()
@@ -118,16 +178,40 @@ def small_disk(tmp_path):
     """A 1 MiB tmpfs: a real file system that fills up (skipped where mounting is not allowed)."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True).returncode != 0:
+    if (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True).returncode
+        != 0
+    ):
         pytest.skip("mounting a tmpfs needs root with CAP_SYS_ADMIN")
     yield disk
     subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
 
 def _tiny(tmp_path, model, *extra):
-    return ["train", str(tmp_path / "data"), "--model-out", str(model), "--results", str(tmp_path / "r"), "--epochs", "1", "--steps", "2",
-            "--image-size", "16", "--filters", "8", "--embedding-dim", "8", "--classes-per-batch", "4", "--examples-per-class", "2",
-            "--no-augment", *extra]
+    return [
+        "train",
+        str(tmp_path / "data"),
+        "--model-out",
+        str(model),
+        "--results",
+        str(tmp_path / "r"),
+        "--epochs",
+        "1",
+        "--steps",
+        "2",
+        "--image-size",
+        "16",
+        "--filters",
+        "8",
+        "--embedding-dim",
+        "8",
+        "--classes-per-batch",
+        "4",
+        "--examples-per-class",
+        "2",
+        "--no-augment",
+        *extra,
+    ]
 
 
 def test_a_full_disk_gives_one_line_and_keeps_the_previous_model(shapes_dir, tmp_path, small_disk, capsys):
@@ -142,9 +226,15 @@ def test_a_full_disk_gives_one_line_and_keeps_the_previous_model(shapes_dir, tmp
     capsys.readouterr()
     assert main(_tiny(tmp_path, model, "--overwrite", "--seed", "1")) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"siamese: error: {model}: cannot be written (No space left on device); nothing there was changed")
+    assert err.startswith(
+        f"siamese: error: {model}: cannot be written (No space left on device); nothing there was changed"
+    )
     assert err.count("\n") == 1
-    assert model.read_bytes() == before and sorted(p.name for p in small_disk.iterdir()) == ["filler", "m.keras", "m.onnx"]
+    assert model.read_bytes() == before and sorted(p.name for p in small_disk.iterdir()) == [
+        "filler",
+        "m.keras",
+        "m.onnx",
+    ]
 
 
 def test_a_read_only_folder_fails_before_training(shapes_dir, tmp_path, small_disk, capsys):

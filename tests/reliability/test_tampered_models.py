@@ -51,7 +51,9 @@ def test_saved_models_carry_a_record_of_their_members(sealed):
 
 def test_altered_weights_are_refused(sealed, tmp_path):
     tampered = rewrite_member(sealed, tmp_path / "t.keras", "model.weights.h5", flip_middle_byte)
-    with pytest.raises(ModelFileError, match=r"t.keras: model.weights.h5 changed since the model was saved \(SHA-256 mismatch\)"):
+    with pytest.raises(
+        ModelFileError, match=r"t.keras: model.weights.h5 changed since the model was saved \(SHA-256 mismatch\)"
+    ):
         load_model(tampered, engine="keras")
 
 
@@ -69,12 +71,20 @@ def test_test_py_refuses_tampered_weights_in_one_line(sealed, tmp_path, shapes_d
     tampered = rewrite_member(sealed, tmp_path / "t.keras", "model.weights.h5", flip_middle_byte)
     image = shapes_dir / "lines" / "hline" / "00.png"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "test.py", "--image1", str(image), "--image2", str(image), "--model", str(tampered)],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "test.py", "--image1", str(image), "--image2", str(image), "--model", str(tampered)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("siamese: error: ")]
-    assert errors == [f"siamese: error: {tampered}: model.weights.h5 changed since the model was saved (SHA-256 mismatch); "
-                      "refusing to load it"]
+    assert errors == [
+        f"siamese: error: {tampered}: model.weights.h5 changed since the model was saved (SHA-256 mismatch); "
+        "refusing to load it"
+    ]
 
 
 def test_an_edited_onnx_export_is_refused(sealed, tmp_path):

@@ -35,8 +35,23 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "Server":
-        self.process = subprocess.Popen([sys.executable, "-m", "siamese", "serve", "--gallery", str(self.gallery), "--port", str(self.port),
-                                         *self.extra], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "siamese",
+                "serve",
+                "--gallery",
+                str(self.gallery),
+                "--port",
+                str(self.port),
+                *self.extra,
+            ],
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -63,8 +78,13 @@ class Server:
 
 
 def keys_create(gallery, name, *extra) -> str:
-    result = subprocess.run([sys.executable, "-m", "siamese", "keys", "create", "--gallery", str(gallery), name, *extra], env=ENV,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "siamese", "keys", "create", "--gallery", str(gallery), name, *extra],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()[0]
 
@@ -100,8 +120,14 @@ def request(url, method="GET", fields=None, files=None, key=None, timeout=60):
     for name, value in (fields or {}).items():
         body += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
     for field, filename, kind, data in files or []:
-        body += (f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
-                 f"Content-Type: {kind}\r\n\r\n").encode() + data + b"\r\n"
+        body += (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+                f"Content-Type: {kind}\r\n\r\n"
+            ).encode()
+            + data
+            + b"\r\n"
+        )
     headers = {}
     if fields or files:
         body += f"--{boundary}--\r\n".encode()

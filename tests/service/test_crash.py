@@ -11,7 +11,9 @@ def test_every_enrolment_is_whole_or_absent_after_a_kill(tmp_path, run01):
     Gallery.create(gallery_path, "omniglot").close()
     key = keys_create(gallery_path, "writer", "--write")
     server = Server(gallery_path).start()
-    images = [("image", f"{k}.png", "image/png", (run01 / "training" / f"class{k:02d}.png").read_bytes()) for k in (1, 2, 3)]
+    images = [
+        ("image", f"{k}.png", "image/png", (run01 / "training" / f"class{k:02d}.png").read_bytes()) for k in (1, 2, 3)
+    ]
     answered, stop = {}, threading.Event()
 
     def client(worker):
@@ -20,7 +22,9 @@ def test_every_enrolment_is_whole_or_absent_after_a_kill(tmp_path, run01):
                 return
             name = f"w{worker}-{i:04d}"
             try:
-                status, _ = request(server.url + "/enroll", "POST", fields={"name": name}, files=images, key=key, timeout=10)
+                status, _ = request(
+                    server.url + "/enroll", "POST", fields={"name": name}, files=images, key=key, timeout=10
+                )
             except OSError:  # the server went away mid-request
                 return
             answered[name] = status

@@ -18,8 +18,19 @@ import sys
 sys.modules["tensorflow"] = None  # Keras then finds no TensorFlow (it would only seed it)
 os.environ["KERAS_BACKEND"] = "jax"
 
-CONFIG = dict(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=2, steps_per_epoch=2, classes_per_batch=4,
-              examples_per_class=2, validation_pairs=40, learning_rate=0.01, jit_compile=True, seed=3)
+CONFIG = dict(
+    image_size=(16, 16),
+    filters=(8, 8),
+    embedding_dim=8,
+    epochs=2,
+    steps_per_epoch=2,
+    classes_per_batch=4,
+    examples_per_class=2,
+    validation_pairs=40,
+    learning_rate=0.01,
+    jit_compile=True,
+    seed=3,
+)
 
 
 def _record_batches(seen: dict) -> None:
@@ -56,8 +67,13 @@ def main(data: str, out: str, record: str, mode: str) -> None:
     seen = {}
     _record_batches(seen)
     config = TrainConfig(**CONFIG, distributed=mode == "distributed")
-    result = train(data, model_path=os.path.join(out, "model.keras"), config=config, results_dir=os.path.join(out, "results"),
-                   verbose=0)
+    result = train(
+        data,
+        model_path=os.path.join(out, "model.keras"),
+        config=config,
+        results_dir=os.path.join(out, "results"),
+        verbose=0,
+    )
     import jax
     import numpy as np
 
@@ -66,8 +82,18 @@ def main(data: str, out: str, record: str, mode: str) -> None:
     if jax.process_index() == 0:  # the model file the run wrote, as arrays (the test itself need not load Keras)
         np.savez(record + ".npz", *load_network(result.model_path).get_weights())
     with open(record, "w") as handle:
-        json.dump({"process": jax.process_index(), "processes": jax.process_count(), "devices": jax.device_count(), "seen": seen,
-                   "history": result.history, "metrics": result.metrics, "model_path": str(result.model_path)}, handle)
+        json.dump(
+            {
+                "process": jax.process_index(),
+                "processes": jax.process_count(),
+                "devices": jax.device_count(),
+                "seen": seen,
+                "history": result.history,
+                "metrics": result.metrics,
+                "model_path": str(result.model_path),
+            },
+            handle,
+        )
 
 
 if __name__ == "__main__":

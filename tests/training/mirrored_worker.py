@@ -17,7 +17,9 @@ os.environ["KERAS_BACKEND"] = "tensorflow"
 
 import tensorflow as tf  # noqa: E402
 
-tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
+)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -34,8 +36,11 @@ HALVES = (slice(0, 4), slice(4, 8))  # what each replica is given
 def trainer(strategy):
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        model = PairwiseTrainer(build_tower((8, 8, 1), filters=(4,), embedding_dim=5, batchnorm=False),
-                                distances.get("euclidean"), losses.get("contrastive", margin=1.0, reducer="mean"))
+        model = PairwiseTrainer(
+            build_tower((8, 8, 1), filters=(4,), embedding_dim=5, batchnorm=False),
+            distances.get("euclidean"),
+            losses.get("contrastive", margin=1.0, reducer="mean"),
+        )
         model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE))
     return model
 
@@ -54,8 +59,15 @@ def main(record: str) -> None:
     history = mirrored.fit(IMAGES, LABELS, batch_size=8, epochs=1, shuffle=False, verbose=0)
     difference = max(float(np.max(np.abs(a - b))) for a, b in zip(mirrored.get_weights(), expected))
     with open(record, "w") as handle:
-        json.dump({"replicas": mirrored.distribute_strategy.num_replicas_in_sync, "loss": history.history["loss"][0],
-                   "mean_of_halves": float(np.mean(half_losses)), "weight_difference": difference}, handle)
+        json.dump(
+            {
+                "replicas": mirrored.distribute_strategy.num_replicas_in_sync,
+                "loss": history.history["loss"][0],
+                "mean_of_halves": float(np.mean(half_losses)),
+                "weight_difference": difference,
+            },
+            handle,
+        )
 
 
 if __name__ == "__main__":

@@ -38,10 +38,13 @@ def test_eer_balances_the_two_errors():
     assert calibrator.threshold_ == pytest.approx(0.5, abs=0.02)
 
 
-@pytest.mark.parametrize("args, kwargs, message", [
-    (("median",), {}, "objective must be one of"),
-    (("far",), {"target_far": 0.0}, "target_far must be between 0 and 1, got 0.0"),
-])
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        (("median",), {}, "objective must be one of"),
+        (("far",), {"target_far": 0.0}, "target_far must be between 0 and 1, got 0.0"),
+    ],
+)
 def test_arguments_are_checked(args, kwargs, message):
     with pytest.raises(ValueError, match=message):
         ThresholdCalibrator(*args, **kwargs)

@@ -55,14 +55,24 @@ def _start(data: Path, out: Path, mode: str, folder: Path, cluster: dict):
     """A worker process, its own files in `folder`: (Popen, record path, log path)."""
     record, log, scratch = folder / f"{out.name}.json", folder / f"{out.name}.log", folder / f"{out.name}-tmp"
     scratch.mkdir(parents=True)
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_CPU_COLLECTIVES_IMPLEMENTATION": "gloo", "TMPDIR": str(scratch),
-           "TF_CPP_MIN_LOG_LEVEL": "3", **cluster}
+    env = {
+        **os.environ,
+        "JAX_PLATFORMS": "cpu",
+        "JAX_CPU_COLLECTIVES_IMPLEMENTATION": "gloo",
+        "TMPDIR": str(scratch),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        **cluster,
+    }
     for name in (distributed.ADDRESSES, distributed.PROCESSES, distributed.PROCESS_ID):
         if name not in cluster:
             env.pop(name, None)
     with open(log, "w") as handle:
-        process = subprocess.Popen([sys.executable, str(HERE / "distributed_worker.py"), str(data), str(out), str(record), mode],
-                                   env=env, stdout=handle, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, str(HERE / "distributed_worker.py"), str(data), str(out), str(record), mode],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     return process, record, log
 
 
@@ -99,11 +109,24 @@ def test_two_processes_feed_halves_of_each_batch_and_match_one_process(shapes_di
         cluster = {distributed.ADDRESSES: address, distributed.PROCESSES: "2", distributed.PROCESS_ID: str(rank)}
         started.append(_start(shapes_dir, tmp_path / "together", "distributed", tmp_path / f"p{rank}", cluster))
     started.append(_start(shapes_dir, tmp_path / "alone", "single", tmp_path / "one", {}))
-    started.append(_start(shapes_dir, tmp_path / "local", "distributed", tmp_path / "two-devices",
-                          {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}))
+    started.append(
+        _start(
+            shapes_dir,
+            tmp_path / "local",
+            "distributed",
+            tmp_path / "two-devices",
+            {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
+        )
+    )
     first, second, alone, local = _finish(started)
 
-    assert (first["process"], second["process"], first["processes"], alone["processes"], local["processes"]) == (0, 1, 2, 1, 1)
+    assert (first["process"], second["process"], first["processes"], alone["processes"], local["processes"]) == (
+        0,
+        1,
+        2,
+        1,
+        1,
+    )
     assert local["devices"] == 2 and first["devices"] == 2 and alone["devices"] == 1
     # Every global batch: the halves differ, and together (process 0's rows first) they are the batch.
     assert first["seen"].keys() == second["seen"].keys() == alone["seen"].keys() and len(alone["seen"]) >= 4
@@ -117,8 +140,10 @@ def test_two_processes_feed_halves_of_each_batch_and_match_one_process(shapes_di
     assert first["metrics"]["val_auc"] == pytest.approx(alone["metrics"]["val_auc"], abs=1e-6)
     assert local["seen"] == alone["seen"]  # one process of two devices feeds the whole batch
     np.testing.assert_allclose(local["history"]["loss"], alone["history"]["loss"], rtol=LOSS_TOLERANCE)
-    together, single, two_devices = (np.load(tmp_path / name / f"{run}.json.npz") for name, run in
-                                     (("p0", "together"), ("one", "alone"), ("two-devices", "local")))
+    together, single, two_devices = (
+        np.load(tmp_path / name / f"{run}.json.npz")
+        for name, run in (("p0", "together"), ("one", "alone"), ("two-devices", "local"))
+    )
     assert len(together.files) == len(single.files) == len(two_devices.files) > 0
     for name in single.files:
         np.testing.assert_allclose(together[name], single[name], atol=WEIGHT_TOLERANCE, rtol=0)
@@ -147,11 +172,28 @@ def test_mirrored_strategy_trains_on_the_one_cpu(shapes_dir, tmp_path):
             if batch == 0:
                 first_losses.append(logs["loss"])
 
-    config = TrainConfig(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=1, steps_per_epoch=3,
-                         classes_per_batch=4, examples_per_class=2, validation_pairs=40, seed=7, distributed=True)
-    mirrored = train(shapes_dir, model_path=tmp_path / "mirrored.keras", config=config, verbose=0, callbacks=[Strategy()])
-    plain = train(shapes_dir, model_path=tmp_path / "plain.keras", config=dataclasses.replace(config, distributed=False),
-                  verbose=0, callbacks=[Strategy()])
+    config = TrainConfig(
+        image_size=(16, 16),
+        filters=(8, 8),
+        embedding_dim=8,
+        epochs=1,
+        steps_per_epoch=3,
+        classes_per_batch=4,
+        examples_per_class=2,
+        validation_pairs=40,
+        seed=7,
+        distributed=True,
+    )
+    mirrored = train(
+        shapes_dir, model_path=tmp_path / "mirrored.keras", config=config, verbose=0, callbacks=[Strategy()]
+    )
+    plain = train(
+        shapes_dir,
+        model_path=tmp_path / "plain.keras",
+        config=dataclasses.replace(config, distributed=False),
+        verbose=0,
+        callbacks=[Strategy()],
+    )
     assert isinstance(seen[0], tf.distribute.MirroredStrategy) and seen[0].num_replicas_in_sync == 1
     assert not isinstance(seen[1], tf.distribute.MirroredStrategy)
     assert mirrored.model_path.is_file() and np.isfinite(mirrored.history["loss"]).all() and plain.model_path.is_file()
@@ -167,8 +209,13 @@ def test_mirrored_replicas_take_the_step_of_the_mean_gradient(tmp_path):
         pytest.skip("TensorFlow is not installed")
     record = tmp_path / "mirrored.json"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    done = subprocess.run([sys.executable, str(HERE / "mirrored_worker.py"), str(record)], env=env, capture_output=True,
-                          text=True, timeout=WORKER_TIMEOUT)
+    done = subprocess.run(
+        [sys.executable, str(HERE / "mirrored_worker.py"), str(record)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WORKER_TIMEOUT,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(record.read_text())
     assert result["replicas"] == 2
@@ -203,20 +250,29 @@ def test_each_process_takes_its_run_of_rows_cut_to_the_devices():
     assert batches.epoch == 5 and len(shards[0]) == 2
 
 
-@pytest.mark.parametrize("sizes, devices, processes, message", [
-    ([3], 4, 2, "a batch of 3 images cannot be split over 4 devices"),
-    ([8], 3, 2, "3 devices cannot be split evenly over 2 processes"),
-])
+@pytest.mark.parametrize(
+    "sizes, devices, processes, message",
+    [
+        ([3], 4, 2, "a batch of 3 images cannot be split over 4 devices"),
+        ([8], 3, 2, "3 devices cannot be split evenly over 2 processes"),
+    ],
+)
 def test_batches_that_cannot_be_split_are_refused(sizes, devices, processes, message):
     with pytest.raises(DistributionError, match=message):
         ProcessShard(_Batches(sizes), devices=devices, processes=processes, process_id=0)[0]
 
 
-@pytest.mark.parametrize("environment, message", [
-    ({distributed.PROCESSES: "2", distributed.PROCESS_ID: "0"}, "KERAS_DISTRIBUTION_JOB_ADDRESSES: not set"),
-    ({distributed.ADDRESSES: "127.0.0.1:1", distributed.PROCESSES: "2", distributed.PROCESS_ID: "2"}, "from 0 to"),
-    ({distributed.ADDRESSES: "127.0.0.1:1", distributed.PROCESSES: "two", distributed.PROCESS_ID: "0"}, "whole numbers"),
-])
+@pytest.mark.parametrize(
+    "environment, message",
+    [
+        ({distributed.PROCESSES: "2", distributed.PROCESS_ID: "0"}, "KERAS_DISTRIBUTION_JOB_ADDRESSES: not set"),
+        ({distributed.ADDRESSES: "127.0.0.1:1", distributed.PROCESSES: "2", distributed.PROCESS_ID: "2"}, "from 0 to"),
+        (
+            {distributed.ADDRESSES: "127.0.0.1:1", distributed.PROCESSES: "two", distributed.PROCESS_ID: "0"},
+            "whole numbers",
+        ),
+    ],
+)
 def test_a_malformed_cluster_is_a_typed_error(monkeypatch, environment, message):
     for name in (distributed.ADDRESSES, distributed.PROCESSES, distributed.PROCESS_ID):
         monkeypatch.delenv(name, raising=False)

@@ -32,9 +32,19 @@ def test_training_on_signers_with_forgeries(tmp_path):
     train_set, val_set = split_by_class(load_dataset(data), 0.25, seed=0)  # the split `train` makes
     sizes = {len(ClassBatchSampler(4, 2).draw(train_set, np.random.default_rng(i))[0]) for i in range(20)}
     assert len(sizes) > 1 and val_set.num_forgeries
-    config = TrainConfig(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=2, steps_per_epoch=3,
-                         classes_per_batch=4, examples_per_class=2, validation_pairs=40, validation_fraction=0.25,
-                         augment=False, seed=0)
+    config = TrainConfig(
+        image_size=(16, 16),
+        filters=(8, 8),
+        embedding_dim=8,
+        epochs=2,
+        steps_per_epoch=3,
+        classes_per_batch=4,
+        examples_per_class=2,
+        validation_pairs=40,
+        validation_fraction=0.25,
+        augment=False,
+        seed=0,
+    )
     result = train(data, model_path=tmp_path / "m.keras", config=config, results_dir=tmp_path / "r", verbose=0)
     assert len(result.history["loss"]) == 2 and np.all(np.isfinite(result.history["loss"]))
     assert result.metrics["validation_classes"] == 2 and result.metrics["training_classes"] == 6

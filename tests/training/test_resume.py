@@ -38,8 +38,9 @@ def test_restored_weights_and_optimiser_take_the_same_next_step(tmp_path):
     first = _trainer(seed=0)
     for step in range(3):
         first.train_on_batch(*_batch(step))
-    saver = ResumeState(tmp_path, SimpleNamespace(best=0.75, best_epoch=0), SimpleNamespace(bad=None),
-                        batches=SimpleNamespace(epoch=1))
+    saver = ResumeState(
+        tmp_path, SimpleNamespace(best=0.75, best_epoch=0), SimpleNamespace(bad=None), batches=SimpleNamespace(epoch=1)
+    )
     saver.set_model(first)
     saver.on_epoch_end(0)
     saved = _weights(first)

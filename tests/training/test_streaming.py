@@ -15,8 +15,20 @@ from siamese.training import TrainConfig, train
 from siamese.training.batches import ClassBatches
 from tests.data.test_layouts import write_signers
 
-CONFIG = dict(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=2, steps_per_epoch=4, classes_per_batch=4,
-              examples_per_class=2, validation_pairs=40, invert=True, split_by_group=False, validation_fraction=0.34, seed=3)
+CONFIG = dict(
+    image_size=(16, 16),
+    filters=(8, 8),
+    embedding_dim=8,
+    epochs=2,
+    steps_per_epoch=4,
+    classes_per_batch=4,
+    examples_per_class=2,
+    validation_pairs=40,
+    invert=True,
+    split_by_group=False,
+    validation_fraction=0.34,
+    seed=3,
+)
 
 
 def _shards(folder, tmp_path):
@@ -36,9 +48,11 @@ def test_streamed_batches_equal_the_decoded_batches(tmp_path):
     train_set, val_set = split_by_class(dataset, 0.4, seed=0)
     (_, images, forged), _ = streamed_split(train_set, val_set, prep)
     sampler = ClassBatchSampler(2, 2)
-    decoded = ClassBatches(train_set.load(prep), train_set, sampler, steps=6, seed=1, forgeries=train_set.load_forgeries(prep)[0])
+    decoded = ClassBatches(
+        train_set.load(prep), train_set, sampler, steps=6, seed=1, forgeries=train_set.load_forgeries(prep)[0]
+    )
     streamed = ClassBatches(images, train_set, sampler, steps=6, seed=1, forgeries=forged)
-    for epoch in range(2):
+    for _epoch in range(2):
         for index in range(6):
             (a, labels_a), (b, labels_b) = decoded[index], streamed[index]
             assert np.array_equal(a, b) and np.array_equal(labels_a, labels_b)
@@ -49,21 +63,30 @@ def test_streamed_batches_equal_the_decoded_batches(tmp_path):
 def test_streamed_training_trains_and_saves_as_the_decoded_one(shapes_dir, tmp_path):
     shards = _shards(shapes_dir, tmp_path)
     decoded = train(shards, model_path=tmp_path / "decoded.keras", config=TrainConfig(**CONFIG), verbose=0)
-    streamed = train(shards, model_path=tmp_path / "streamed.keras", config=TrainConfig(**CONFIG, stream=True),
-                     results_dir=tmp_path / "results", verbose=0)
+    streamed = train(
+        shards,
+        model_path=tmp_path / "streamed.keras",
+        config=TrainConfig(**CONFIG, stream=True),
+        results_dir=tmp_path / "results",
+        verbose=0,
+    )
     assert streamed.history["loss"] == decoded.history["loss"]  # the same batches, in the same order
     assert streamed.metrics["val_auc"] == decoded.metrics["val_auc"]  # the same validation pairs
     assert streamed.metrics["validation_pairs"] == 40 and streamed.metrics["training_classes"] == 8
     assert json.loads((tmp_path / "results" / "config.json").read_text())["stream"] is True
     model = load_model(streamed.model_path, engine="keras")
-    assert model.preprocessing.image_size == (16, 16) and model.threshold == pytest.approx(streamed.metrics["val_threshold"])
+    assert model.preprocessing.image_size == (16, 16) and model.threshold == pytest.approx(
+        streamed.metrics["val_threshold"]
+    )
 
 
 def test_a_corrupt_image_met_while_streaming_is_named(shapes_copy, tmp_path):
     config = TrainConfig(**CONFIG, stream=True)
     dataset = load_dataset(shapes_copy)
     train_set, _ = split_by_class(dataset, config.validation_fraction, by_group=False, seed=config.seed)
-    sampler = ClassBatchSampler(config.classes_per_batch, config.examples_per_class, same_group_fraction=config.same_group_fraction)
+    sampler = ClassBatchSampler(
+        config.classes_per_batch, config.examples_per_class, same_group_fraction=config.same_group_fraction
+    )
     drawn = [set(sampler.draw(train_set, np.random.default_rng((config.seed, 0, i)))[0].tolist()) for i in range(4)]
     late = min(drawn[3] - drawn[0] - drawn[1] - drawn[2])  # first drawn by the fourth batch, after Keras's first looks
     path = train_set.sources[0].root / train_set.members[late][1]
@@ -81,7 +104,9 @@ def test_streamed_validation_decodes_only_what_it_uses(shapes_dir, tmp_path, mon
         made.append(self)
 
     monkeypatch.setattr(StreamedImages, "__init__", init)
-    config = TrainConfig(**{**CONFIG, "validation_pairs": 4, "steps_per_epoch": 10, "classes_per_batch": 2}, stream=True)
+    config = TrainConfig(
+        **{**CONFIG, "validation_pairs": 4, "steps_per_epoch": 10, "classes_per_batch": 2}, stream=True
+    )
     train(shapes_dir, model_path=tmp_path / "m.keras", config=config, verbose=0)
     train_images, val_images = made
     assert len(val_images) == 32 and 0 < val_images.decoded < 32  # 4 pairs and 5 batches of 2 classes x 2: not all 32

@@ -28,7 +28,9 @@ def test_training_writes_model_and_results(trained_model_path):
     assert len(rows) == metrics["epochs_run"] == 6  # no early stopping unless asked
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])  # the loss falls
     assert config["invert"] is True  # ink on paper was detected
-    assert metrics["val_auc"] > (0.93 if ON_TENSORFLOW else 0.75)  # 0.9497 with seed 0 (0.9814 with --classic-blocks on these tiny 3x3 maps)
+    assert metrics["val_auc"] > (
+        0.93 if ON_TENSORFLOW else 0.75
+    )  # 0.9497 with seed 0 (0.9814 with --classic-blocks on these tiny 3x3 maps)
     model = load_model(trained_model_path)
     assert model.threshold == pytest.approx(metrics["val_threshold"])
     assert model.preprocessing.image_size == (24, 24)
@@ -49,8 +51,17 @@ def test_same_pairs_end_closer_than_different_on_unseen_classes(trained_model_pa
 
 
 def test_training_is_reproducible(shapes_dir, tmp_path):
-    config = TrainConfig(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=1, steps_per_epoch=3,
-                         classes_per_batch=4, examples_per_class=2, validation_pairs=40, seed=7)
+    config = TrainConfig(
+        image_size=(16, 16),
+        filters=(8, 8),
+        embedding_dim=8,
+        epochs=1,
+        steps_per_epoch=3,
+        classes_per_batch=4,
+        examples_per_class=2,
+        validation_pairs=40,
+        seed=7,
+    )
     first = train(shapes_dir, model_path=tmp_path / "a.keras", config=config, verbose=0)
     second = train(shapes_dir, model_path=tmp_path / "b.keras", config=config, verbose=0)
     assert first.history["loss"] == second.history["loss"]
@@ -58,8 +69,17 @@ def test_training_is_reproducible(shapes_dir, tmp_path):
 
 
 def test_learned_head_with_crossentropy_trains(shapes_dir, tmp_path):
-    config = TrainConfig(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=2, steps_per_epoch=5,
-                         classes_per_batch=4, examples_per_class=2, validation_pairs=40, distance="learned")
+    config = TrainConfig(
+        image_size=(16, 16),
+        filters=(8, 8),
+        embedding_dim=8,
+        epochs=2,
+        steps_per_epoch=5,
+        classes_per_batch=4,
+        examples_per_class=2,
+        validation_pairs=40,
+        distance="learned",
+    )
     result = train(shapes_dir, model_path=tmp_path / "koch.keras", config=config, verbose=0)
     assert config.pair_loss == "crossentropy"
     assert 0.0 < result.metrics["val_threshold"] < 1.0
@@ -73,7 +93,11 @@ def test_learned_head_with_crossentropy_trains(shapes_dir, tmp_path):
     assert kernel.shape == kernel0.shape == (8, 1) and not np.any(bias0)
     assert np.max(np.abs(kernel - kernel0)) > 1e-3 and np.abs(bias).max() > 1e-3
     # Its distances are probabilities of "different": sigmoid(-(w . |a - b| + b)), in [0, 1].
-    images = [shapes_dir / group / shape / f"0{i}.png" for group, shape in (("lines", "hline"), ("curves", "circle")) for i in range(4)]
+    images = [
+        shapes_dir / group / shape / f"0{i}.png"
+        for group, shape in (("lines", "hline"), ("curves", "circle"))
+        for i in range(4)
+    ]
     embeddings = model.embed(images).astype(np.float64)
     first, second = np.repeat(np.arange(8), 8), np.tile(np.arange(8), 8)
     distances = model.distances(embeddings[first], embeddings[second])
@@ -83,18 +107,34 @@ def test_learned_head_with_crossentropy_trains(shapes_dir, tmp_path):
 
 
 def test_class_proxies_train_resume_and_stay_out_of_the_saved_model(shapes_dir, tmp_path):
-    base = dict(image_size=(16, 16), filters=(8, 8), embedding_dim=8, steps_per_epoch=4, classes_per_batch=4,
-                examples_per_class=2, validation_pairs=40, seed=3)
+    base = dict(
+        image_size=(16, 16),
+        filters=(8, 8),
+        embedding_dim=8,
+        steps_per_epoch=4,
+        classes_per_batch=4,
+        examples_per_class=2,
+        validation_pairs=40,
+        seed=3,
+    )
     plain = train(shapes_dir, model_path=tmp_path / "plain.keras", config=TrainConfig(**base, epochs=2), verbose=0)
     config = TrainConfig(**base, epochs=2, proxy_weight=1.0, proxy_scale=10.0)
-    with_proxies = train(shapes_dir, model_path=tmp_path / "p.keras", config=config, results_dir=tmp_path / "r", verbose=0)
+    with_proxies = train(
+        shapes_dir, model_path=tmp_path / "p.keras", config=config, results_dir=tmp_path / "r", verbose=0
+    )
     # The proxies' loss (of order log(classes)) is in the training loss, not in validation's.
     assert with_proxies.history["loss"][0] > plain.history["loss"][0] + 0.5
     assert with_proxies.history["val_loss"][0] < 1.0
     assert with_proxies.metrics["parameters"] == plain.metrics["parameters"]
     assert load_model(with_proxies.model_path).network.tower.count_params() == with_proxies.metrics["parameters"]
-    resumed = train(shapes_dir, model_path=tmp_path / "p.keras", config=TrainConfig(**base, epochs=3, proxy_weight=1.0, proxy_scale=10.0),
-                    results_dir=tmp_path / "r", resume=True, verbose=0)
+    resumed = train(
+        shapes_dir,
+        model_path=tmp_path / "p.keras",
+        config=TrainConfig(**base, epochs=3, proxy_weight=1.0, proxy_scale=10.0),
+        results_dir=tmp_path / "r",
+        resume=True,
+        verbose=0,
+    )
     assert resumed.metrics["resumed_at_epoch"] == 3 and resumed.metrics["epochs_run"] == 3
 
 
@@ -107,23 +147,36 @@ def test_bad_data_fails_before_any_file_is_written(tmp_path, shapes_dir):
     assert not (tmp_path / "m.keras").exists() and not (tmp_path / "r").exists()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"epochs": 0}, "epochs must be at least 1, got 0"),
-    ({"patience": -1}, "patience must be zero or positive, got -1"),
-    ({"learning_rate": -1.0}, "learning_rate must be positive"),
-    ({"loss": "crossentropy"}, "needs distance 'learned'"),
-    ({"proxy_weight": -1.0}, "proxy_weight and proxy_margin must be zero or more"),
-    ({"proxy_scale": 0.0}, "proxy_scale positive"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"epochs": 0}, "epochs must be at least 1, got 0"),
+        ({"patience": -1}, "patience must be zero or positive, got -1"),
+        ({"learning_rate": -1.0}, "learning_rate must be positive"),
+        ({"loss": "crossentropy"}, "needs distance 'learned'"),
+        ({"proxy_weight": -1.0}, "proxy_weight and proxy_margin must be zero or more"),
+        ({"proxy_scale": 0.0}, "proxy_scale positive"),
+    ],
+)
 def test_config_checks_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**kwargs)
 
 
 def test_mixed_precision_and_xla_options_train_and_give_float32_embeddings(shapes_dir, tmp_path):
-    config = TrainConfig(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=1, steps_per_epoch=2,
-                         classes_per_batch=4, examples_per_class=2, validation_pairs=40, augment=False,
-                         mixed_precision=True, jit_compile=True)
+    config = TrainConfig(
+        image_size=(16, 16),
+        filters=(8, 8),
+        embedding_dim=8,
+        epochs=1,
+        steps_per_epoch=2,
+        classes_per_batch=4,
+        examples_per_class=2,
+        validation_pairs=40,
+        augment=False,
+        mixed_precision=True,
+        jit_compile=True,
+    )
     result = train(shapes_dir, model_path=tmp_path / "mixed.keras", config=config, verbose=0)
     model = load_model(result.model_path)
     assert model.network.tower.get_layer("conv1").compute_dtype == "float16"
@@ -132,8 +185,19 @@ def test_mixed_precision_and_xla_options_train_and_give_float32_embeddings(shape
 
 
 def test_patience_stops_a_run_that_no_longer_improves(shapes_dir, tmp_path):
-    config = TrainConfig(image_size=(16, 16), filters=(8, 8), embedding_dim=8, epochs=8, steps_per_epoch=2,
-                         classes_per_batch=4, examples_per_class=2, validation_pairs=40, augment=False,
-                         batchnorm=False, learning_rate=1e-9, patience=0)
+    config = TrainConfig(
+        image_size=(16, 16),
+        filters=(8, 8),
+        embedding_dim=8,
+        epochs=8,
+        steps_per_epoch=2,
+        classes_per_batch=4,
+        examples_per_class=2,
+        validation_pairs=40,
+        augment=False,
+        batchnorm=False,
+        learning_rate=1e-9,
+        patience=0,
+    )
     result = train(shapes_dir, model_path=tmp_path / "m.keras", config=config, verbose=0)
     assert result.metrics["epochs_run"] < 8

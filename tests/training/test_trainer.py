@@ -6,7 +6,15 @@ import keras
 import numpy as np
 import pytest
 
-from siamese.model import ClassProxies, ContrastiveLoss, EuclideanDistance, MultiSimilarityLoss, build_tower, distances, losses
+from siamese.model import (
+    ClassProxies,
+    ContrastiveLoss,
+    EuclideanDistance,
+    MultiSimilarityLoss,
+    build_tower,
+    distances,
+    losses,
+)
 from siamese.registry import LOSSES
 from siamese.training.trainer import PairwiseTrainer
 
@@ -25,7 +33,9 @@ def test_the_trainer_scores_the_whole_matrix_with_the_loss():
     embeddings = trainer(_images())
     matrix = keras.ops.convert_to_numpy(EuclideanDistance().pairwise(embeddings))
     assert embeddings.shape == (6, 5) and matrix.shape == (6, 6) and np.allclose(np.diag(matrix), 1e-6, atol=1e-5)
-    assert float(trainer.compute_loss(y=LABELS, y_pred=embeddings)) == pytest.approx(float(loss(LABELS, matrix)), rel=1e-6)
+    assert float(trainer.compute_loss(y=LABELS, y_pred=embeddings)) == pytest.approx(
+        float(loss(LABELS, matrix)), rel=1e-6
+    )
 
 
 @pytest.mark.parametrize("name", list(LOSSES))
@@ -50,8 +60,11 @@ def test_each_loss_trains_a_few_steps_and_lowers_itself(name):
 
 def test_multi_similarity_in_the_trainer_matches_its_function():
     keras.utils.set_random_seed(0)
-    trainer = PairwiseTrainer(build_tower((8, 8, 1), filters=(4,), embedding_dim=5, batchnorm=False), EuclideanDistance(),
-                              MultiSimilarityLoss(reducer="mean"))
+    trainer = PairwiseTrainer(
+        build_tower((8, 8, 1), filters=(4,), embedding_dim=5, batchnorm=False),
+        EuclideanDistance(),
+        MultiSimilarityLoss(reducer="mean"),
+    )
     embeddings = trainer(_images())
     matrix = EuclideanDistance().pairwise(embeddings)
     expected = keras.ops.convert_to_numpy(losses.multi_similarity_loss(LABELS, matrix)).mean()
@@ -91,14 +104,18 @@ def test_proxies_add_their_loss_while_training_only_and_lower_it():
     keras.utils.set_random_seed(0)
     tower = build_tower((8, 8, 1), filters=(4,), embedding_dim=8, batchnorm=False)
     proxies = ClassProxies(3, scale=10.0, margin=0.1)
-    trainer = PairwiseTrainer(tower, distances.get("cosine"), ContrastiveLoss(margin=0.6), proxies=proxies, proxy_weight=0.5)
+    trainer = PairwiseTrainer(
+        tower, distances.get("cosine"), ContrastiveLoss(margin=0.6), proxies=proxies, proxy_weight=0.5
+    )
     assert any(w is proxies.proxies for w in trainer.trainable_weights)
     images, labels = _images(), LABELS
     embeddings = trainer(images)
     pair = float(ContrastiveLoss(margin=0.6)(labels, distances.get("cosine").pairwise(embeddings)))
     assert float(trainer.compute_loss(y=labels, y_pred=embeddings, training=False)) == pytest.approx(pair, rel=1e-5)
     with_proxies = pair + 0.5 * float(proxies(embeddings, labels))
-    assert float(trainer.compute_loss(y=labels, y_pred=embeddings, training=True)) == pytest.approx(with_proxies, rel=1e-5)
+    assert float(trainer.compute_loss(y=labels, y_pred=embeddings, training=True)) == pytest.approx(
+        with_proxies, rel=1e-5
+    )
     before = float(proxies(embeddings, labels))
     trainer.compile(optimizer=keras.optimizers.Adam(0.05))
     trainer.fit(images, labels, batch_size=6, epochs=20, verbose=0, shuffle=False)

@@ -22,8 +22,10 @@ def run(args) -> int:
     model.threshold = calibrator.threshold_
     model.save()  # also updates an up-to-date export's metadata, so it does not go stale
     was = "none" if before is None else f"{before:.4f}"
-    print(f"threshold {was} -> {calibrator.threshold_:.4f} ({args.objective} on {len(validation.same)} validation pairs: "
-          f"FAR {calibrator.false_accept_rate_:.4f}, TAR {calibrator.true_accept_rate_:.4f}), saved in {args.model}")
+    print(
+        f"threshold {was} -> {calibrator.threshold_:.4f} ({args.objective} on {len(validation.same)} validation pairs: "
+        f"FAR {calibrator.false_accept_rate_:.4f}, TAR {calibrator.true_accept_rate_:.4f}), saved in {args.model}"
+    )
     if test is not None:
         distances = test.distances(model.embed, model.distances, channels=channels)
         metrics = verification_metrics(distances, test.same, threshold=calibrator.threshold_, seed=args.seed)

@@ -10,7 +10,11 @@ def run(args) -> int:
     gallery = Gallery.open_or_create(args.gallery, args.model)
     try:
         count = gallery.enroll(args.name, args.images)
-        made = f"new gallery {args.gallery} for model {gallery.store.model_id[:12]} ({gallery.store.model})" if new else str(args.gallery)
+        made = (
+            f"new gallery {args.gallery} for model {gallery.store.model_id[:12]} ({gallery.store.model})"
+            if new
+            else str(args.gallery)
+        )
         print(f"enrolled {args.name}: {count} embedding(s) in {made}")
     finally:
         gallery.close()

@@ -23,6 +23,12 @@ def run(args) -> int:
     except ValueError as error:
         raise ModelFileError(str(error)) from None
     save_network(network, out)
-    threshold = "none" if network.threshold is None else f"{network.threshold:.4f} (the members' mean: calibrate it on your pairs)"
-    print(f"ensemble of {len(networks)} models: {out}, {network.tower.count_params():,} parameters, threshold {threshold}")
+    threshold = (
+        "none"
+        if network.threshold is None
+        else f"{network.threshold:.4f} (the members' mean: calibrate it on your pairs)"
+    )
+    print(
+        f"ensemble of {len(networks)} models: {out}, {network.tower.count_params():,} parameters, threshold {threshold}"
+    )
     return 0

@@ -54,8 +54,10 @@ class EpochEta(keras.callbacks.Callback):
             return
         per_step = (time.perf_counter() - self.first_step) / probe
         left = per_step * (steps * (self.epochs - self.epoch) - batch - 1)
-        self.stream.write(f"expected: about {_duration(left)} more of training steps (until {_until(left)}), from "
-                          f"{per_step * 1000:.0f} ms a step over the {probe} after the first; validation after each epoch adds to it\n")
+        self.stream.write(
+            f"expected: about {_duration(left)} more of training steps (until {_until(left)}), from "
+            f"{per_step * 1000:.0f} ms a step over the {probe} after the first; validation after each epoch adds to it\n"
+        )
         self.stream.flush()
 
     def on_epoch_end(self, epoch, logs=None):

@@ -27,7 +27,11 @@ def run(args) -> int:
     if args.identification and args.data is None:
         raise SiameseError("--identification needs DATA: a folder or .zip of class folders")
     pairs = ev.FilePairs(read_pairs_file(args.pairs), str(args.pairs)) if args.pairs is not None else None
-    runs = ev.RunsStep(ev.read_oneshot_runs(args.runs), support_variants=args.support_variants) if args.runs is not None else None
+    runs = (
+        ev.RunsStep(ev.read_oneshot_runs(args.runs), support_variants=args.support_variants)
+        if args.runs is not None
+        else None
+    )
     dataset = load_dataset(args.data, class_pattern=args.class_pattern) if args.data is not None else None
     history = _history(args)
     steps = [ev.HistoryStep(history)] if history is not None else []
@@ -36,18 +40,37 @@ def run(args) -> int:
         steps.append(ev.PairsStep(pairs, count=args.pairs_count, threshold=model.threshold))
     if dataset is not None:
         way = args.way if args.way is not None else ev.default_way(dataset, args.shot, within_group=args.within_group)
-        steps.append(ev.EpisodesStep(ev.EpisodeSampler(way, args.shot, episodes=args.episodes, within_group=args.within_group, seed=args.seed)))
+        steps.append(
+            ev.EpisodesStep(
+                ev.EpisodeSampler(
+                    way, args.shot, episodes=args.episodes, within_group=args.within_group, seed=args.seed
+                )
+            )
+        )
     if runs is not None:
         steps.append(runs)
     if dataset is not None and args.identification:
         steps.append(ev.IdentificationStep(threshold=model.threshold, unknown_share=args.unknown_share))
     if dataset is not None:
         steps.append(ev.RetrievalStep(args.retrieval_images))
-    about = {"model": str(args.model), "threshold": model.threshold, "data": None if args.data is None else str(args.data),
-             "pairs_file": None if args.pairs is None else str(args.pairs), "runs_path": None if args.runs is None else str(args.runs)}
+    about = {
+        "model": str(args.model),
+        "threshold": model.threshold,
+        "data": None if args.data is None else str(args.data),
+        "pairs_file": None if args.pairs is None else str(args.pairs),
+        "runs_path": None if args.runs is None else str(args.runs),
+    }
     out = args.out or Path("results") / args.model.stem / "evaluation"
-    result = ev.evaluate(model.embed, model.distances, steps, dataset=dataset, channels=model.preprocessing.channels,
-                         seed=args.seed, out=out, about=about)
+    result = ev.evaluate(
+        model.embed,
+        model.distances,
+        steps,
+        dataset=dataset,
+        channels=model.preprocessing.channels,
+        seed=args.seed,
+        out=out,
+        about=about,
+    )
     print(ev.format_table(result.metrics))
     print(f"time:    {result.metrics['seconds']:.1f} s")
     print(f"report:  {result.report} (metrics.json and {len(result.pictures)} pictures beside it)")

@@ -9,8 +9,10 @@ def run(args) -> int:
     store = Store(args.gallery)  # listing needs no model
     try:
         identities = store.identities()
-        print(f"{args.gallery}: {len(identities)} identities, {sum(n for _, n in identities)} embeddings; "
-              f"model {store.model_id[:12]} ({store.model}), distance {store.distance}")
+        print(
+            f"{args.gallery}: {len(identities)} identities, {sum(n for _, n in identities)} embeddings; "
+            f"model {store.model_id[:12]} ({store.model}), distance {store.distance}"
+        )
         for name, count in identities:
             print(f"  {name}  {count}")
     finally:

@@ -16,7 +16,9 @@ def run(args) -> int:
         if args.action == "create":
             key = keys.create(args.name, can_write=args.write)
             print(key)
-            print(f"(key {args.name!r}, {'read and write' if args.write else 'read only'}; shown once, only its hash is kept)")
+            print(
+                f"(key {args.name!r}, {'read and write' if args.write else 'read only'}; shown once, only its hash is kept)"
+            )
         elif args.action == "revoke":
             keys.revoke(args.name)
             print(f"key {args.name!r} revoked")

@@ -13,8 +13,11 @@ def run(args) -> int:
     keys = KeyStore(args.gallery)
     limits = Limits(max_request_bytes=int(args.max_request_mb * 1024 * 1024), max_pixels=args.max_pixels)
     app = create_app(gallery, keys, limits)
-    print(f"serving {args.gallery} ({len(gallery.identities())} identities, model {gallery.model.model_id[:12]} "
-          f"on {gallery.model.engine}) at http://{args.host}:{args.port}/", flush=True)
+    print(
+        f"serving {args.gallery} ({len(gallery.identities())} identities, model {gallery.model.model_id[:12]} "
+        f"on {gallery.model.engine}) at http://{args.host}:{args.port}/",
+        flush=True,
+    )
     if not keys.list():
         print(f"no API keys yet: siamese keys create --gallery {args.gallery} NAME [--write]", flush=True)
     try:

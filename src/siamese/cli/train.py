@@ -10,7 +10,18 @@ from pathlib import Path
 
 from siamese.errors import SiameseError
 
-_RUN_OPTIONS = {"data", "run", "model_out", "results", "overwrite", "command", "resume", "export", "recipe", "class_pattern"}
+_RUN_OPTIONS = {
+    "data",
+    "run",
+    "model_out",
+    "results",
+    "overwrite",
+    "command",
+    "resume",
+    "export",
+    "recipe",
+    "class_pattern",
+}
 
 
 def _new_run(args, TrainConfig):
@@ -32,14 +43,18 @@ def _resumed_run(args, TrainConfig):
     """(data, config, model path, results folder) of the run to go on with, as its config.json saved them."""
     given = sorted(k for k in vars(args) if k not in _RUN_OPTIONS)
     if given or args.data or args.model_out or args.run or args.class_pattern:
-        raise SiameseError(f"--resume {args.resume}: the run goes on with its saved data and settings; give no others "
-                           f"({', '.join(given) or 'data, --run, --model-out, --class-pattern'})")
+        raise SiameseError(
+            f"--resume {args.resume}: the run goes on with its saved data and settings; give no others "
+            f"({', '.join(given) or 'data, --run, --model-out, --class-pattern'})"
+        )
     results = args.results or Path("results") / args.resume
     saved_path = results / "config.json"
     try:
         saved = json.loads(saved_path.read_text())
     except (OSError, ValueError):
-        raise SiameseError(f"{saved_path}: no training run to resume there (config.json missing or unreadable)") from None
+        raise SiameseError(
+            f"{saved_path}: no training run to resume there (config.json missing or unreadable)"
+        ) from None
     args.class_pattern = saved["data"].get("class_pattern")  # the data is read as the run read it
     return saved["data"]["sources"], TrainConfig.from_dict(saved), Path(saved["model_path"]), results
 
@@ -53,16 +68,28 @@ def run(args) -> int:
     dataset.check_trainable()
     verb = f"resuming {results}" if args.resume else "training"
     forged = f" and {dataset.num_forgeries} skilled forgeries" if dataset.num_forgeries else ""
-    print(f"{verb} on {len(dataset)} images of {dataset.num_classes} classes{forged} ({', '.join(map(str, data))}): "
-          f"{config.epochs} epochs x {config.steps_per_epoch} steps of {config.classes_per_batch * config.examples_per_class} "
-          "images; the time to expect follows the first steps")
+    print(
+        f"{verb} on {len(dataset)} images of {dataset.num_classes} classes{forged} ({', '.join(map(str, data))}): "
+        f"{config.epochs} epochs x {config.steps_per_epoch} steps of {config.classes_per_batch * config.examples_per_class} "
+        "images; the time to expect follows the first steps"
+    )
     from siamese.cli.eta import EpochEta
 
-    result = train(dataset, model_path=model_path, config=config, results_dir=results, resume=bool(args.resume),
-                   verbose=1 if sys.stdout.isatty() else 2, class_pattern=args.class_pattern, callbacks=[EpochEta(config.epochs)])
+    result = train(
+        dataset,
+        model_path=model_path,
+        config=config,
+        results_dir=results,
+        resume=bool(args.resume),
+        verbose=1 if sys.stdout.isatty() else 2,
+        class_pattern=args.class_pattern,
+        callbacks=[EpochEta(config.epochs)],
+    )
     m = result.metrics
-    print(f"validation ({m['validation_classes']} unseen classes, {m['validation_pairs']} pairs): "
-          f"ROC AUC {m['val_auc']:.4f}, pair accuracy {m['val_pair_accuracy']:.4f} at threshold {m['val_threshold']:.4f}")
+    print(
+        f"validation ({m['validation_classes']} unseen classes, {m['validation_pairs']} pairs): "
+        f"ROC AUC {m['val_auc']:.4f}, pair accuracy {m['val_pair_accuracy']:.4f} at threshold {m['val_threshold']:.4f}"
+    )
     print(f"model:   {result.model_path}")
     if args.export:
         _export(result.model_path)

@@ -37,13 +37,17 @@ class ZipIndex:
         self.path = Path(path)
         with zipfile.ZipFile(self.path) as archive:
             infos = [i for i in archive.infolist() if not i.filename.endswith("/") and "__MACOSX" not in i.filename]
-        last = {info.filename: row for row, info in enumerate(infos)}  # a name stored twice: the last wins, as in zipfile
+        last = {
+            info.filename: row for row, info in enumerate(infos)
+        }  # a name stored twice: the last wins, as in zipfile
         infos = [infos[row] for _, row in sorted(last.items())]
         self.names = [info.filename for info in infos]
         self._offsets = np.array([info.header_offset for info in infos], dtype=np.int64)
         self._sizes = np.array([info.compress_size for info in infos], dtype=np.int64)
         self._crcs = np.array([info.CRC for info in infos], dtype=np.uint32)
-        self._direct = np.array([info.compress_type in _DIRECT and not info.flag_bits & 1 for info in infos], dtype=bool)
+        self._direct = np.array(
+            [info.compress_type in _DIRECT and not info.flag_bits & 1 for info in infos], dtype=bool
+        )
         self._deflated = np.array([info.compress_type == zipfile.ZIP_DEFLATED for info in infos], dtype=bool)
         del infos, last
         self._lock = threading.Lock()

@@ -16,15 +16,28 @@ import cv2
 import numpy as np
 
 
-def random_affine(rng: np.random.Generator, height: int, width: int, *, rotation: float, shear: float, zoom: float, shift: float,
-                  flip: bool = False) -> np.ndarray:
+def random_affine(
+    rng: np.random.Generator,
+    height: int,
+    width: int,
+    *,
+    rotation: float,
+    shear: float,
+    zoom: float,
+    shift: float,
+    flip: bool = False,
+) -> np.ndarray:
     """A 2x3 matrix about the image's centre: rotation (degrees), shear, zoom and shift (fractions) drawn
     uniformly within +/- each bound, then a left-right mirror when `flip`."""
     centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])  # pixel centres lie on whole coordinates
     angle = np.deg2rad(rng.uniform(-rotation, rotation))
     scale = 1.0 + rng.uniform(-zoom, zoom)
     sx, sy = rng.uniform(-shear, shear, size=2)
-    linear = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) @ np.array([[1.0, sx], [sy, 1.0]])
+    linear = (
+        scale
+        * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        @ np.array([[1.0, sx], [sy, 1.0]])
+    )
     if flip:
         linear = linear @ np.diag([-1.0, 1.0])
     offset = centre - linear @ centre + rng.uniform(-shift, shift, size=2) * (width, height)
@@ -58,10 +71,19 @@ class Distortions:
         out = np.empty_like(images)
         _, height, width, channels = images.shape
         for index, image in enumerate(images):
-            matrix = random_affine(rng, height, width, rotation=self.rotation, shear=self.shear, zoom=self.zoom, shift=self.shift,
-                                   flip=bool(self.flip) and rng.random() < 0.5)
-            warped = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                                    borderValue=0)
+            matrix = random_affine(
+                rng,
+                height,
+                width,
+                rotation=self.rotation,
+                shear=self.shear,
+                zoom=self.zoom,
+                shift=self.shift,
+                flip=bool(self.flip) and rng.random() < 0.5,
+            )
+            warped = cv2.warpAffine(
+                image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+            )
             out[index] = warped.reshape(height, width, channels)
         if self.brightness or self.contrast:
             count = len(images)

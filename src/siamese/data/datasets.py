@@ -16,8 +16,8 @@ import functools
 import hashlib
 import logging
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from siamese.data.sources import PairsSource, open_source
 from siamese.errors import DatasetError, ImageError
 
 logger = logging.getLogger(__name__)
+
 
 @dataclasses.dataclass(frozen=True)
 class ImageDataset:
@@ -79,7 +80,9 @@ class ImageDataset:
         try:
             return self.sources[source].read(member)
         except OSError as error:
-            raise ImageError(f"{self.sources[source].name(member)}: cannot be read ({error.strerror or error})") from None
+            raise ImageError(
+                f"{self.sources[source].name(member)}: cannot be read ({error.strerror or error})"
+            ) from None
 
     def read(self, index: int) -> bytes:
         return self._read(*self.members[index])
@@ -111,7 +114,7 @@ class ImageDataset:
         shape = (0, *preprocessing.input_shape)
         return np.stack(images) if images else np.zeros(shape, np.float32)
 
-    def subset(self, class_labels: Iterable[int]) -> "ImageDataset":
+    def subset(self, class_labels: Iterable[int]) -> ImageDataset:
         """The images (and forgeries) of some classes, relabelled 0..k-1 in the order given."""
         class_labels = list(class_labels)
         remap = {old: new for new, old in enumerate(class_labels)}
@@ -130,7 +133,7 @@ class ImageDataset:
         """For each class label, the indices of its images."""
         order = np.argsort(self.labels, kind="stable")
         bounds = np.searchsorted(self.labels[order], np.arange(self.num_classes + 1))
-        return [order[bounds[c]:bounds[c + 1]] for c in range(self.num_classes)]
+        return [order[bounds[c] : bounds[c + 1]] for c in range(self.num_classes)]
 
     @functools.cached_property
     def class_sizes(self) -> np.ndarray:
@@ -144,14 +147,22 @@ class ImageDataset:
         with a warning, and serves as a negative in validation pairs.
         """
         if self.num_classes < 2:
-            raise DatasetError(f"{self.origin}: found {self.num_classes} class(es); need at least 2 class folders of images")
+            raise DatasetError(
+                f"{self.origin}: found {self.num_classes} class(es); need at least 2 class folders of images"
+            )
         single = np.flatnonzero(self.class_sizes < 2)
         if self.num_classes - len(single) < 2:
-            raise DatasetError(f"{self.origin}: {self.num_classes - len(single)} class(es) with 2 or more images; "
-                               "need at least 2 (a same pair each)")
+            raise DatasetError(
+                f"{self.origin}: {self.num_classes - len(single)} class(es) with 2 or more images; "
+                "need at least 2 (a same pair each)"
+            )
         if len(single):
-            logger.warning("%s: %d class(es) with a single image (first: %s): no same pair, used only as negatives",
-                           self.origin, len(single), self.name(self.class_indices[single[0]][0]))
+            logger.warning(
+                "%s: %d class(es) with a single image (first: %s): no same pair, used only as negatives",
+                self.origin,
+                len(single),
+                self.name(self.class_indices[single[0]][0]),
+            )
 
     def duplicates_across_classes(self) -> list[tuple[int, int]]:
         """Pairs of image indices with the same bytes in two different classes.
@@ -179,7 +190,9 @@ def _pairs_members(path: Path) -> tuple:
     return PairsSource(path), kept
 
 
-def load_dataset(paths: str | os.PathLike | Sequence[str | os.PathLike], *, class_pattern: str | None = None) -> ImageDataset:
+def load_dataset(
+    paths: str | os.PathLike | Sequence[str | os.PathLike], *, class_pattern: str | None = None
+) -> ImageDataset:
     """Index folders / zips of class folders, or pairs files, into one dataset (nothing decoded yet).
 
     A pairs file (`.csv`, see `siamese.data.pairs_file`) gives classes linked by its
@@ -201,7 +214,7 @@ def load_dataset(paths: str | os.PathLike | Sequence[str | os.PathLike], *, clas
         source = open_source(path)
         sources.append(source)
         for member, class_name, forged in classify(source.members(), pattern, str(path)):
-            within = member[len(class_name) + 1:] if member.startswith(f"{class_name}/") else member
+            within = member[len(class_name) + 1 :] if member.startswith(f"{class_name}/") else member
             if (class_name, forged, within) not in seen:  # the same image in two merged archives
                 seen.add((class_name, forged, within))
                 found.append((len(sources) - 1, member, class_name, forged))
@@ -212,7 +225,9 @@ def load_dataset(paths: str | os.PathLike | Sequence[str | os.PathLike], *, clas
     label_of = {name: label for label, name in enumerate(classes)}
     forgeries = tuple((s, m, label_of[c]) for s, m, c, forged in found if forged and c in label_of)
     if len(forgeries) < len(found) - len(genuine):
-        logger.warning("%d forgery(ies) of signers with no genuine image left out", len(found) - len(genuine) - len(forgeries))
+        logger.warning(
+            "%d forgery(ies) of signers with no genuine image left out", len(found) - len(genuine) - len(forgeries)
+        )
     return ImageDataset(
         sources=tuple(sources),
         members=tuple((s, m) for s, m, _, _ in genuine),
@@ -245,5 +260,7 @@ def split_by_class(dataset: ImageDataset, validation_fraction: float = 0.2, *, b
         val = sorted(shuffled[:n_val].tolist())
     train = [c for c in labels if c not in set(val)]
     if len(train) < 2 or len(val) < 2:
-        raise DatasetError(f"{dataset.num_classes} classes are too few to split into training and validation classes (need 4 or more)")
+        raise DatasetError(
+            f"{dataset.num_classes} classes are too few to split into training and validation classes (need 4 or more)"
+        )
     return dataset.subset(train), dataset.subset(val)

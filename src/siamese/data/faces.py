@@ -36,8 +36,10 @@ def _detector():
     # and reads their outputs back as TensorFlow tensors: any other Keras backend fails inside it.
     backend = sys.modules["keras"].backend.backend() if "keras" in sys.modules else "tensorflow"
     if backend != "tensorflow":
-        raise BackendError(f"face crops need Keras's tensorflow backend (the MTCNN detector runs on TensorFlow), "
-                           f"not {backend}: run with KERAS_BACKEND=tensorflow")
+        raise BackendError(
+            f"face crops need Keras's tensorflow backend (the MTCNN detector runs on TensorFlow), "
+            f"not {backend}: run with KERAS_BACKEND=tensorflow"
+        )
     return MTCNN(stages="face_and_landmarks_detection", device="CPU:0")
 
 
@@ -62,8 +64,11 @@ def find_face(image: np.ndarray, *, longest: int = 480) -> dict | None:
     if not faces:
         return None
     face = max(faces, key=lambda face: face["confidence"])
-    return {"box": [v / scale for v in face["box"]], "confidence": face["confidence"],
-            "keypoints": {name: [v / scale for v in point] for name, point in face["keypoints"].items()}}
+    return {
+        "box": [v / scale for v in face["box"]],
+        "confidence": face["confidence"],
+        "keypoints": {name: [v / scale for v in point] for name, point in face["keypoints"].items()},
+    }
 
 
 def crop_face(image: np.ndarray, *, margin: float = 0.15) -> np.ndarray:

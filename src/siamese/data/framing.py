@@ -53,7 +53,10 @@ def crop_to_ink(image: np.ndarray, *, margin: float = 0.04, speck: float = 2e-4)
     bottom = (blots[:, cv2.CC_STAT_TOP] + blots[:, cv2.CC_STAT_HEIGHT]).max()
     right = (blots[:, cv2.CC_STAT_LEFT] + blots[:, cv2.CC_STAT_WIDTH]).max()
     pad_y, pad_x = (int(round(margin * n)) + 1 for n in mask.shape)
-    return image[max(0, top - pad_y):min(mask.shape[0], bottom + pad_y), max(0, left - pad_x):min(mask.shape[1], right + pad_x)]
+    return image[
+        max(0, top - pad_y) : min(mask.shape[0], bottom + pad_y),
+        max(0, left - pad_x) : min(mask.shape[1], right + pad_x),
+    ]
 
 
 def skeleton(mask: np.ndarray) -> np.ndarray:
@@ -119,5 +122,5 @@ def pad_to_aspect(image: np.ndarray, height: int, width: int) -> np.ndarray:
     padded = np.empty((h + pad_y, w + pad_x, image.shape[2]), np.uint8)
     padded[...] = fill
     top, left = pad_y // 2, pad_x // 2
-    padded[top:top + h, left:left + w] = image
+    padded[top : top + h, left : left + w] = image
     return padded

@@ -13,9 +13,9 @@ import io
 import os
 import re
 import warnings
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterator, Sequence, Union
 
 import cv2
 import numpy as np
@@ -25,7 +25,7 @@ from siamese.data import framing
 from siamese.errors import ImageError
 from siamese.registry import CONTRASTS, CROPS, STROKES
 
-ImageLike = Union[str, os.PathLike, np.ndarray]
+ImageLike = str | os.PathLike | np.ndarray
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 50_000_000  # about 8,660 x 5,770 (a 600 dpi A4 scan is 35 M): larger images are refused, by their header, before decoding
@@ -76,7 +76,7 @@ class Preprocessing:
         return {**dataclasses.asdict(self), "image_size": list(self.image_size)}
 
     @classmethod
-    def from_dict(cls, config: dict) -> "Preprocessing":
+    def from_dict(cls, config: dict) -> Preprocessing:
         """Models saved before framing existed hold only size, channels and invert: the rest defaults."""
         names = {field.name for field in dataclasses.fields(cls)}
         return cls(**{key: value for key, value in config.items() if key in names})
@@ -134,8 +134,10 @@ def _refuse_bombs(data: bytes, name: str) -> None:
     pixels = size if isinstance(size, int) or size is None else size[0] * size[1]
     if pixels is not None and pixels > MAX_PIXELS:
         shape = f"{size[0]}x{size[1]} = " if isinstance(size, tuple) else ""
-        raise ImageError(f"{name}: declares {shape}{pixels:,} pixels, more than the {MAX_PIXELS:,} allowed; "
-                         "refused before decoding (a decompression bomb?)")
+        raise ImageError(
+            f"{name}: declares {shape}{pixels:,} pixels, more than the {MAX_PIXELS:,} allowed; "
+            "refused before decoding (a decompression bomb?)"
+        )
     if not sound:
         raise ImageError(f"{name}: truncated or corrupt PNG")
 
@@ -185,7 +187,9 @@ def _coerce_array(array: np.ndarray, *, name: str, channels: int) -> np.ndarray:
     if array.ndim == 2:
         array = array[:, :, None]
     if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
-        raise ImageError(f"{name}: array of shape {array.shape} is not an image (need (h, w), (h, w, 1), (h, w, 3) or (h, w, 4))")
+        raise ImageError(
+            f"{name}: array of shape {array.shape} is not an image (need (h, w), (h, w, 1), (h, w, 3) or (h, w, 4))"
+        )
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)):
             raise ImageError(f"{name}: array holds NaN or infinite values")
@@ -259,13 +263,16 @@ def iter_image_batches(
     workers = default_workers() if workers is None else int(workers)
     if workers <= 1 or len(items) < 2 * workers:
         for start in starts:
-            yield np.stack([_prepare(i, items[i], preprocessing) for i in range(start, min(start + batch_size, len(items)))])
+            yield np.stack(
+                [_prepare(i, items[i], preprocessing) for i in range(start, min(start + batch_size, len(items)))]
+            )
         return
 
     def prepare_range(start: int, stop: int) -> list:
         return [_prepare(i, items[i], preprocessing) for i in range(start, stop)]
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="siamese-decode") as pool:
+
         def submit(start):  # one task per worker and batch: few futures, each a run of images
             stop = min(start + batch_size, len(items))
             step = -(-(stop - start) // workers)
@@ -281,7 +288,9 @@ def iter_image_batches(
                 future.cancel()
 
 
-def load_images(images: Sequence[ImageLike] | ImageLike, preprocessing: Preprocessing, *, workers: int | None = 1) -> np.ndarray:
+def load_images(
+    images: Sequence[ImageLike] | ImageLike, preprocessing: Preprocessing, *, workers: int | None = 1
+) -> np.ndarray:
     """Paths and/or arrays -> float32 batch (n, height, width, channels).
 
     A single path or a single 2-D/3-D array counts as one image; a 4-D array as a batch.

@@ -66,8 +66,13 @@ def _by_name(members: list[str], pattern: re.Pattern, where: str) -> list[tuple[
     if not found:
         raise DatasetError(f"{where}: no image file name matches the class pattern {pattern.pattern!r}")
     if missed:
-        logger.warning("%s: %d image file(s) whose names do not match the class pattern %r, left out (first: %s)",
-                       where, len(missed), pattern.pattern, missed[0])
+        logger.warning(
+            "%s: %d image file(s) whose names do not match the class pattern %r, left out (first: %s)",
+            where,
+            len(missed),
+            pattern.pattern,
+            missed[0],
+        )
     return found
 
 

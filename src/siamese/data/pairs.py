@@ -48,7 +48,9 @@ class PairSampler:
         by_class = dataset.class_indices
         multi = [c for c, idx in enumerate(by_class) if len(idx) >= 2]
         if not multi or dataset.num_classes < 2:
-            raise DatasetError(f"{dataset.origin}: pairs need 2 or more classes and a class with 2 or more images, found {dataset.num_classes} class(es)")
+            raise DatasetError(
+                f"{dataset.origin}: pairs need 2 or more classes and a class with 2 or more images, found {dataset.num_classes} class(es)"
+            )
         n_same = self.pairs // 2
         first, second, same = [], [], []
         for c in rng.choice(multi, size=n_same):
@@ -100,8 +102,15 @@ class ClassBatchSampler:
     under a label of its own (-1, -2, ...): a negative of every image, its signer's included.
     """
 
-    def __init__(self, classes_per_batch: int = 16, examples_per_class: int = 4, *, same_group_fraction: float = 0.5,
-                 forgeries_per_class: int = 2, seed: int = 0):
+    def __init__(
+        self,
+        classes_per_batch: int = 16,
+        examples_per_class: int = 4,
+        *,
+        same_group_fraction: float = 0.5,
+        forgeries_per_class: int = 2,
+        seed: int = 0,
+    ):
         if classes_per_batch < 2:
             raise ValueError(f"classes_per_batch must be at least 2, got {classes_per_batch}")
         if examples_per_class < 2:
@@ -130,7 +139,9 @@ class ClassBatchSampler:
         by_class = dataset.class_indices
         eligible = np.flatnonzero(dataset.class_sizes >= 2)  # classes that give a same pair
         if len(eligible) < 2:
-            raise DatasetError(f"{dataset.origin}: batches need 2 or more classes with 2 or more images, found {len(eligible)}")
+            raise DatasetError(
+                f"{dataset.origin}: batches need 2 or more classes with 2 or more images, found {len(eligible)}"
+            )
         per_batch = min(self.classes_per_batch, len(eligible))
         groups = np.asarray(dataset.groups)
         n_group = int(round(per_batch * self.same_group_fraction))
@@ -140,11 +151,16 @@ class ClassBatchSampler:
             chosen = rng.choice(members, size=min(n_group, len(members)), replace=False)
         rest = np.setdiff1d(eligible, chosen)
         chosen = np.concatenate([chosen, rng.choice(rest, size=per_batch - len(chosen), replace=False)])
-        indices = [rng.choice(by_class[c], size=self.examples_per_class, replace=len(by_class[c]) < self.examples_per_class) for c in chosen]
+        indices = [
+            rng.choice(by_class[c], size=self.examples_per_class, replace=len(by_class[c]) < self.examples_per_class)
+            for c in chosen
+        ]
         labels = np.repeat(chosen, self.examples_per_class)
         if dataset.num_forgeries and self.forgeries_per_class:
             forged = self._forgeries(dataset, chosen, rng)
-            return np.concatenate(indices + [len(dataset) + forged]), np.concatenate([labels, -1 - np.arange(len(forged))])
+            return np.concatenate(indices + [len(dataset) + forged]), np.concatenate(
+                [labels, -1 - np.arange(len(forged))]
+            )
         return np.concatenate(indices), labels
 
     def _forgeries(self, dataset: ImageDataset, chosen: np.ndarray, rng: np.random.Generator) -> np.ndarray:

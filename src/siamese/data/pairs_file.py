@@ -103,7 +103,9 @@ def classes_from_pairs(pairs: PairList, *, name: str = "pairs") -> tuple:
     roots = [root(i) for i in range(len(images))]
     for number, (a, b, same) in enumerate(zip(pairs.first, pairs.second, pairs.same), start=1):
         if not same and roots[index[a]] == roots[index[b]]:
-            raise DatasetError(f"{name}: pair {number} ({a}, {b}) is labelled different, but 'same' pairs link its images")
+            raise DatasetError(
+                f"{name}: pair {number} ({a}, {b}) is labelled different, but 'same' pairs link its images"
+            )
     first_seen = {}
     labels = np.array([first_seen.setdefault(r, len(first_seen)) for r in roots], dtype=np.int64)
     return images, labels

@@ -59,8 +59,13 @@ class FolderSource(_Listing):
                 readable = path.is_file() and os.access(path, os.R_OK)
                 (found if readable else skipped).append((relative / name).as_posix())
         if skipped:
-            logger.warning("%s: %d entr%s not a readable file, left out (first: %s)", self.root, len(skipped),
-                           "y is" if len(skipped) == 1 else "ies are", self.root / skipped[0])
+            logger.warning(
+                "%s: %d entr%s not a readable file, left out (first: %s)",
+                self.root,
+                len(skipped),
+                "y is" if len(skipped) == 1 else "ies are",
+                self.root / skipped[0],
+            )
         return found
 
     def read(self, member: str) -> bytes:
@@ -91,7 +96,7 @@ class ZipSource(_Listing):
     def files(self, under: str = "") -> list[str]:
         """Every file of the archive below `under`, sorted, without the stripped top folder."""
         start = f"{under.strip('/')}/" if under else ""
-        return sorted(n[len(self.prefix):] for n in self._names if n[len(self.prefix):].startswith(start))
+        return sorted(n[len(self.prefix) :] for n in self._names if n[len(self.prefix) :].startswith(start))
 
     def read(self, member: str) -> bytes:
         return self._index.read(self.prefix + member)
@@ -113,7 +118,9 @@ class PairsSource:
         return member
 
 
-def open_source(path: str | os.PathLike, *, expected: str = "a folder of class folders or a .zip of them", strip_top: bool = True):
+def open_source(
+    path: str | os.PathLike, *, expected: str = "a folder of class folders or a .zip of them", strip_top: bool = True
+):
     """A folder or zip archive, checked to exist; `expected` words the error for anything else,
     `strip_top` goes to `ZipSource`."""
     path = Path(path)

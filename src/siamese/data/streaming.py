@@ -91,7 +91,7 @@ class StreamedImages:
             raise ValueError(f"cache_size must be zero or positive, got {cache_size}")
         self._set([(_Decoder(dataset, preprocessing, cache_size), dataset.members, 0)])
 
-    def _set(self, segments: list) -> "StreamedImages":
+    def _set(self, segments: list) -> StreamedImages:
         """Become the images of `segments`, (decoder, entries, quarter turns) each, end to end."""
         self._segments = segments
         self._starts = np.cumsum([0] + [len(entries) for _, entries, _ in segments])
@@ -100,7 +100,7 @@ class StreamedImages:
         return self
 
     @classmethod
-    def _of(cls, segments: list) -> "StreamedImages":
+    def _of(cls, segments: list) -> StreamedImages:
         return cls.__new__(cls)._set(segments)
 
     dtype = np.dtype(np.float32)
@@ -136,19 +136,19 @@ class StreamedImages:
         """The most decoded images the cache(s) may hold."""
         return sum(d.size for d in self._decoders)
 
-    def forgeries(self) -> "StreamedImages":
+    def forgeries(self) -> StreamedImages:
         """The skilled forgeries of the (first) dataset streamed, sharing this array's cache."""
         decoder = self._segments[0][0]
         return StreamedImages._of([(decoder, tuple(f[:2] for f in decoder.dataset.forgeries), 0)])
 
-    def rotated(self, turns: int) -> "StreamedImages":
+    def rotated(self, turns: int) -> StreamedImages:
         """The images turned by `turns` x 90 degrees counter-clockwise, as `np.rot90(images, turns, axes=(1, 2))`."""
         if turns % 2 and self.shape[1] != self.shape[2]:
             raise ValueError(f"rotated classes need square images, got {self.shape[1]}x{self.shape[2]}")
         return StreamedImages._of([(d, entries, (t + turns) % 4) for d, entries, t in self._segments])
 
     @staticmethod
-    def join(parts) -> "StreamedImages":
+    def join(parts) -> StreamedImages:
         """The parts end to end (what `np.concatenate(parts)` gives); their images must have one shape."""
         parts = list(parts)
         shapes = {part.shape[1:] for part in parts}
@@ -219,12 +219,19 @@ def decode_pairs(images, pairs: PairIndices, *, workers: int | None = None) -> t
         return images, pairs
     used, inverse = np.unique(np.concatenate([pairs.first, pairs.second]), return_inverse=True)
     inverse = inverse.reshape(-1)
-    return images.take(used, workers=workers), PairIndices(first=inverse[:len(pairs)], second=inverse[len(pairs):],
-                                                         same=pairs.same)
+    return images.take(used, workers=workers), PairIndices(
+        first=inverse[: len(pairs)], second=inverse[len(pairs) :], same=pairs.same
+    )
 
 
-def streamed_split(train_set: ImageDataset, val_set: ImageDataset, preprocessing: Preprocessing, *,
-                   rotated_classes: bool = False, cache_size: int | None = None) -> tuple:
+def streamed_split(
+    train_set: ImageDataset,
+    val_set: ImageDataset,
+    preprocessing: Preprocessing,
+    *,
+    rotated_classes: bool = False,
+    cache_size: int | None = None,
+) -> tuple:
     """((train_set, images, forgeries), (val_set, images, forgeries)) with the images and forgeries
     streamed, nothing decoded yet: what `siamese.training.fit` decodes up front without it.
 

@@ -15,8 +15,16 @@ import numpy as np
 from siamese.data.augmentation import random_affine
 
 
-def affine_variants(image: np.ndarray, count: int, *, seed: int = 0, rotation: float = 10.0, shear: float = 0.1,
-                    zoom: float = 0.1, shift: float = 0.05) -> list:
+def affine_variants(
+    image: np.ndarray,
+    count: int,
+    *,
+    seed: int = 0,
+    rotation: float = 10.0,
+    shear: float = 0.1,
+    zoom: float = 0.1,
+    shift: float = 0.05,
+) -> list:
     """`count` randomly distorted copies of `image` (uint8, (h, w) or (h, w, c)), seeded.
 
     Args:

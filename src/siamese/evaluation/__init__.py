@@ -15,10 +15,22 @@ from siamese.evaluation.embedding import (
     path_pair_distances,
 )
 from siamese.evaluation.fewshot import Episode, EpisodeSampler, FewShotResult, default_way, score_episodes
+from siamese.evaluation.identification import (
+    IdentificationResult,
+    IdentificationTrial,
+    draw_trial,
+    score_identification,
+)
 from siamese.evaluation.intervals import Estimate, proportion, wilson_interval
-from siamese.evaluation.identification import IdentificationResult, IdentificationTrial, draw_trial, score_identification
+from siamese.evaluation.oneshot_runs import (
+    OneShotRun,
+    OneShotRuns,
+    RunsResult,
+    read_oneshot_runs,
+    runs_from_dataset,
+    score_oneshot_runs,
+)
 from siamese.evaluation.pair_sources import DrawnPairs, FilePairs, draw_pairs, read_pair_source
-from siamese.evaluation.oneshot_runs import OneShotRun, OneShotRuns, RunsResult, read_oneshot_runs, runs_from_dataset, score_oneshot_runs
 from siamese.evaluation.report import format_markdown, format_table, summary_rows, write_report
 from siamese.evaluation.retrieval import RetrievalResult, average_precisions, retrieval_metrics, retrieval_subset
 from siamese.evaluation.steps import (

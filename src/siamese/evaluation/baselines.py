@@ -23,7 +23,7 @@ paper, the background) and then resized, so a wide signature is not squashed int
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -53,8 +53,11 @@ def grey(image) -> np.ndarray:
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     elif array.ndim == 3 and array.shape[2] in (3, 4):
-        array = cv2.cvtColor(np.ascontiguousarray(array[:, :, :3]), cv2.COLOR_RGB2GRAY) if array.dtype == np.uint8 \
+        array = (
+            cv2.cvtColor(np.ascontiguousarray(array[:, :, :3]), cv2.COLOR_RGB2GRAY)
+            if array.dtype == np.uint8
             else array[:, :, :3] @ np.array([0.299, 0.587, 0.114])
+        )
     if array.ndim != 2 or array.size == 0 or array.dtype.kind not in "uif":
         raise ValueError(f"not an image: an array of shape {array.shape} and dtype {array.dtype}")
     if array.dtype.kind == "f":
@@ -121,12 +124,14 @@ def hog_descriptors(images: np.ndarray, *, cell: int = 8, block: int = 2, bins: 
     for b in range(bins):
         weight = magnitude * (np.where(low == b, 1.0 - upper_share, 0.0) + np.where(high == b, upper_share, 0.0))
         cells[..., b] = weight.reshape(n, rows, cell, columns, cell).sum(axis=(2, 4))
-    blocks = np.stack([cells[:, i:rows - block + 1 + i, j:columns - block + 1 + j]
-                       for i in range(block) for j in range(block)], axis=3)  # (n, by, bx, block^2, bins)
+    blocks = np.stack(
+        [cells[:, i : rows - block + 1 + i, j : columns - block + 1 + j] for i in range(block) for j in range(block)],
+        axis=3,
+    )  # (n, by, bx, block^2, bins)
     blocks = blocks.reshape(n, blocks.shape[1], blocks.shape[2], -1)
-    blocks = blocks / np.sqrt(np.sum(blocks ** 2, axis=-1, keepdims=True) + 1e-6)
+    blocks = blocks / np.sqrt(np.sum(blocks**2, axis=-1, keepdims=True) + 1e-6)
     blocks = np.minimum(blocks, 0.2)
-    blocks = blocks / np.sqrt(np.sum(blocks ** 2, axis=-1, keepdims=True) + 1e-6)
+    blocks = blocks / np.sqrt(np.sum(blocks**2, axis=-1, keepdims=True) + 1e-6)
     return blocks.reshape(n, -1)
 
 
@@ -171,7 +176,7 @@ def lbp_codes(images: np.ndarray) -> np.ndarray:
     centre = images[:, 1:-1, 1:-1]
     code = np.zeros(centre.shape, np.int64)
     for bit, (dy, dx) in enumerate(_NEIGHBOURS):
-        code |= (images[:, 1 + dy:h - 1 + dy, 1 + dx:w - 1 + dx] >= centre).astype(np.int64) << bit
+        code |= (images[:, 1 + dy : h - 1 + dy, 1 + dx : w - 1 + dx] >= centre).astype(np.int64) << bit
     return _UNIFORM[code]
 
 
@@ -192,7 +197,9 @@ def lbp_embedding(size=(64, 64), *, grid=(4, 4)) -> Embed:
         stack = np.stack([fit(image, (height, width)) for image in as_image_list(images)])
         codes = lbp_codes(stack).reshape(len(stack), -1)  # (n, pixels)
         flat = (np.arange(len(stack))[:, None] * cells + cell[None, :]) * UNIFORM_BINS + codes
-        counts = np.bincount(flat.ravel(), minlength=len(stack) * cells * UNIFORM_BINS).reshape(len(stack), cells, UNIFORM_BINS)
+        counts = np.bincount(flat.ravel(), minlength=len(stack) * cells * UNIFORM_BINS).reshape(
+            len(stack), cells, UNIFORM_BINS
+        )
         histograms = counts / np.maximum(counts.sum(axis=2, keepdims=True), 1)
         return unit_rows(np.sqrt(histograms).reshape(len(stack), -1))
 

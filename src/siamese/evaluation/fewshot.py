@@ -61,8 +61,22 @@ class EpisodeSampler:
         seed: the draw depends only on the seed and the dataset.
     """
 
-    def __init__(self, way: int = 20, shot: int = 1, *, episodes: int = 200, queries_per_class: int = 1, within_group: bool = False, seed: int = 0):
-        for name, value, least in (("way", way, 2), ("shot", shot, 1), ("episodes", episodes, 1), ("queries_per_class", queries_per_class, 1)):
+    def __init__(
+        self,
+        way: int = 20,
+        shot: int = 1,
+        *,
+        episodes: int = 200,
+        queries_per_class: int = 1,
+        within_group: bool = False,
+        seed: int = 0,
+    ):
+        for name, value, least in (
+            ("way", way, 2),
+            ("shot", shot, 1),
+            ("episodes", episodes, 1),
+            ("queries_per_class", queries_per_class, 1),
+        ):
             if value < least:
                 raise ValueError(f"{name} must be at least {least}, got {value}")
         self.way = way
@@ -80,7 +94,9 @@ class EpisodeSampler:
         for label, indices in enumerate(dataset.class_indices):
             if len(indices) >= need:
                 pools.setdefault(dataset.groups[label] if self.within_group else None, []).append(label)
-        return {key: np.array(labels, dtype=np.int64) for key, labels in sorted(pools.items(), key=lambda kv: str(kv[0]))}
+        return {
+            key: np.array(labels, dtype=np.int64) for key, labels in sorted(pools.items(), key=lambda kv: str(kv[0]))
+        }
 
     def check(self, dataset: ImageDataset) -> None:
         """Raise `DatasetError` if the dataset cannot give a single episode; does no other work."""
@@ -90,14 +106,18 @@ class EpisodeSampler:
             raise DatasetError(f"{where}: {self.way}-way episodes need {self.way} classes, found {dataset.num_classes}")
         largest = max(len(idx) for idx in dataset.class_indices)
         if need > largest:
-            raise DatasetError(f"{where}: {self.shot}-shot episodes need {need} images per class ({self.shot} support + "
-                               f"{self.queries_per_class} query), the largest class has {largest}")
+            raise DatasetError(
+                f"{where}: {self.shot}-shot episodes need {need} images per class ({self.shot} support + "
+                f"{self.queries_per_class} query), the largest class has {largest}"
+            )
         biggest = max((len(labels) for labels in self._eligible(dataset).values()), default=0)
         if biggest < self.way:
             pool = "a group of " if self.within_group else ""
             found = "the largest group has" if self.within_group else "found"
-            raise DatasetError(f"{where}: {self.way}-way {self.shot}-shot episodes{' within one group' if self.within_group else ''} "
-                               f"need {pool}{self.way} classes with {need}+ images, {found} {biggest}")
+            raise DatasetError(
+                f"{where}: {self.way}-way {self.shot}-shot episodes{' within one group' if self.within_group else ''} "
+                f"need {pool}{self.way} classes with {need}+ images, {found} {biggest}"
+            )
 
     def sample(self, dataset: ImageDataset) -> list[Episode]:
         self.check(dataset)
@@ -108,13 +128,17 @@ class EpisodeSampler:
         for _ in range(self.episodes):
             pool = pools[rng.integers(len(pools))]
             classes = rng.choice(pool, size=self.way, replace=False)
-            drawn = np.stack([rng.choice(by_class[c], size=self.shot + self.queries_per_class, replace=False) for c in classes])
-            episodes.append(Episode(
-                classes=classes,
-                support=drawn[:, :self.shot],
-                queries=drawn[:, self.shot:].ravel(),
-                answers=np.repeat(np.arange(self.way), self.queries_per_class),
-            ))
+            drawn = np.stack(
+                [rng.choice(by_class[c], size=self.shot + self.queries_per_class, replace=False) for c in classes]
+            )
+            episodes.append(
+                Episode(
+                    classes=classes,
+                    support=drawn[:, : self.shot],
+                    queries=drawn[:, self.shot :].ravel(),
+                    answers=np.repeat(np.arange(self.way), self.queries_per_class),
+                )
+            )
         return episodes
 
 
@@ -142,7 +166,9 @@ class FewShotResult:
         }
 
 
-def score_episodes(episodes: list[Episode], embeddings: np.ndarray, distance: Distance = euclidean, *, within_group: bool = False) -> FewShotResult:
+def score_episodes(
+    episodes: list[Episode], embeddings: np.ndarray, distance: Distance = euclidean, *, within_group: bool = False
+) -> FewShotResult:
     """Answer every query of every episode by its nearest class.
 
     Args:
@@ -164,5 +190,12 @@ def score_episodes(episodes: list[Episode], embeddings: np.ndarray, distance: Di
         all_distances.append(per_class)
         picks.append(pick)
     total = sum(len(e.queries) for e in episodes)
-    return FewShotResult(way=way, shot=shot, within_group=within_group, accuracy=proportion(correct, total),
-                         episodes=tuple(episodes), distances=tuple(all_distances), picks=tuple(picks))
+    return FewShotResult(
+        way=way,
+        shot=shot,
+        within_group=within_group,
+        accuracy=proportion(correct, total),
+        episodes=tuple(episodes),
+        distances=tuple(all_distances),
+        picks=tuple(picks),
+    )

@@ -42,13 +42,17 @@ def draw_trial(dataset: ImageDataset, *, unknown_share: float = 0.2, seed: int =
         raise ValueError(f"unknown_share must be in [0, 1), got {unknown_share}")
     rng = np.random.default_rng(seed)
     classes = rng.permutation(dataset.num_classes)
-    unknown_classes = classes[:int(round(unknown_share * len(classes)))]
-    known_classes = [c for c in classes[len(unknown_classes):] if len(dataset.class_indices[c]) >= 2]
+    unknown_classes = classes[: int(round(unknown_share * len(classes)))]
+    known_classes = [c for c in classes[len(unknown_classes) :] if len(dataset.class_indices[c]) >= 2]
     if len(known_classes) < 2:
         raise DatasetError(f"{dataset.origin}: identification needs 2 or more enrolled classes with 2 or more images")
     enrolled = np.array([rng.choice(dataset.class_indices[c]) for c in known_classes], dtype=np.int64)
     known = np.setdiff1d(np.concatenate([dataset.class_indices[c] for c in known_classes]), enrolled)
-    unknown = np.concatenate([dataset.class_indices[c] for c in unknown_classes]) if len(unknown_classes) else np.zeros(0, np.int64)
+    unknown = (
+        np.concatenate([dataset.class_indices[c] for c in unknown_classes])
+        if len(unknown_classes)
+        else np.zeros(0, np.int64)
+    )
     return IdentificationTrial(enrolled=np.sort(enrolled), known=known, unknown=np.sort(unknown).astype(np.int64))
 
 
@@ -68,22 +72,37 @@ class IdentificationResult:
         def plain(value):
             return value.to_dict() if isinstance(value, Estimate) else value
 
-        return {"enrolled_classes": self.enrolled, "known_queries": self.known_queries, "unknown_queries": self.unknown_queries,
-                "threshold": self.threshold, "rank1": plain(self.rank1), "fnir": plain(self.fnir), "fpir": plain(self.fpir)}
+        return {
+            "enrolled_classes": self.enrolled,
+            "known_queries": self.known_queries,
+            "unknown_queries": self.unknown_queries,
+            "threshold": self.threshold,
+            "rank1": plain(self.rank1),
+            "fnir": plain(self.fnir),
+            "fpir": plain(self.fpir),
+        }
 
 
-def _nearest(queries: np.ndarray, gallery: np.ndarray, distance: Distance, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+def _nearest(
+    queries: np.ndarray, gallery: np.ndarray, distance: Distance, block: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
     """(row of the nearest gallery embedding, its distance) for each query, in blocks of queries."""
     rows, nearest = [], []
     for start in range(0, len(queries), block):
-        d = pairwise_distances(queries[start:start + block], gallery, distance)
+        d = pairwise_distances(queries[start : start + block], gallery, distance)
         rows.append(np.argmin(d, axis=1))
         nearest.append(d[np.arange(len(d)), rows[-1]])
     return np.concatenate(rows), np.concatenate(nearest)
 
 
-def score_identification(trial: IdentificationTrial, embeddings: np.ndarray, labels: np.ndarray, distance: Distance, *,
-                         threshold: float | None = None) -> IdentificationResult:
+def score_identification(
+    trial: IdentificationTrial,
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    distance: Distance,
+    *,
+    threshold: float | None = None,
+) -> IdentificationResult:
     """Answer every query of `trial` from `embeddings` (rows = dataset indices) and score the answers."""
     gallery, gallery_labels = embeddings[trial.enrolled], labels[trial.enrolled]
     row, nearest = _nearest(embeddings[trial.known], gallery, distance)
@@ -94,5 +113,12 @@ def score_identification(trial: IdentificationTrial, embeddings: np.ndarray, lab
         if len(trial.unknown):
             _, stranger = _nearest(embeddings[trial.unknown], gallery, distance)
             fpir = proportion(int(np.sum(stranger <= threshold)), len(stranger))
-    return IdentificationResult(enrolled=len(trial.enrolled), known_queries=len(trial.known), unknown_queries=len(trial.unknown),
-                                threshold=threshold, rank1=proportion(int(right.sum()), len(right)), fnir=fnir, fpir=fpir)
+    return IdentificationResult(
+        enrolled=len(trial.enrolled),
+        known_queries=len(trial.known),
+        unknown_queries=len(trial.unknown),
+        threshold=threshold,
+        rank1=proportion(int(right.sum()), len(right)),
+        fnir=fnir,
+        fpir=fpir,
+    )

@@ -68,7 +68,9 @@ def _list_files(path: Path):
     if path.is_dir() and (path / LABELS).is_file():  # one run's folder: name it as in all_runs
         source, under = open_source(path.parent), path.name
     names = source.files(under)
-    folders = {PurePosixPath(n).parent for n in names if PurePosixPath(n).name == LABELS and len(PurePosixPath(n).parts) <= 3}
+    folders = {
+        PurePosixPath(n).parent for n in names if PurePosixPath(n).name == LABELS and len(PurePosixPath(n).parts) <= 3
+    }
     return source, [n for n in names if any(folder in PurePosixPath(n).parents for folder in folders)]
 
 
@@ -84,7 +86,9 @@ def _parse_labels(path: Path, labels_name: str, text: str, files: set) -> OneSho
         fields = line.split()
         parts = [PurePosixPath(f).parts[-2:] for f in fields]
         if len(fields) != 2 or parts[0][:1] != ("test",) or parts[1][:1] != ("training",):
-            raise DatasetError(f"{path}:{labels_name}:{number}: expected 'runNN/test/itemKK.png runNN/training/classMM.png', got {line.strip()!r}")
+            raise DatasetError(
+                f"{path}:{labels_name}:{number}: expected 'runNN/test/itemKK.png runNN/training/classMM.png', got {line.strip()!r}"
+            )
         item, answer = (folder / "/".join(parts[0])).as_posix(), (folder / "/".join(parts[1])).as_posix()
         for member in (item, answer):
             if member not in files:
@@ -93,7 +97,9 @@ def _parse_labels(path: Path, labels_name: str, text: str, files: set) -> OneSho
         answers.append(training.index(answer))
     if not test:
         raise DatasetError(f"{path}:{labels_name}: no trials listed")
-    return OneShotRun(name=folder.name, training=tuple(training), test=tuple(test), answers=np.array(answers, dtype=np.int64))
+    return OneShotRun(
+        name=folder.name, training=tuple(training), test=tuple(test), answers=np.array(answers, dtype=np.int64)
+    )
 
 
 def read_oneshot_runs(path: str | os.PathLike) -> OneShotRuns:
@@ -135,8 +141,15 @@ class RunsResult:
         }
 
 
-def score_oneshot_runs(runs: OneShotRuns, embed: Embed, distance: Distance = euclidean, *, channels: int = 1,
-                       support_variants: int = 0, seed: int = 0) -> RunsResult:
+def score_oneshot_runs(
+    runs: OneShotRuns,
+    embed: Embed,
+    distance: Distance = euclidean,
+    *,
+    channels: int = 1,
+    support_variants: int = 0,
+    seed: int = 0,
+) -> RunsResult:
     """Pick, for each test item, the nearest training image of its run; score the picks.
 
     Args:
@@ -153,10 +166,13 @@ def score_oneshot_runs(runs: OneShotRuns, embed: Embed, distance: Distance = euc
         test = [runs.image(m, channels) for m in run.test]
         training = [runs.image(m, channels) for m in run.training]
         copies = 1 + support_variants
-        supports = [v for k, image in enumerate(training)
-                    for v in [image, *affine_variants(image, support_variants, seed=seed + k)]]
+        supports = [
+            v
+            for k, image in enumerate(training)
+            for v in [image, *affine_variants(image, support_variants, seed=seed + k)]
+        ]
         embeddings = np.asarray(embed(test + supports))
-        d = pairwise_distances(embeddings[:len(test)], embeddings[len(test):], distance)  # (test, training x copies)
+        d = pairwise_distances(embeddings[: len(test)], embeddings[len(test) :], distance)  # (test, training x copies)
         d = d.reshape(len(test), len(training), copies).mean(axis=2)
         pick = np.argmin(d, axis=1)
         right = int(np.sum(pick == run.answers))
@@ -164,8 +180,13 @@ def score_oneshot_runs(runs: OneShotRuns, embed: Embed, distance: Distance = euc
         per_run.append(proportion(right, len(run.test)))
         all_distances.append(d)
         picks.append(pick)
-    return RunsResult(names=tuple(r.name for r in runs.runs), per_run=tuple(per_run), accuracy=proportion(correct, runs.trials),
-                      distances=tuple(all_distances), picks=tuple(picks))
+    return RunsResult(
+        names=tuple(r.name for r in runs.runs),
+        per_run=tuple(per_run),
+        accuracy=proportion(correct, runs.trials),
+        distances=tuple(all_distances),
+        picks=tuple(picks),
+    )
 
 
 def runs_from_dataset(dataset: ImageDataset, *, way: int = 20, seed: int = 0) -> OneShotRuns:
@@ -192,7 +213,11 @@ def runs_from_dataset(dataset: ImageDataset, *, way: int = 20, seed: int = 0) ->
             test.append(f"{name}/test/item{k:02d}")
             files[training[-1]], files[test[-1]] = dataset.read(int(first)), dataset.read(int(second))
         order = rng.permutation(way)
-        runs.append(OneShotRun(name=name, training=tuple(training), test=tuple(test[i] for i in order), answers=order.astype(np.int64)))
+        runs.append(
+            OneShotRun(
+                name=name, training=tuple(training), test=tuple(test[i] for i in order), answers=order.astype(np.int64)
+            )
+        )
     if not runs:
         raise DatasetError(f"no group of the dataset has {way} classes with two or more images each")
     return OneShotRuns(path=Path(f"{way}-way runs drawn from {len(runs)} group(s)"), runs=tuple(runs), files=files)

@@ -46,12 +46,16 @@ class FilePairs(_PairSource):
         """Dataset images the pairs need embedded: none, they are files."""
         return np.zeros(0, dtype=np.int64)
 
-    def distances(self, embed: Embed, distance: Distance, *, channels: int = 1, table: np.ndarray | None = None) -> np.ndarray:
+    def distances(
+        self, embed: Embed, distance: Distance, *, channels: int = 1, table: np.ndarray | None = None
+    ) -> np.ndarray:
         """Distances (n,), each distinct path embedded once (`embed` takes paths)."""
         return path_pair_distances(self.pairs.first, self.pairs.second, embed, distance)
 
     def images(self, index: int, channels: int = 1) -> tuple:
-        return read_image(self.pairs.first[index], channels=channels), read_image(self.pairs.second[index], channels=channels)
+        return read_image(self.pairs.first[index], channels=channels), read_image(
+            self.pairs.second[index], channels=channels
+        )
 
     def key(self, index: int) -> frozenset:
         return frozenset((str(self.pairs.first[index]), str(self.pairs.second[index])))
@@ -73,15 +77,19 @@ class DrawnPairs(_PairSource):
         """Dataset indices of the images the pairs use."""
         return np.concatenate([self.pairs.first, self.pairs.second])
 
-    def distances(self, embed: Embed, distance: Distance, *, channels: int = 1, table: np.ndarray | None = None) -> np.ndarray:
+    def distances(
+        self, embed: Embed, distance: Distance, *, channels: int = 1, table: np.ndarray | None = None
+    ) -> np.ndarray:
         """Distances (n,); from `table` (dataset embeddings by index) when given, else each image embedded once."""
         if table is None:
             table = embed_dataset(self.dataset, embed, self.needed, channels=channels)
         return np.asarray(distance(table[self.pairs.first], table[self.pairs.second]), dtype=np.float64)
 
     def images(self, index: int, channels: int = 1) -> tuple:
-        return (self.dataset.image(int(self.pairs.first[index]), channels),
-                self.dataset.image(int(self.pairs.second[index]), channels))
+        return (
+            self.dataset.image(int(self.pairs.first[index]), channels),
+            self.dataset.image(int(self.pairs.second[index]), channels),
+        )
 
     def key(self, index: int) -> frozenset:
         return frozenset((int(self.pairs.first[index]), int(self.pairs.second[index])))

@@ -55,7 +55,10 @@ def read_history(path: str | os.PathLike) -> dict:
     if not rows or "epoch" not in rows[0]:
         raise DatasetError(f"{path}: not a training history (need a header with an 'epoch' column and a row per epoch)")
     try:
-        return {key: np.array([float(row[key]) if row[key] not in ("", None) else np.nan for row in rows]) for key in rows[0]}
+        return {
+            key: np.array([float(row[key]) if row[key] not in ("", None) else np.nan for row in rows])
+            for key in rows[0]
+        }
     except ValueError:
         raise DatasetError(f"{path}: history holds a value that is not a number") from None
 
@@ -99,7 +102,9 @@ def plot_roc(distances, same, path: str | os.PathLike, *, threshold: float | Non
         if threshold is not None:
             accepted = distances <= threshold
             at_far, at_tar = np.mean(accepted[~same]), np.mean(accepted[same])
-            axes.plot(at_far, at_tar, "s", color=WRONG, label=f"threshold {threshold:.3f}: FAR {at_far:.3f}, TAR {at_tar:.3f}")
+            axes.plot(
+                at_far, at_tar, "s", color=WRONG, label=f"threshold {threshold:.3f}: FAR {at_far:.3f}, TAR {at_tar:.3f}"
+            )
         if log:
             floor = 0.5 / max(1, int(np.sum(~same)))
             axes.set_xscale("log")
@@ -109,7 +114,11 @@ def plot_roc(distances, same, path: str | os.PathLike, *, threshold: float | Non
             axes.plot([0, 1], [0, 1], ":", color="grey", label="chance")
             axes.set_xlim(0, 1)
             axes.set_title("ROC")
-        axes.set(xlabel="false-accept rate (different pairs called same)", ylabel="true-accept rate (same pairs called same)", ylim=(0, 1.01))
+        axes.set(
+            xlabel="false-accept rate (different pairs called same)",
+            ylabel="true-accept rate (same pairs called same)",
+            ylim=(0, 1.01),
+        )
         axes.grid(alpha=0.3)
         axes.legend(loc="lower right", fontsize="small")
     figure.suptitle(f"Verification on {len(same)} pairs ({int(same.sum())} same, {int((~same).sum())} different)")
@@ -123,7 +132,9 @@ def plot_distance_histograms(distances, same, path: str | os.PathLike, *, thresh
     axes = figure.subplots()
     bins = np.histogram_bin_edges(distances, bins=40)
     axes.hist(distances[same], bins=bins, alpha=0.6, color=SAME_COLOUR, label=f"same pairs ({int(same.sum())})")
-    axes.hist(distances[~same], bins=bins, alpha=0.6, color=DIFFERENT_COLOUR, label=f"different pairs ({int((~same).sum())})")
+    axes.hist(
+        distances[~same], bins=bins, alpha=0.6, color=DIFFERENT_COLOUR, label=f"different pairs ({int((~same).sum())})"
+    )
     if threshold is not None:
         axes.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.3f}")
     axes.set(xlabel="distance (smaller = more alike)", ylabel="pairs", title="Distances of same and different pairs")
@@ -140,7 +151,9 @@ def worst_first(distances, same, threshold: float) -> np.ndarray:
     return np.argsort(-wrongness, kind="stable")
 
 
-def plot_pair_grid(first_images, second_images, distances, same, path: str | os.PathLike, *, threshold: float, columns: int = 4) -> Path:
+def plot_pair_grid(
+    first_images, second_images, distances, same, path: str | os.PathLike, *, threshold: float, columns: int = 4
+) -> Path:
     """Pairs side by side with their distance, the truth and the call, green right / red wrong."""
     count = len(distances)
     if count == 0:
@@ -164,12 +177,19 @@ def plot_pair_grid(first_images, second_images, distances, same, path: str | os.
                 spine.set_color(colour), spine.set_linewidth(2.5)
         truth = "same" if same[k] else "different"
         left.set_title(f"d={distances[k]:.3f}  {truth}", fontsize=9, loc="left")
-        right.set_title("right" if correct else f"wrong: called {'same' if called else 'different'}", fontsize=9, color=colour, loc="right")
+        right.set_title(
+            "right" if correct else f"wrong: called {'same' if called else 'different'}",
+            fontsize=9,
+            color=colour,
+            loc="right",
+        )
     figure.suptitle(f"Example pairs, worst first (threshold {threshold:.3f})")
     return _save(figure, path)
 
 
-def plot_episode(query, supports, distances, pick: int, answer: int, path: str | os.PathLike, *, title: str = "N-way episode") -> Path:
+def plot_episode(
+    query, supports, distances, pick: int, answer: int, path: str | os.PathLike, *, title: str = "N-way episode"
+) -> Path:
     """The query above its support set: each class's image and distance, the pick framed
     (green if right, red if wrong), the right answer labelled."""
     way = len(supports)
@@ -192,11 +212,17 @@ def plot_episode(query, supports, distances, pick: int, answer: int, path: str |
             for spine in axes.spines.values():
                 spine.set_color(RIGHT if correct else WRONG), spine.set_linewidth(4)
     verdict = "right" if correct else "wrong"
-    figure.suptitle(f"{title}: pick (framed) is {verdict}; numbers are distances to the query", color=RIGHT if correct else WRONG, fontsize=11)
+    figure.suptitle(
+        f"{title}: pick (framed) is {verdict}; numbers are distances to the query",
+        color=RIGHT if correct else WRONG,
+        fontsize=11,
+    )
     return _save(figure, path)
 
 
-def plot_embedding_map(embeddings, labels, path: str | os.PathLike, *, names=None, max_classes: int = 20, seed: int = 0) -> Path:
+def plot_embedding_map(
+    embeddings, labels, path: str | os.PathLike, *, names=None, max_classes: int = 20, seed: int = 0
+) -> Path:
     """Embeddings projected to 2-D by PCA, one colour per class (at most `max_classes`,
     drawn with the seed, so the colours stay tellable apart)."""
     from sklearn.decomposition import PCA
@@ -220,11 +246,15 @@ def plot_embedding_map(embeddings, labels, path: str | os.PathLike, *, names=Non
     for k, label in enumerate(classes):
         here = kept_labels == label
         name = names[label] if names is not None else str(label)
-        axes.scatter(points[here, 0], points[here, 1], s=28, color=colours[k % 20], marker=markers[(k // 20) % 4], label=name)
+        axes.scatter(
+            points[here, 0], points[here, 1], s=28, color=colours[k % 20], marker=markers[(k // 20) % 4], label=name
+        )
     explained = pca.explained_variance_ratio_
-    axes.set(xlabel=f"first principal component ({explained[0]:.0%} of variance)",
-             ylabel=f"second principal component ({explained[1]:.0%} of variance)",
-             title=f"Embeddings of {len(classes)} unseen classes ({int(keep.sum())} images), PCA")
+    axes.set(
+        xlabel=f"first principal component ({explained[0]:.0%} of variance)",
+        ylabel=f"second principal component ({explained[1]:.0%} of variance)",
+        title=f"Embeddings of {len(classes)} unseen classes ({int(keep.sum())} images), PCA",
+    )
     axes.grid(alpha=0.3)
     axes.legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.0, 0.5), title="class")
     return _save(figure, path)

@@ -41,7 +41,12 @@ def summary_rows(metrics: dict) -> list[tuple[str, dict]]:
     fewshot = metrics.get("fewshot")
     if fewshot:
         where = ", within one group" if fewshot["within_group"] else ""
-        rows.append((f"{fewshot['way']}-way {fewshot['shot']}-shot accuracy ({fewshot['episodes']} episodes{where})", fewshot["accuracy"]))
+        rows.append(
+            (
+                f"{fewshot['way']}-way {fewshot['shot']}-shot accuracy ({fewshot['episodes']} episodes{where})",
+                fewshot["accuracy"],
+            )
+        )
     runs = metrics.get("oneshot_runs")
     if runs:
         rows.append((f"one-shot runs accuracy ({runs['runs']} runs, {runs['trials']} trials)", runs["accuracy"]))
@@ -87,14 +92,25 @@ def format_table(metrics: dict) -> str:
 def format_markdown(metrics: dict, pictures: dict | None = None) -> str:
     """`report.md`: what was evaluated, the table of figures, per-run accuracy, the pictures."""
     lines = ["# Evaluation", ""]
-    for key, label in (("model", "Model"), ("data", "Data"), ("pairs_file", "Pairs file"), ("runs_path", "One-shot runs"), ("seed", "Seed")):
+    for key, label in (
+        ("model", "Model"),
+        ("data", "Data"),
+        ("pairs_file", "Pairs file"),
+        ("runs_path", "One-shot runs"),
+        ("seed", "Seed"),
+    ):
         if metrics.get(key) is not None:
             lines.append(f"- {label}: `{metrics[key]}`")
     if metrics.get("seconds") is not None:
         lines.append(f"- Time: {metrics['seconds']:.1f} s")
-    lines += ["", "Distances: smaller = more alike; a pair is called same when its distance is at or below the threshold.",
-              "Intervals are 95%: Wilson for proportions, a seeded bootstrap for AUC, EER and mAP.", "",
-              "| figure | value | 95% interval | n |", "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        "Distances: smaller = more alike; a pair is called same when its distance is at or below the threshold.",
+        "Intervals are 95%: Wilson for proportions, a seeded bootstrap for AUC, EER and mAP.",
+        "",
+        "| figure | value | 95% interval | n |",
+        "|---|---:|---:|---:|",
+    ]
     for label, e in summary_rows(metrics):
         lines.append(f"| {label.strip()} | {e['value']:.4f} | [{e['low']:.4f}, {e['high']:.4f}] | {e['n']} |")
     note = _footnote(metrics)
@@ -102,7 +118,13 @@ def format_markdown(metrics: dict, pictures: dict | None = None) -> str:
         lines += ["", note]
     runs = metrics.get("oneshot_runs")
     if runs:
-        lines += ["", "## One-shot runs, per run", "", "| run | accuracy | 95% interval | trials |", "|---|---:|---:|---:|"]
+        lines += [
+            "",
+            "## One-shot runs, per run",
+            "",
+            "| run | accuracy | 95% interval | trials |",
+            "|---|---:|---:|---:|",
+        ]
         for name, e in runs["per_run"].items():
             lines.append(f"| {name} | {e['value']:.4f} | [{e['low']:.4f}, {e['high']:.4f}] | {e['n']} |")
     if pictures:

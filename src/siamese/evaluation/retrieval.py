@@ -60,11 +60,15 @@ def average_precisions(embeddings: np.ndarray, labels: np.ndarray, distance: Dis
     return hits, aps
 
 
-def retrieval_metrics(embeddings: np.ndarray, labels: np.ndarray, distance: Distance = euclidean, *, resamples: int = 1000, seed: int = 0) -> RetrievalResult:
+def retrieval_metrics(
+    embeddings: np.ndarray, labels: np.ndarray, distance: Distance = euclidean, *, resamples: int = 1000, seed: int = 0
+) -> RetrievalResult:
     """Leave-one-out P@1 and mAP of `embeddings` (n, d) with class `labels` (n,)."""
     labels = np.asarray(labels)
     if len(labels) < 2 or len(labels) != len(embeddings):
-        raise ValueError(f"retrieval needs 2 or more embeddings with one label each, got {len(embeddings)} and {len(labels)}")
+        raise ValueError(
+            f"retrieval needs 2 or more embeddings with one label each, got {len(embeddings)} and {len(labels)}"
+        )
     hits, aps = average_precisions(embeddings, labels, distance)
     scored = ~np.isnan(aps)
     if not scored.any():

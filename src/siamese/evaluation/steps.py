@@ -92,7 +92,9 @@ class PairsStep(Step):
 
     key = "verification"
 
-    def __init__(self, source: FilePairs | DrawnPairs | None = None, *, count: int = 2000, threshold: float | None = None):
+    def __init__(
+        self, source: FilePairs | DrawnPairs | None = None, *, count: int = 2000, threshold: float | None = None
+    ):
         self.source = source
         self.count = count
         self.threshold = threshold
@@ -103,9 +105,12 @@ class PairsStep(Step):
         return self.source.needed
 
     def measure(self, context):
-        self.distances_ = self.source.distances(context.embed, context.distance, channels=context.channels, table=context.table)
-        return verification_metrics(self.distances_, self.source.same, threshold=self.threshold,
-                                    resamples=context.resamples, seed=context.seed)
+        self.distances_ = self.source.distances(
+            context.embed, context.distance, channels=context.channels, table=context.table
+        )
+        return verification_metrics(
+            self.distances_, self.source.same, threshold=self.threshold, resamples=context.resamples, seed=context.seed
+        )
 
     def draw(self, context, result, out):
         from siamese.evaluation import plots
@@ -116,8 +121,12 @@ class PairsStep(Step):
         first, second = zip(*(self.source.images(int(i), context.channels) for i in worst))
         return {
             "roc": plots.plot_roc(distances, same, out / "roc.png", threshold=threshold).name,
-            "distances": plots.plot_distance_histograms(distances, same, out / "distances.png", threshold=threshold).name,
-            "pairs": plots.plot_pair_grid(first, second, distances[worst], same[worst], out / "pairs.png", threshold=cut).name,
+            "distances": plots.plot_distance_histograms(
+                distances, same, out / "distances.png", threshold=threshold
+            ).name,
+            "pairs": plots.plot_pair_grid(
+                first, second, distances[worst], same[worst], out / "pairs.png", threshold=cut
+            ).name,
         }
 
     def _distinct(self, order: np.ndarray) -> np.ndarray:
@@ -153,8 +162,12 @@ class EpisodesStep(Step):
         picture = plots.plot_episode(
             image(int(episode.queries[0]), context.channels),
             [image(int(episode.support[c, 0]), context.channels) for c in range(result.way)],
-            result.distances[0][0], int(result.picks[0][0]), int(episode.answers[0]), out / "episode.png",
-            title=f"{result.way}-way {result.shot}-shot episode{shots}")
+            result.distances[0][0],
+            int(result.picks[0][0]),
+            int(episode.answers[0]),
+            out / "episode.png",
+            title=f"{result.way}-way {result.shot}-shot episode{shots}",
+        )
         return {"episode": picture.name}
 
 
@@ -170,17 +183,28 @@ class RunsStep(Step):
         self.support_variants = support_variants
 
     def measure(self, context):
-        return score_oneshot_runs(self.runs, context.embed, context.distance, channels=context.channels,
-                                  support_variants=self.support_variants, seed=context.seed)
+        return score_oneshot_runs(
+            self.runs,
+            context.embed,
+            context.distance,
+            channels=context.channels,
+            support_variants=self.support_variants,
+            seed=context.seed,
+        )
 
     def draw(self, context, result, out):
         from siamese.evaluation import plots
 
         run, channels = self.runs.runs[0], context.channels
         picture = plots.plot_episode(
-            self.runs.image(run.test[0], channels), [self.runs.image(m, channels) for m in run.training],
-            result.distances[0][0], int(result.picks[0][0]), int(run.answers[0]), out / "oneshot_run.png",
-            title=f"{run.name}, {run.test[0].rsplit('/', 1)[-1]}")
+            self.runs.image(run.test[0], channels),
+            [self.runs.image(m, channels) for m in run.training],
+            result.distances[0][0],
+            int(result.picks[0][0]),
+            int(run.answers[0]),
+            out / "oneshot_run.png",
+            title=f"{run.name}, {run.test[0].rsplit('/', 1)[-1]}",
+        )
         return {"oneshot_run": picture.name}
 
 
@@ -200,15 +224,22 @@ class RetrievalStep(Step):
 
     def measure(self, context):
         labels = context.dataset.labels[self.subset_]
-        return retrieval_metrics(context.table[self.subset_], labels, context.distance, resamples=context.resamples, seed=context.seed)
+        return retrieval_metrics(
+            context.table[self.subset_], labels, context.distance, resamples=context.resamples, seed=context.seed
+        )
 
     def draw(self, context, result, out):
         from siamese.evaluation import plots
 
         if context.table.shape[1] < 2:
             return {}
-        picture = plots.plot_embedding_map(context.table[self.subset_], context.dataset.labels[self.subset_], out / "embeddings.png",
-                                           names=context.dataset.classes, seed=context.seed)
+        picture = plots.plot_embedding_map(
+            context.table[self.subset_],
+            context.dataset.labels[self.subset_],
+            out / "embeddings.png",
+            names=context.dataset.classes,
+            seed=context.seed,
+        )
         return {"embeddings": picture.name}
 
 
@@ -223,8 +254,12 @@ class IdentificationStep(Step):
         self.unknown_share = unknown_share
 
     def prepare(self, context):
-        self.trial_ = draw_trial(context.need_dataset("identification"), unknown_share=self.unknown_share, seed=context.seed)
+        self.trial_ = draw_trial(
+            context.need_dataset("identification"), unknown_share=self.unknown_share, seed=context.seed
+        )
         return np.concatenate([self.trial_.enrolled, self.trial_.known, self.trial_.unknown])
 
     def measure(self, context):
-        return score_identification(self.trial_, context.table, context.dataset.labels, context.distance, threshold=self.threshold)
+        return score_identification(
+            self.trial_, context.table, context.dataset.labels, context.distance, threshold=self.threshold
+        )

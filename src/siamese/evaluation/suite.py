@@ -15,8 +15,8 @@ import dataclasses
 import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -42,8 +42,10 @@ class Evaluation:
 
 def _check_dataset(dataset: ImageDataset) -> None:
     if dataset.num_classes < 2 or not any(len(idx) >= 2 for idx in dataset.class_indices):
-        raise DatasetError(f"{dataset.origin}: evaluation needs 2 or more classes and a class with 2 or more images, "
-                           f"found {dataset.num_classes} class(es)")
+        raise DatasetError(
+            f"{dataset.origin}: evaluation needs 2 or more classes and a class with 2 or more images, "
+            f"found {dataset.num_classes} class(es)"
+        )
 
 
 def evaluate(

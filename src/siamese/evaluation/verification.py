@@ -78,8 +78,12 @@ def _bootstrap_auc_eer(distances: np.ndarray, same: np.ndarray, resamples: int, 
         rows = min(chunk, resamples - start)
         counts_same = np.zeros((rows, len(distances)))
         counts_diff = np.zeros((rows, len(distances)))
-        counts_same[:, positive] = rng.multinomial(len(positive), np.full(len(positive), 1.0 / len(positive)), size=rows)
-        counts_diff[:, negative] = rng.multinomial(len(negative), np.full(len(negative), 1.0 / len(negative)), size=rows)
+        counts_same[:, positive] = rng.multinomial(
+            len(positive), np.full(len(positive), 1.0 / len(positive)), size=rows
+        )
+        counts_diff[:, negative] = rng.multinomial(
+            len(negative), np.full(len(negative), 1.0 / len(negative)), size=rows
+        )
         zero = np.zeros((rows, 1))
         tar = np.concatenate([zero, np.cumsum(counts_same, axis=1)[:, ends] / len(positive)], axis=1)
         far = np.concatenate([zero, np.cumsum(counts_diff, axis=1)[:, ends] / len(negative)], axis=1)

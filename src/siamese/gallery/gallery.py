@@ -46,7 +46,13 @@ class Identification:
 
 
 def _check_name(name: str) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name) > 200 or any(ord(c) < 32 for c in name) or name == UNKNOWN:
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or len(name) > 200
+        or any(ord(c) < 32 for c in name)
+        or name == UNKNOWN
+    ):
         raise GalleryError(f"name {name!r}: must be 1 to 200 printable characters, and not {UNKNOWN!r}")
     return name
 
@@ -61,30 +67,34 @@ class Gallery:
 
     def __init__(self, store: Store, model: SiameseModel):
         if model.model_id != store.model_id:
-            raise GalleryError(f"{store.path}: holds embeddings of model {store.model_id[:12]} ({store.model}); "
-                               f"{model.path or 'this model'} is model {model.model_id[:12]}: embeddings of two models do not compare")
+            raise GalleryError(
+                f"{store.path}: holds embeddings of model {store.model_id[:12]} ({store.model}); "
+                f"{model.path or 'this model'} is model {model.model_id[:12]}: embeddings of two models do not compare"
+            )
         self.store, self.model = store, model
         self.index = Index(store.distance, store.dim, numpy_distance=model.distances)
         self.index_path = store.path.with_name(store.path.name + ".index.npz")
         self._unsaved = False
 
     @classmethod
-    def create(cls, path: str | os.PathLike, model: str | os.PathLike | SiameseModel | None = None) -> "Gallery":
+    def create(cls, path: str | os.PathLike, model: str | os.PathLike | SiameseModel | None = None) -> Gallery:
         """A new gallery for `model` (a loaded model, a path or a shipped model's name; default the shipped one)."""
         loaded = model if isinstance(model, SiameseModel) else load_model(model)
         spec = lasting_name(loaded.path if isinstance(model, SiameseModel) else model)
-        store = Store.create(path, model_id=loaded.model_id, model=spec, distance=loaded.distance_name, dim=loaded.embedding_dim)
+        store = Store.create(
+            path, model_id=loaded.model_id, model=spec, distance=loaded.distance_name, dim=loaded.embedding_dim
+        )
         return cls(store, loaded)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, model: str | os.PathLike | SiameseModel | None = None) -> "Gallery":
+    def open(cls, path: str | os.PathLike, model: str | os.PathLike | SiameseModel | None = None) -> Gallery:
         """An existing gallery, with its own model (or `model`, which must be that very model)."""
         store = Store(path)
         loaded = model if isinstance(model, SiameseModel) else load_model(model if model is not None else store.model)
         return cls(store, loaded)
 
     @classmethod
-    def open_or_create(cls, path: str | os.PathLike, model: str | os.PathLike | SiameseModel | None = None) -> "Gallery":
+    def open_or_create(cls, path: str | os.PathLike, model: str | os.PathLike | SiameseModel | None = None) -> Gallery:
         """The gallery at `path`, made for `model` (default the shipped one) if there is none yet."""
         return cls.open(path, model) if os.path.exists(path) else cls.create(path, model)
 
@@ -140,8 +150,14 @@ class Gallery:
         candidates = tuple(Candidate(name, d) for name, d in sorted(best.items(), key=lambda kv: kv[1])[:top])
         nearest = candidates[0] if candidates else None
         known = nearest is not None and nearest.distance <= threshold
-        return Identification(name=nearest.name if known else UNKNOWN, distance=nearest.distance if nearest else None,
-                              known=known, threshold=threshold, candidates=candidates, model_id=self.model.model_id)
+        return Identification(
+            name=nearest.name if known else UNKNOWN,
+            distance=nearest.distance if nearest else None,
+            known=known,
+            threshold=threshold,
+            candidates=candidates,
+            model_id=self.model.model_id,
+        )
 
     def forget(self, name: str) -> int:
         """Remove `name` and every embedding of theirs (from the database, and from the index and

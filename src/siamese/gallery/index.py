@@ -51,7 +51,15 @@ class Index:
         ef_search: HNSW's search breadth (None: `default_ef_search` of the index's size).
     """
 
-    def __init__(self, distance: str, dim: int, *, exact_limit: int = EXACT_LIMIT, numpy_distance=None, ef_search: int | None = None):
+    def __init__(
+        self,
+        distance: str,
+        dim: int,
+        *,
+        exact_limit: int = EXACT_LIMIT,
+        numpy_distance=None,
+        ef_search: int | None = None,
+    ):
         self.distance, self.dim, self.exact_limit = distance, dim, exact_limit
         self.numpy_distance = numpy_distance
         self.ef_search = ef_search
@@ -78,7 +86,7 @@ class Index:
             vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
-    def build(self, ids: np.ndarray, vectors: np.ndarray, generation: int) -> "Index":
+    def build(self, ids: np.ndarray, vectors: np.ndarray, generation: int) -> Index:
         """(Re)build from every embedding of the database at `generation`."""
         faiss = _faiss()
         self._ids, self.generation = np.asarray(ids, np.int64), generation
@@ -86,7 +94,9 @@ class Index:
         if self.distance == "learned":
             self._vectors = np.ascontiguousarray(vectors, np.float32)
             return self
-        metric = {"cosine": faiss.METRIC_INNER_PRODUCT, "euclidean": faiss.METRIC_L2, "manhattan": faiss.METRIC_L1}[self.distance]
+        metric = {"cosine": faiss.METRIC_INNER_PRODUCT, "euclidean": faiss.METRIC_L2, "manhattan": faiss.METRIC_L1}[
+            self.distance
+        ]
         if len(ids) > self.exact_limit and self.distance != "manhattan":
             index = faiss.IndexHNSWFlat(self.dim, HNSW_NEIGHBOURS, metric)
             index.hnsw.efConstruction = EF_CONSTRUCTION
@@ -120,8 +130,11 @@ class Index:
         if self.approximate:
             self._faiss_index.hnsw.efSearch = max(self.ef_search or default_ef_search(self.size), k)
         scores, rows = self._faiss_index.search(self._prepare(queries), k)
-        distances = {"cosine": lambda s: np.maximum(1.0 - s, 0.0) + 0.0, "euclidean": lambda s: np.sqrt(np.maximum(s, 0.0)),
-                     "manhattan": lambda s: s}[self.distance](scores)
+        distances = {
+            "cosine": lambda s: np.maximum(1.0 - s, 0.0) + 0.0,
+            "euclidean": lambda s: np.sqrt(np.maximum(s, 0.0)),
+            "manhattan": lambda s: s,
+        }[self.distance](scores)
         found = rows >= 0  # an approximate search may return fewer than k
         return np.where(found, distances, np.inf), np.where(found, self._ids[np.maximum(rows, 0)], -1)
 
@@ -140,7 +153,11 @@ class Index:
             with np.load(path, allow_pickle=False) as saved:
                 if str(saved["distance"]) != self.distance:
                     return False
-                index, ids, generation = _faiss().deserialize_index(saved["index"]), saved["ids"], int(saved["generation"])
+                index, ids, generation = (
+                    _faiss().deserialize_index(saved["index"]),
+                    saved["ids"],
+                    int(saved["generation"]),
+                )
         except (OSError, ValueError, KeyError, RuntimeError):
             return False
         if index.ntotal != len(ids) or index.d != self.dim:

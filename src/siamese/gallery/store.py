@@ -48,11 +48,18 @@ class Store:
         except sqlite3.DatabaseError as error:
             raise GalleryError(f"{self.path}: not a siamese gallery ({error})") from None
         if int(meta.get("schema_version", -1)) != SCHEMA_VERSION:
-            raise GalleryError(f"{self.path}: gallery schema {meta.get('schema_version')!r}, this version reads {SCHEMA_VERSION}")
-        self.model_id, self.model, self.distance, self.dim = meta["model_id"], meta["model"], meta["distance"], int(meta["dim"])
+            raise GalleryError(
+                f"{self.path}: gallery schema {meta.get('schema_version')!r}, this version reads {SCHEMA_VERSION}"
+            )
+        self.model_id, self.model, self.distance, self.dim = (
+            meta["model_id"],
+            meta["model"],
+            meta["distance"],
+            int(meta["dim"]),
+        )
 
     @classmethod
-    def create(cls, path, *, model_id: str, model: str, distance: str, dim: int) -> "Store":
+    def create(cls, path, *, model_id: str, model: str, distance: str, dim: int) -> Store:
         """A new, empty gallery for the model `model_id` (embeddings of `dim` numbers, compared by `distance`)."""
         path = Path(path)
         if path.exists():
@@ -61,7 +68,14 @@ class Store:
         db = sqlite3.connect(path, isolation_level=None)
         try:
             db.executescript(_SCHEMA)
-            meta = {"schema_version": SCHEMA_VERSION, "model_id": model_id, "model": model, "distance": distance, "dim": dim, "generation": 0}
+            meta = {
+                "schema_version": SCHEMA_VERSION,
+                "model_id": model_id,
+                "model": model,
+                "distance": distance,
+                "dim": dim,
+                "generation": 0,
+            }
             with db:
                 db.executemany("INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])
         finally:
@@ -102,21 +116,32 @@ class Store:
         with self._transaction() as before:
             self._db.execute("INSERT OR IGNORE INTO identities (name, created) VALUES (?, ?)", (name, now))
             identity = self._db.execute("SELECT id FROM identities WHERE name = ?", (name,)).fetchone()[0]
-            ids = [self._db.execute("INSERT INTO embeddings (identity, vector, created) VALUES (?, ?, ?)",
-                                    (identity, vector.tobytes(), now)).lastrowid for vector in vectors]
+            ids = [
+                self._db.execute(
+                    "INSERT INTO embeddings (identity, vector, created) VALUES (?, ?, ?)",
+                    (identity, vector.tobytes(), now),
+                ).lastrowid
+                for vector in vectors
+            ]
         return ids, before
 
     def add_many(self, names: list[str], vectors: np.ndarray) -> int:
         """Store one embedding per name (row i under names[i]) in one transaction: a bulk import."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape != (len(names), self.dim):
-            raise GalleryError(f"{self.path}: {len(names)} embeddings of size {self.dim} expected, got shape {vectors.shape}")
+            raise GalleryError(
+                f"{self.path}: {len(names)} embeddings of size {self.dim} expected, got shape {vectors.shape}"
+            )
         now = time.time()
         with self._transaction():
-            self._db.executemany("INSERT OR IGNORE INTO identities (name, created) VALUES (?, ?)", ((n, now) for n in names))
+            self._db.executemany(
+                "INSERT OR IGNORE INTO identities (name, created) VALUES (?, ?)", ((n, now) for n in names)
+            )
             ids = dict(self._db.execute("SELECT name, id FROM identities"))
-            self._db.executemany("INSERT INTO embeddings (identity, vector, created) VALUES (?, ?, ?)",
-                                 ((ids[n], v.tobytes(), now) for n, v in zip(names, vectors)))
+            self._db.executemany(
+                "INSERT INTO embeddings (identity, vector, created) VALUES (?, ?, ?)",
+                ((ids[n], v.tobytes(), now) for n, v in zip(names, vectors)),
+            )
         return len(names)
 
     def remove(self, name: str) -> int:
@@ -132,8 +157,10 @@ class Store:
 
     def identities(self) -> list[tuple[str, int]]:
         """(name, number of embeddings) of every identity, by name."""
-        return self._db.execute("SELECT i.name, COUNT(e.id) FROM identities i LEFT JOIN embeddings e ON e.identity = i.id "
-                                "GROUP BY i.id ORDER BY i.name").fetchall()
+        return self._db.execute(
+            "SELECT i.name, COUNT(e.id) FROM identities i LEFT JOIN embeddings e ON e.identity = i.id "
+            "GROUP BY i.id ORDER BY i.name"
+        ).fetchall()
 
     def vectors(self, since: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
         """(row ids (n,), vectors (n, dim), generation), read in one snapshot: every stored
@@ -152,9 +179,14 @@ class Store:
                 if not np.isin(since, stored).all():
                     return None
                 new = np.setdiff1d(stored, since)
-                rows = [row for start in range(0, len(new), 500) for row in self._db.execute(
-                    f"SELECT id, vector FROM embeddings WHERE id IN ({','.join('?' * len(new[start:start + 500]))}) ORDER BY id",
-                    [int(i) for i in new[start:start + 500]])]
+                rows = [
+                    row
+                    for start in range(0, len(new), 500)
+                    for row in self._db.execute(
+                        f"SELECT id, vector FROM embeddings WHERE id IN ({','.join('?' * len(new[start : start + 500]))}) ORDER BY id",
+                        [int(i) for i in new[start : start + 500]],
+                    )
+                ]
         finally:
             self._db.execute("COMMIT")
         ids = np.array([row[0] for row in rows], dtype=np.int64)
@@ -167,8 +199,12 @@ class Store:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        return dict(self._db.execute(f"SELECT e.id, i.name FROM embeddings e JOIN identities i ON i.id = e.identity "
-                                     f"WHERE e.id IN ({marks})", ids))
+        return dict(
+            self._db.execute(
+                f"SELECT e.id, i.name FROM embeddings e JOIN identities i ON i.id = e.identity WHERE e.id IN ({marks})",
+                ids,
+            )
+        )
 
     def close(self) -> None:
         self._db.close()

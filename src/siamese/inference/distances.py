@@ -63,7 +63,7 @@ class NumpyDistance:
         return {"name": self.name, "kernel": self.kernel.tolist(), "bias": self.bias.tolist()}
 
     @classmethod
-    def from_spec(cls, spec: dict) -> "NumpyDistance":
+    def from_spec(cls, spec: dict) -> NumpyDistance:
         if spec.get("name") != "learned":
             return cls(spec.get("name"))
         return cls("learned", np.asarray(spec["kernel"], np.float32), np.asarray(spec["bias"], np.float32))

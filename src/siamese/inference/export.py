@@ -34,7 +34,6 @@ from siamese.inference.metadata import ExportMetadata, write_onnx_metadata
 from siamese.registry import EXPORT_FORMATS
 
 
-
 @dataclasses.dataclass(frozen=True)
 class ExportResult:
     """Where the export went and how closely it agrees with Keras (max |difference| of embeddings)."""
@@ -88,10 +87,16 @@ def export_model(
     tower(np.zeros((1, *shape), np.float32), training=False)  # export wants a tower that has run once
     images = np.random.default_rng(seed).random((check_images, *shape), dtype=np.float32)
     expected = engine.embed_batch(images)
-    metadata = ExportMetadata(preprocessing=engine.preprocessing.to_dict(), threshold=engine.threshold,
-                              distance=distance_spec(engine.network.distance), embedding_dim=engine.embedding_dim,
-                              source_file=model_path.name, source_sha256=source_sha256, siamese_version=importlib.metadata.version("siamese"),
-                              weights_sha256=engine.model_id)
+    metadata = ExportMetadata(
+        preprocessing=engine.preprocessing.to_dict(),
+        threshold=engine.threshold,
+        distance=distance_spec(engine.network.distance),
+        embedding_dim=engine.embedding_dim,
+        source_file=model_path.name,
+        source_sha256=source_sha256,
+        siamese_version=importlib.metadata.version("siamese"),
+        weights_sha256=engine.model_id,
+    )
     writer = {"onnx": _write_onnx, "saved_model": _write_saved_model, "litert": _write_litert}[format]
     difference = writer(tower, out, images, expected, metadata, tolerance)
     return ExportResult(out, format, difference, time.perf_counter() - start)
@@ -100,7 +105,9 @@ def export_model(
 def _check(out: Path, got: np.ndarray, expected: np.ndarray, tolerance: float) -> float:
     difference = float(np.max(np.abs(np.asarray(got, np.float32) - expected)))
     if not difference <= tolerance:
-        raise ModelFileError(f"{out}: exported tower disagrees with Keras by {difference:.2g} (> {tolerance:g}); nothing written")
+        raise ModelFileError(
+            f"{out}: exported tower disagrees with Keras by {difference:.2g} (> {tolerance:g}); nothing written"
+        )
     return difference
 
 
@@ -125,7 +132,9 @@ def _write_onnx(tower, out, images, expected, metadata, tolerance) -> float:
 
     # Keras converts to ONNX with another package on each backend: check for the one it will use.
     backend = keras.backend.backend()
-    converter, extra = {"tensorflow": ("tf2onnx", "export"), "jax": ("jax2onnx", "jax")}.get(backend, ("onnxscript", None))
+    converter, extra = {"tensorflow": ("tf2onnx", "export"), "jax": ("jax2onnx", "jax")}.get(
+        backend, ("onnxscript", None)
+    )
     if importlib.util.find_spec(converter) is None:
         how = f"pip install 'siamese[{extra}]'" if extra else f"pip install {converter}"
         raise SiameseError(f"{out}: ONNX export on Keras's {backend} backend needs {converter} ({how})")
@@ -150,13 +159,20 @@ def _write_onnx(tower, out, images, expected, metadata, tolerance) -> float:
 def _write_saved_model(tower, out, images, expected, metadata, tolerance) -> float:
     import keras
 
-    if keras.backend.backend() not in ("tensorflow", "jax"):  # Keras writes SavedModels from TensorFlow or JAX (jax2tf) functions
-        raise BackendError(f"{out}: SavedModel export needs Keras's tensorflow or jax backend, not {keras.backend.backend()} "
-                           "(run it with KERAS_BACKEND=tensorflow; the .keras file is the same)")
+    if keras.backend.backend() not in (
+        "tensorflow",
+        "jax",
+    ):  # Keras writes SavedModels from TensorFlow or JAX (jax2tf) functions
+        raise BackendError(
+            f"{out}: SavedModel export needs Keras's tensorflow or jax backend, not {keras.backend.backend()} "
+            "(run it with KERAS_BACKEND=tensorflow; the .keras file is the same)"
+        )
     try:
         import tensorflow as tf
     except ImportError:
-        raise SiameseError(f"{out}: SavedModel export needs TensorFlow (pip install 'siamese[tensorflow-cpu]')") from None
+        raise SiameseError(
+            f"{out}: SavedModel export needs TensorFlow (pip install 'siamese[tensorflow-cpu]')"
+        ) from None
 
     with atomic_dir(out) as temporary:
         with _quiet():
@@ -166,7 +182,9 @@ def _write_saved_model(tower, out, images, expected, metadata, tolerance) -> flo
         difference = _check(out, got, expected, tolerance)
         extra = Path(temporary) / "assets.extra"
         extra.mkdir(exist_ok=True)
-        (extra / "siamese.json").write_text(metadata.replace(max_difference=difference).to_json() + "\n", encoding="utf-8")
+        (extra / "siamese.json").write_text(
+            metadata.replace(max_difference=difference).to_json() + "\n", encoding="utf-8"
+        )
     return difference
 
 
@@ -174,8 +192,10 @@ def _write_litert(tower, out, images, expected, metadata, tolerance) -> float:
     import keras
 
     if keras.backend.backend() != "tensorflow":  # Keras converts to LiteRT from TensorFlow graphs only
-        raise BackendError(f"{out}: LiteRT export needs Keras's tensorflow backend, not {keras.backend.backend()} "
-                           "(run it with KERAS_BACKEND=tensorflow; the .keras file is the same)")
+        raise BackendError(
+            f"{out}: LiteRT export needs Keras's tensorflow backend, not {keras.backend.backend()} "
+            "(run it with KERAS_BACKEND=tensorflow; the .keras file is the same)"
+        )
     with atomic_path(out) as temporary:
         try:
             with _quiet():
@@ -186,13 +206,17 @@ def _write_litert(tower, out, images, expected, metadata, tolerance) -> float:
                 interpreter = tf.lite.Interpreter(model_path=temporary)
         except (ImportError, AttributeError, ValueError, RuntimeError) as error:
             first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise SiameseError(f"{out}: LiteRT export is not available with this Keras / TensorFlow ({first_line[:200]})") from None
+            raise SiameseError(
+                f"{out}: LiteRT export is not available with this Keras / TensorFlow ({first_line[:200]})"
+            ) from None
         index = interpreter.get_input_details()[0]["index"]
         interpreter.resize_tensor_input(index, images.shape)
         interpreter.allocate_tensors()
         interpreter.set_tensor(index, images)
         interpreter.invoke()
-        difference = _check(out, interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), expected, tolerance)
+        difference = _check(
+            out, interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), expected, tolerance
+        )
         _add_tflite_metadata(flatbuffer_utils, temporary, metadata.replace(max_difference=difference))
     return difference
 

@@ -18,6 +18,7 @@ from siamese.model import distances
 from siamese.model.network import SiameseNetwork
 from siamese.model.saving import load_network, save_network
 
+
 def distance_spec(layer: keras.layers.Layer) -> dict:
     """The numpy spec of a distance layer (see `siamese.inference.distances`); its weights for 'learned'."""
     name = distances.name_of(layer)
@@ -38,7 +39,7 @@ class KerasEngine:
         self.preprocessing = Preprocessing.from_dict(network.preprocessing)
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "KerasEngine":
+    def open(cls, path: str | os.PathLike) -> KerasEngine:
         return cls(load_network(path), path=path)
 
     @property
@@ -73,7 +74,9 @@ class KerasEngine:
         return keras.ops.convert_to_numpy(self.network.tower(batch, training=False))
 
     def distances(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-        return keras.ops.convert_to_numpy(self.network.distance(np.asarray(first, np.float32), np.asarray(second, np.float32)))
+        return keras.ops.convert_to_numpy(
+            self.network.distance(np.asarray(first, np.float32), np.asarray(second, np.float32))
+        )
 
     def save_keras(self, path: str | os.PathLike):
         return save_network(self.network, path)

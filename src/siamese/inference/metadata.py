@@ -59,28 +59,33 @@ class ExportMetadata:
     weights_sha256: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps({
-            "format": FORMAT_VERSION,
-            "siamese_version": self.siamese_version,
-            "preprocessing": self.preprocessing,
-            "threshold": self.threshold,
-            "distance": self.distance,
-            "embedding_dim": self.embedding_dim,
-            "source": {"file": self.source_file, "sha256": self.source_sha256},
-            "max_difference": self.max_difference,
-            ONNX_FIELD: self.onnx_sha256,
-            "weights_sha256": self.weights_sha256,
-        }, sort_keys=True)
+        return json.dumps(
+            {
+                "format": FORMAT_VERSION,
+                "siamese_version": self.siamese_version,
+                "preprocessing": self.preprocessing,
+                "threshold": self.threshold,
+                "distance": self.distance,
+                "embedding_dim": self.embedding_dim,
+                "source": {"file": self.source_file, "sha256": self.source_sha256},
+                "max_difference": self.max_difference,
+                ONNX_FIELD: self.onnx_sha256,
+                "weights_sha256": self.weights_sha256,
+            },
+            sort_keys=True,
+        )
 
     @classmethod
-    def from_json(cls, text: str | None, *, name: str) -> "ExportMetadata":
+    def from_json(cls, text: str | None, *, name: str) -> ExportMetadata:
         """Parse the stored JSON; `name` (the file) is what errors start with."""
         if not text:
             raise ModelFileError(f"{name}: no siamese metadata (not exported by `siamese export`)")
         try:
             data = json.loads(text)
             if data.get("format") != FORMAT_VERSION:
-                raise ModelFileError(f"{name}: siamese metadata format {data.get('format')!r}, this version reads {FORMAT_VERSION}")
+                raise ModelFileError(
+                    f"{name}: siamese metadata format {data.get('format')!r}, this version reads {FORMAT_VERSION}"
+                )
             return cls(
                 preprocessing=dict(data["preprocessing"]),
                 threshold=None if data["threshold"] is None else float(data["threshold"]),
@@ -96,7 +101,7 @@ class ExportMetadata:
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ModelFileError(f"{name}: unreadable siamese metadata ({type(error).__name__}: {error})") from None
 
-    def replace(self, **changes) -> "ExportMetadata":
+    def replace(self, **changes) -> ExportMetadata:
         return dataclasses.replace(self, **changes)
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -32,7 +32,6 @@ from siamese.inference.pretrained import resolve_model
 from siamese.registry import ENGINES
 
 logger = logging.getLogger(__name__)
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,15 +62,17 @@ class SiameseModel:
 
     @property
     def engine(self) -> str:
-        """"onnx" or "keras": what runs the tower."""
+        """ "onnx" or "keras": what runs the tower."""
         return self._engine.name
 
     @property
     def network(self):
         """The Keras `SiameseNetwork` (Keras engine only)."""
         if self._engine.name != "keras":
-            raise AttributeError(f"{self.path}: runs on ONNX Runtime and holds no Keras network; "
-                                 "load_model(path, engine='keras') gives one")
+            raise AttributeError(
+                f"{self.path}: runs on ONNX Runtime and holds no Keras network; "
+                "load_model(path, engine='keras') gives one"
+            )
         return self._engine.network
 
     @property
@@ -166,7 +167,9 @@ class SiameseModel:
 
     def _save_onnx(self, target: Path) -> Path:
         if self._engine.name != "onnx":
-            raise ModelFileError(f"{target}: ONNX files are written by `siamese export` (siamese.inference.export_model)")
+            raise ModelFileError(
+                f"{target}: ONNX files are written by `siamese export` (siamese.inference.export_model)"
+            )
         from siamese.inference.metadata import write_onnx_metadata
 
         write_onnx_metadata(self._engine.path, target, self._engine.metadata)
@@ -177,8 +180,10 @@ class SiameseModel:
             return self._engine.network
         source = self._engine.path.with_suffix(".keras")
         if not (source.is_file() and file_sha256(source) == self._engine.metadata.source_sha256):
-            raise ModelFileError(f"{target}: cannot write a .keras model from {self._engine.path} alone "
-                                 f"(its source {source.name} is missing or has changed); save to a .onnx file")
+            raise ModelFileError(
+                f"{target}: cannot write a .keras model from {self._engine.path} alone "
+                f"(its source {source.name} is missing or has changed); save to a .onnx file"
+            )
         from siamese.model.saving import load_network
 
         return load_network(source)
@@ -214,8 +219,9 @@ def _open_export_of(path: Path, *, engine: str):
         logger.warning("%s; using Keras", error)
         return None
     if path.is_file() and onnx_engine.metadata.source_sha256 != file_sha256(path):
-        message = (f"{beside}: stale export (made from another version of {path}); "
-                   f"run `siamese export {path}` to refresh it")
+        message = (
+            f"{beside}: stale export (made from another version of {path}); run `siamese export {path}` to refresh it"
+        )
         if engine == "onnx":
             raise ModelFileError(message)
         logger.warning("%s; using Keras", message)

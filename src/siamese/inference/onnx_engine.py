@@ -41,7 +41,7 @@ class OnnxEngine:
         self._input = session.get_inputs()[0].name
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "OnnxEngine":
+    def open(cls, path: str | os.PathLike) -> OnnxEngine:
         """Load an exported tower; a one-line `ModelFileError` if it is missing or not one."""
         import onnxruntime
 

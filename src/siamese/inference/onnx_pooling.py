@@ -45,12 +45,19 @@ def _as_2d_pool(graph: onnx.GraphProto, node: onnx.NodeProto, name: str) -> list
     pads = list(attributes.get("pads", [0] * 2 * len(kernel)))
     if len(kernel) != 4 or attributes.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET") or len(node.output) != 1:
         return None
-    if any(values[i] != 1 for values in (kernel, strides, dilations) for i in (0, 3)) or any(pads[i] for i in (0, 3, 4, 7)):
+    if any(values[i] != 1 for values in (kernel, strides, dilations) for i in (0, 3)) or any(
+        pads[i] for i in (0, 3, 4, 7)
+    ):
         return None
     axes = f"{name}_axes"
     graph.initializer.append(numpy_helper.from_array(np.array([0, 1], np.int64), axes))
-    pool = {"kernel_shape": kernel[1:3], "strides": strides[1:3], "dilations": dilations[1:3],
-            "pads": [pads[1], pads[2], pads[5], pads[6]], "ceil_mode": attributes.get("ceil_mode", 0)}
+    pool = {
+        "kernel_shape": kernel[1:3],
+        "strides": strides[1:3],
+        "dilations": dilations[1:3],
+        "pads": [pads[1], pads[2], pads[5], pads[6]],
+        "ceil_mode": attributes.get("ceil_mode", 0),
+    }
     return [
         helper.make_node("Squeeze", [node.input[0], axes], [f"{name}_nhwc"], name=f"{name}_squeeze"),
         helper.make_node("Transpose", [f"{name}_nhwc"], [f"{name}_nchw"], perm=[0, 3, 1, 2], name=f"{name}_to_nchw"),

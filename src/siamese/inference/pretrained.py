@@ -37,10 +37,14 @@ def _check_sums(path: Path) -> None:
     sums = path.with_name("SHA256SUMS")
     listed = {}
     if sums.is_file():
-        listed = {parts[1].lstrip("*"): parts[0] for parts in map(str.split, sums.read_text().splitlines()) if len(parts) == 2}
+        listed = {
+            parts[1].lstrip("*"): parts[0] for parts in map(str.split, sums.read_text().splitlines()) if len(parts) == 2
+        }
     for file in (path, path.with_suffix(".onnx")):
         if file.is_file() and file_sha256(file) != listed.get(file.name):
-            raise ModelFileError(f"{file}: differs from the SHA-256 in {sums.name} of the shipped models; reinstall siamese")
+            raise ModelFileError(
+                f"{file}: differs from the SHA-256 in {sums.name} of the shipped models; reinstall siamese"
+            )
 
 
 def resolve_model(model: str | os.PathLike | None = None) -> Path:

@@ -2,6 +2,7 @@
 
 from siamese.model import distances, losses, reducers
 from siamese.model.distances import CosineDistance, EuclideanDistance, LearnedDistance, ManhattanDistance
+from siamese.model.ensemble import ensemble_network
 from siamese.model.losses import (
     BatchLoss,
     ClassProxies,
@@ -13,7 +14,6 @@ from siamese.model.losses import (
     multi_similarity_loss,
     pair_crossentropy,
 )
-from siamese.model.ensemble import ensemble_network
 from siamese.model.network import SiameseNetwork
 from siamese.model.reducers import AvgNonZeroReducer, MeanReducer
 from siamese.model.saving import load_network, save_network

@@ -25,8 +25,16 @@ _APPLICATIONS = {
 }
 
 
-def build_backbone_tower(input_shape: tuple, backbone: str, *, weights: str = "imagenet", embedding_dim: int = 128,
-                         dropout: float = 0.0, normalize: bool = True, name: str = "tower") -> keras.Model:
+def build_backbone_tower(
+    input_shape: tuple,
+    backbone: str,
+    *,
+    weights: str = "imagenet",
+    embedding_dim: int = 128,
+    dropout: float = 0.0,
+    normalize: bool = True,
+    name: str = "tower",
+) -> keras.Model:
     """A functional `keras.Model`: (batch, h, w, c) images in [0, 1] -> (batch, embedding_dim) embeddings."""
     BACKBONES.check(backbone)
     height, width, channels = input_shape
@@ -35,8 +43,12 @@ def build_backbone_tower(input_shape: tuple, backbone: str, *, weights: str = "i
     local = weights not in ("imagenet", "none")  # "imagenet": Keras downloads it once into ~/.keras
     if local and not os.path.isfile(weights):
         raise ModelFileError(f"{weights}: no such backbone weights file")
-    base = _APPLICATIONS[backbone](input_shape=(height, width, 3), include_top=False, pooling="avg",
-                                   weights="imagenet" if weights == "imagenet" else None)
+    base = _APPLICATIONS[backbone](
+        input_shape=(height, width, 3),
+        include_top=False,
+        pooling="avg",
+        weights="imagenet" if weights == "imagenet" else None,
+    )
     if local:
         try:
             base.load_weights(weights)

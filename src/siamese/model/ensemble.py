@@ -25,16 +25,21 @@ def _check_members(networks: Sequence[SiameseNetwork], names: Sequence[str]) -> 
     first = networks[0]
     for network, name in zip(networks, names):
         if not isinstance(network.distance, CosineDistance):
-            raise ValueError(f"{name}: the ensemble averages cosine distances, this one uses {type(network.distance).__name__}")
+            raise ValueError(
+                f"{name}: the ensemble averages cosine distances, this one uses {type(network.distance).__name__}"
+            )
         if not isinstance(network.tower.layers[-1], keras.layers.UnitNormalization):
             raise ValueError(f"{name}: its tower must end in unit-length embeddings (normalize=True)")
         if network.preprocessing != first.preprocessing:
-            raise ValueError(f"{name}: its input ({network.preprocessing}) differs from {names[0]}'s "
-                             f"({first.preprocessing}); members must read images alike")
+            raise ValueError(
+                f"{name}: its input ({network.preprocessing}) differs from {names[0]}'s "
+                f"({first.preprocessing}); members must read images alike"
+            )
 
 
-def ensemble_network(networks: Sequence[SiameseNetwork], threshold: float | None = None, *,
-                     names: Sequence[str] | None = None) -> SiameseNetwork:
+def ensemble_network(
+    networks: Sequence[SiameseNetwork], threshold: float | None = None, *, names: Sequence[str] | None = None
+) -> SiameseNetwork:
     """One network whose cosine distance is the mean of the members' cosine distances.
 
     The members' weights are shared with the ensemble, not copied. `threshold` is the
@@ -45,7 +50,10 @@ def ensemble_network(networks: Sequence[SiameseNetwork], threshold: float | None
     _check_members(networks, names or [f"member {index}" for index in range(len(networks))])
     first = networks[0]
     inputs = keras.Input(shape=tuple(first.tower.input.shape[1:]), name="image")
-    members = [keras.Model(network.tower.input, network.tower.output, name=f"member{index}") for index, network in enumerate(networks)]
+    members = [
+        keras.Model(network.tower.input, network.tower.output, name=f"member{index}")
+        for index, network in enumerate(networks)
+    ]
     joined = keras.layers.Concatenate(name="joined")([member(inputs) for member in members])
     embedding = keras.layers.Rescaling(1.0 / math.sqrt(len(members)), name="unit_mean")(joined)
     tower = keras.Model(inputs, embedding, name="ensemble")

@@ -26,7 +26,15 @@ class SiameseNetwork(keras.Model):
         threshold: distances at or below it mean "same"; None until calibrated.
     """
 
-    def __init__(self, tower: keras.Model, distance="euclidean", *, preprocessing: dict | None = None, threshold: float | None = None, **kwargs):
+    def __init__(
+        self,
+        tower: keras.Model,
+        distance="euclidean",
+        *,
+        preprocessing: dict | None = None,
+        threshold: float | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.tower = tower
         self.distance = distances.get(distance)

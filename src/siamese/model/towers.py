@@ -61,7 +61,15 @@ def build_tower(
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs
     for index, count in enumerate(filters, start=1):
-        x = keras.layers.Conv2D(count, 3, padding="same", use_bias=not batchnorm, kernel_regularizer=regularizer, dtype=policy, name=f"conv{index}")(x)
+        x = keras.layers.Conv2D(
+            count,
+            3,
+            padding="same",
+            use_bias=not batchnorm,
+            kernel_regularizer=regularizer,
+            dtype=policy,
+            name=f"conv{index}",
+        )(x)
         pool = keras.layers.MaxPooling2D(2, dtype=policy, name=f"pool{index}")
         if pool_first:
             x = pool(x)

@@ -30,9 +30,14 @@ def describe(name: str) -> str:
     """What the recipe is for and what it sets, for `siamese train --recipe NAME --help`-like listings."""
     config = recipe_config(name)
     default = TrainConfig()
-    changed = {field.name: getattr(config, field.name) for field in dataclasses.fields(TrainConfig)
-               if getattr(config, field.name) != getattr(default, field.name)}
-    return f"{name}: {RECIPES[name].__doc__.strip().splitlines()[0]}\n  " + ", ".join(f"{k}={v}" for k, v in changed.items())
+    changed = {
+        field.name: getattr(config, field.name)
+        for field in dataclasses.fields(TrainConfig)
+        if getattr(config, field.name) != getattr(default, field.name)
+    }
+    return f"{name}: {RECIPES[name].__doc__.strip().splitlines()[0]}\n  " + ", ".join(
+        f"{k}={v}" for k, v in changed.items()
+    )
 
 
 __all__ = ["RECIPES", "describe", "recipe_config"]

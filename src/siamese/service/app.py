@@ -50,7 +50,9 @@ def _authentication(keys: KeyStore):
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         key = keys.check(token.strip()) if scheme.lower() == "bearer" else None
         if key is None:
-            raise HTTPException(401, "a valid API key is needed: Authorization: Bearer KEY", headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401, "a valid API key is needed: Authorization: Bearer KEY", headers={"WWW-Authenticate": "Bearer"}
+            )
         return key
 
     def writer(key: Key = Depends(caller)) -> Key:
@@ -63,7 +65,9 @@ def _authentication(keys: KeyStore):
 
 def create_app(gallery: Gallery, keys: KeyStore, limits: Limits = Limits()) -> FastAPI:
     """The FastAPI application over an opened gallery (its model answers) and its keys."""
-    app = FastAPI(title="siamese", description="One-shot verification and identification with a Siamese network.", version="1")
+    app = FastAPI(
+        title="siamese", description="One-shot verification and identification with a Siamese network.", version="1"
+    )
     app.add_middleware(BodyLimit, max_bytes=limits.max_request_bytes)
     _handle_errors(app)
     caller, writer = _authentication(keys)

@@ -56,14 +56,21 @@ class KeyStore:
         key = PREFIX + secrets.token_urlsafe(32)
         with self._lock:
             try:
-                self._db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, NULL)", (name, _digest(key), int(can_write), time.time()))
+                self._db.execute(
+                    "INSERT INTO api_keys VALUES (?, ?, ?, ?, NULL)", (name, _digest(key), int(can_write), time.time())
+                )
             except sqlite3.IntegrityError:
                 raise GalleryError(f"key name {name!r}: exists already") from None
         return key
 
     def revoke(self, name: str) -> None:
         with self._lock:
-            if self._db.execute("UPDATE api_keys SET revoked = ? WHERE name = ? AND revoked IS NULL", (time.time(), name)).rowcount == 0:
+            if (
+                self._db.execute(
+                    "UPDATE api_keys SET revoked = ? WHERE name = ? AND revoked IS NULL", (time.time(), name)
+                ).rowcount
+                == 0
+            ):
                 raise GalleryError(f"no active key named {name!r}")
 
     def list(self) -> list[Key]:
@@ -77,7 +84,9 @@ class KeyStore:
             return None
         digest = _digest(key)
         with self._lock:
-            row = self._db.execute("SELECT name, digest, can_write, created, revoked FROM api_keys WHERE digest = ?", (digest,)).fetchone()
+            row = self._db.execute(
+                "SELECT name, digest, can_write, created, revoked FROM api_keys WHERE digest = ?", (digest,)
+            ).fetchone()
         if row is None or not hmac.compare_digest(row[1], digest) or row[4] is not None:
             return None
         return Key(row[0], bool(row[2]), row[3], row[4])

@@ -14,10 +14,29 @@ import dataclasses
 from siamese.data.images import declared_size
 
 # Content types an upload may declare, and the first bytes (magic numbers) each format starts with.
-DECLARED = {"image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp", "image/x-portable-graymap",
-            "image/x-portable-anymap", "image/tiff", "application/octet-stream"}
-MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": "GIF", b"GIF89a": "GIF", b"BM": "BMP",
-         b"RIFF": "WebP", b"P2": "PGM", b"P5": "PGM", b"II*\x00": "TIFF", b"MM\x00*": "TIFF"}
+DECLARED = {
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/bmp",
+    "image/webp",
+    "image/x-portable-graymap",
+    "image/x-portable-anymap",
+    "image/tiff",
+    "application/octet-stream",
+}
+MAGIC = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"BM": "BMP",
+    b"RIFF": "WebP",
+    b"P2": "PGM",
+    b"P5": "PGM",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
 
 
 class Refused(Exception):
@@ -47,7 +66,9 @@ class Limits:
         size = declared_size(data)
         pixels = size if isinstance(size, int) or size is None else size[0] * size[1]
         if pixels is not None and pixels > self.max_pixels:
-            raise Refused(413, f"{name}: declares {pixels:,} pixels, more than the {self.max_pixels:,} this service takes")
+            raise Refused(
+                413, f"{name}: declares {pixels:,} pixels, more than the {self.max_pixels:,} this service takes"
+            )
 
 
 class BodyLimit:
@@ -97,6 +118,11 @@ class BodyLimit:
 
 async def _refuse(send, max_bytes: int) -> None:
     body = f'{{"error": "request larger than {max_bytes} bytes"}}'.encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

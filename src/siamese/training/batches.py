@@ -36,16 +36,33 @@ class ClassBatches(keras.utils.PyDataset):
         augmentation: distorts each batch's images (`Distortions`), or None.
     """
 
-    def __init__(self, images: np.ndarray, dataset: ImageDataset, sampler: ClassBatchSampler, *, steps: int, seed: int = 0,
-                 per_epoch: bool = True, forgeries: np.ndarray | None = None, augmentation: Distortions | None = None, **kwargs):
+    def __init__(
+        self,
+        images: np.ndarray,
+        dataset: ImageDataset,
+        sampler: ClassBatchSampler,
+        *,
+        steps: int,
+        seed: int = 0,
+        per_epoch: bool = True,
+        forgeries: np.ndarray | None = None,
+        augmentation: Distortions | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
         if forgeries is not None and len(forgeries) != dataset.num_forgeries:
-            raise ValueError(f"forgeries must hold the dataset's {dataset.num_forgeries} forgeries, got {len(forgeries)}")
+            raise ValueError(
+                f"forgeries must hold the dataset's {dataset.num_forgeries} forgeries, got {len(forgeries)}"
+            )
         # The sampler indexes the images followed by the forgeries.
         self.images = images if forgeries is None or not len(forgeries) else np.concatenate([images, forgeries])
-        self.dataset = dataset if forgeries is not None or not dataset.num_forgeries else dataclasses.replace(dataset, forgeries=())
+        self.dataset = (
+            dataset
+            if forgeries is not None or not dataset.num_forgeries
+            else dataclasses.replace(dataset, forgeries=())
+        )
         self.sampler = sampler
         self.steps = steps
         self.seed = seed

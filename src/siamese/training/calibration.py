@@ -31,7 +31,7 @@ class ThresholdCalibrator:
         self.objective = objective
         self.target_far = target_far
 
-    def fit(self, distances, same) -> "ThresholdCalibrator":
+    def fit(self, distances, same) -> ThresholdCalibrator:
         far, tar, thresholds = roc_points(distances, same)
         if self.objective == "accuracy":
             balanced = 0.5 * (tar + (1.0 - far))

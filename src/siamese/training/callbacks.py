@@ -18,15 +18,19 @@ from sklearn.metrics import roc_auc_score
 from siamese.data.pairs import PairIndices
 from siamese.model.network import SiameseNetwork
 from siamese.model.saving import load_network, save_network
-from siamese.training.calibration import ThresholdCalibrator
 from siamese.training import distributed
+from siamese.training.calibration import ThresholdCalibrator
 
 logger = logging.getLogger(__name__)
 
 
-def pair_distances(network: SiameseNetwork, images: np.ndarray, pairs: PairIndices, batch_size: int = 256) -> np.ndarray:
+def pair_distances(
+    network: SiameseNetwork, images: np.ndarray, pairs: PairIndices, batch_size: int = 256
+) -> np.ndarray:
     """Distances of index pairs into `images`, each image embedded once."""
-    embeddings = distributed.embed(network.tower, images, batch_size)  # tower.predict, or what stands in for it across processes
+    embeddings = distributed.embed(
+        network.tower, images, batch_size
+    )  # tower.predict, or what stands in for it across processes
     return keras.ops.convert_to_numpy(network.distance(embeddings[pairs.first], embeddings[pairs.second]))
 
 
@@ -56,8 +60,14 @@ class PairValidation(keras.callbacks.Callback):
     the accuracy reported is at that threshold.
     """
 
-    def __init__(self, network: SiameseNetwork, images: np.ndarray, pairs: PairIndices, *,
-                 calibrator: ThresholdCalibrator | None = None):
+    def __init__(
+        self,
+        network: SiameseNetwork,
+        images: np.ndarray,
+        pairs: PairIndices,
+        *,
+        calibrator: ThresholdCalibrator | None = None,
+    ):
         super().__init__()
         self.network = network
         self.images = images

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 
-from siamese.registry import AUGMENTATIONS, BACKBONES, CONTRASTS, CROPS, DISTANCES, LOSSES, OBJECTIVES, PROBABILITY_LOSSES, REDUCERS, STROKES
+from siamese.registry import (
+    AUGMENTATIONS,
+    BACKBONES,
+    CONTRASTS,
+    CROPS,
+    DISTANCES,
+    LOSSES,
+    OBJECTIVES,
+    PROBABILITY_LOSSES,
+    REDUCERS,
+    STROKES,
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -102,8 +113,10 @@ class TrainConfig:
         if not self.margin > 0:
             raise ValueError(f"margin must be positive, got {self.margin}")
         if self.proxy_weight < 0 or not self.proxy_scale > 0 or self.proxy_margin < 0:
-            raise ValueError(f"proxy_weight and proxy_margin must be zero or more and proxy_scale positive, got "
-                             f"{self.proxy_weight}, {self.proxy_margin} and {self.proxy_scale}")
+            raise ValueError(
+                f"proxy_weight and proxy_margin must be zero or more and proxy_scale positive, got "
+                f"{self.proxy_weight}, {self.proxy_margin} and {self.proxy_scale}"
+            )
         if self.patience is not None and self.patience < 0:
             raise ValueError(f"patience must be zero or positive, got {self.patience}")
         DISTANCES.check(self.distance)
@@ -130,11 +143,15 @@ class TrainConfig:
         return self.loss or ("crossentropy" if self.distance == "learned" else "contrastive")
 
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "image_size": list(self.image_size), "filters": list(self.filters),
-                "augmentation": dict(self.augmentation)}
+        return {
+            **dataclasses.asdict(self),
+            "image_size": list(self.image_size),
+            "filters": list(self.filters),
+            "augmentation": dict(self.augmentation),
+        }
 
     @classmethod
-    def from_dict(cls, saved: dict) -> "TrainConfig":
+    def from_dict(cls, saved: dict) -> TrainConfig:
         """The config of a saved `config.json` (other entries there, such as the data, are ignored)."""
         names = {field.name for field in dataclasses.fields(cls)}
         values = {key: value for key, value in saved.items() if key in names}

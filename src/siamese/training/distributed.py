@@ -44,7 +44,11 @@ from siamese.errors import DistributionError
 
 logger = logging.getLogger(__name__)
 
-ADDRESSES, PROCESSES, PROCESS_ID = "KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID"
+ADDRESSES, PROCESSES, PROCESS_ID = (
+    "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "KERAS_DISTRIBUTION_PROCESS_ID",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,13 +105,22 @@ def setup(enabled: bool, *, resume: bool = False) -> Replicas:
     elif backend == "tensorflow":
         replicas = _tensorflow()
     else:
-        raise DistributionError(f"--distributed: the {backend} backend has no data-parallel training here; "
-                                "use KERAS_BACKEND=jax (devices, processes, hosts) or tensorflow (GPUs of one host)")
+        raise DistributionError(
+            f"--distributed: the {backend} backend has no data-parallel training here; "
+            "use KERAS_BACKEND=jax (devices, processes, hosts) or tensorflow (GPUs of one host)"
+        )
     if resume and replicas.processes > 1:
-        raise DistributionError(f"--resume with {replicas.processes} processes: a run resumes in one process only "
-                                "(its saved state lives in process 0's results folder)")
-    logger.info("data-parallel on %s: %d device(s) in %d process(es), this is process %d", backend, replicas.devices,
-                replicas.processes, replicas.process_id)
+        raise DistributionError(
+            f"--resume with {replicas.processes} processes: a run resumes in one process only "
+            "(its saved state lives in process 0's results folder)"
+        )
+    logger.info(
+        "data-parallel on %s: %d device(s) in %d process(es), this is process %d",
+        backend,
+        replicas.devices,
+        replicas.processes,
+        replicas.process_id,
+    )
     return replicas
 
 
@@ -120,11 +133,14 @@ def _cluster() -> int:
         count = int(given[PROCESSES] or 0)
         rank = int(given[PROCESS_ID]) if given[PROCESS_ID] is not None else 0 if count == 1 else -1
     except ValueError:
-        raise DistributionError(f"{PROCESSES}={given[PROCESSES]!r}, {PROCESS_ID}={given[PROCESS_ID]!r}: "
-                                "both must be whole numbers") from None
+        raise DistributionError(
+            f"{PROCESSES}={given[PROCESSES]!r}, {PROCESS_ID}={given[PROCESS_ID]!r}: both must be whole numbers"
+        ) from None
     if count < 1 or not 0 <= rank < count:
-        raise DistributionError(f"{PROCESSES}={given[PROCESSES]!r}, {PROCESS_ID}={given[PROCESS_ID]!r}: give the number "
-                                "of processes and this process's number, from 0 to that number less one")
+        raise DistributionError(
+            f"{PROCESSES}={given[PROCESSES]!r}, {PROCESS_ID}={given[PROCESS_ID]!r}: give the number "
+            "of processes and this process's number, from 0 to that number less one"
+        )
     if count > 1 and not given[ADDRESSES]:
         raise DistributionError(f"{ADDRESSES}: not set; give host:port of process 0 (the coordinator)")
     return count
@@ -137,8 +153,9 @@ def _jax() -> Replicas:
         try:
             keras.distribution.initialize()  # reads the KERAS_DISTRIBUTION_* variables itself
         except (RuntimeError, ValueError) as error:  # jax's XlaRuntimeError is a RuntimeError
-            raise DistributionError(f"{ADDRESSES}={os.environ.get(ADDRESSES)}: cannot join the cluster "
-                                    f"({str(error).splitlines()[0]})") from None
+            raise DistributionError(
+                f"{ADDRESSES}={os.environ.get(ADDRESSES)}: cannot join the cluster ({str(error).splitlines()[0]})"
+            ) from None
     devices = keras.distribution.list_devices()
     distribution = keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
     return Replicas("jax", len(devices), jax.process_count(), jax.process_index(), distribution)
@@ -146,9 +163,11 @@ def _jax() -> Replicas:
 
 def _tensorflow() -> Replicas:
     if _cluster() > 1 or os.environ.get("TF_CONFIG"):
-        raise DistributionError("--distributed with several processes on TensorFlow: Keras 3 trains with tf.distribute on "
-                                "one host only (MultiWorkerMirroredStrategy does not work with it, keras-team/keras#20585); "
-                                "use KERAS_BACKEND=jax")
+        raise DistributionError(
+            "--distributed with several processes on TensorFlow: Keras 3 trains with tf.distribute on "
+            "one host only (MultiWorkerMirroredStrategy does not work with it, keras-team/keras#20585); "
+            "use KERAS_BACKEND=jax"
+        )
     import tensorflow as tf
 
     strategy = tf.distribute.MirroredStrategy()
@@ -158,8 +177,10 @@ def _tensorflow() -> Replicas:
 def jit_compile(requested: bool) -> bool:
     """Whether to compile the steps with XLA: as `requested`, and always under a JAX distribution
     (op by op, every op of a step would be a program of its own, across every device and process)."""
-    return requested or (keras.backend.backend() == "jax" and isinstance(keras.distribution.distribution(),
-                                                                          keras.distribution.DataParallel))
+    return requested or (
+        keras.backend.backend() == "jax"
+        and isinstance(keras.distribution.distribution(), keras.distribution.DataParallel)
+    )
 
 
 def _data_parallel():
@@ -175,8 +196,12 @@ def shard(batches: keras.utils.PyDataset) -> keras.utils.PyDataset:
     distribution = _data_parallel()
     if distribution is None:
         return batches
-    return ProcessShard(batches, devices=distribution.num_model_replicas, processes=distribution.num_processes,
-                        process_id=distribution.data_shard_id)
+    return ProcessShard(
+        batches,
+        devices=distribution.num_model_replicas,
+        processes=distribution.num_processes,
+        process_id=distribution.data_shard_id,
+    )
 
 
 class ProcessShard(keras.utils.PyDataset):
@@ -201,8 +226,10 @@ class ProcessShard(keras.utils.PyDataset):
         """The rows of a global batch of `size` this process feeds."""
         usable = size - size % self.devices
         if not usable:
-            raise DistributionError(f"a batch of {size} images cannot be split over {self.devices} devices; "
-                                    "draw more classes or examples per batch")
+            raise DistributionError(
+                f"a batch of {size} images cannot be split over {self.devices} devices; "
+                "draw more classes or examples per batch"
+            )
         share = usable // self.processes
         return slice(self.process_id * share, (self.process_id + 1) * share)
 
@@ -233,6 +260,8 @@ def embed(tower: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.n
     """
     if _data_parallel() is None or not len(images):
         return tower.predict(images, batch_size=batch_size, verbose=0)
-    parts = [keras.ops.convert_to_numpy(tower(images[start:start + batch_size], training=False))
-             for start in range(0, len(images), batch_size)]
+    parts = [
+        keras.ops.convert_to_numpy(tower(images[start : start + batch_size], training=False))
+        for start in range(0, len(images), batch_size)
+    ]
     return np.concatenate(parts)

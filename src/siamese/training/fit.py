@@ -31,10 +31,10 @@ from siamese.model.backbones import build_backbone_tower
 from siamese.model.network import SiameseNetwork
 from siamese.model.saving import save_network
 from siamese.model.towers import build_tower
+from siamese.training import distributed
 from siamese.training.batches import ClassBatches
 from siamese.training.calibration import ThresholdCalibrator
 from siamese.training.callbacks import BestNetworkCheckpoint, PairValidation, ResumableEarlyStopping, StopOnBadLoss
-from siamese.training import distributed
 from siamese.training.config import TrainConfig
 from siamese.training.resume import STATE, ResumeState, read_state, restore, trim_log
 from siamese.training.trainer import PairwiseTrainer
@@ -63,8 +63,14 @@ def _looks_like_ink_on_paper(dataset: ImageDataset, seed: int) -> bool:
 def build_network(config: TrainConfig, preprocessing: Preprocessing) -> SiameseNetwork:
     """A fresh, untrained network as the config describes it."""
     if config.backbone is not None:
-        tower = build_backbone_tower(preprocessing.input_shape, config.backbone, weights=config.backbone_weights,
-                                     embedding_dim=config.embedding_dim, dropout=config.dropout, normalize=config.normalize)
+        tower = build_backbone_tower(
+            preprocessing.input_shape,
+            config.backbone,
+            weights=config.backbone_weights,
+            embedding_dim=config.embedding_dim,
+            dropout=config.dropout,
+            normalize=config.normalize,
+        )
         return SiameseNetwork(tower, config.distance, preprocessing=preprocessing.to_dict())
     tower = build_tower(
         preprocessing.input_shape,
@@ -87,19 +93,36 @@ def _calibrator(config: TrainConfig) -> ThresholdCalibrator:
 def _decoded_split(dataset: ImageDataset, config: TrainConfig):
     """((train_set, images, forgeries), (val_set, images, forgeries), preprocessing): classes split, images
     and skilled forgeries decoded once."""
-    train_set, val_set = split_by_class(dataset, config.validation_fraction, by_group=config.split_by_group, seed=config.seed)
+    train_set, val_set = split_by_class(
+        dataset, config.validation_fraction, by_group=config.split_by_group, seed=config.seed
+    )
     invert = config.invert if config.invert is not None else _looks_like_ink_on_paper(dataset, config.seed)
-    preprocessing = Preprocessing(image_size=tuple(config.image_size), channels=config.channels, invert=invert,
-                                  crop=config.crop, contrast=config.contrast, strokes=config.strokes,
-                                  keep_aspect=config.keep_aspect)
+    preprocessing = Preprocessing(
+        image_size=tuple(config.image_size),
+        channels=config.channels,
+        invert=invert,
+        crop=config.crop,
+        contrast=config.contrast,
+        strokes=config.strokes,
+        keep_aspect=config.keep_aspect,
+    )
     if config.stream:  # nothing decoded now: batches decode the images they draw (siamese.data.streaming)
         logger.info("streaming %d training and %d validation images from disk", len(train_set), len(val_set))
-        return (*streamed_split(train_set, val_set, preprocessing, rotated_classes=config.rotated_classes), preprocessing)
-    logger.info("decoding %d training and %d validation images (and %d skilled forgeries)", len(train_set), len(val_set),
-                dataset.num_forgeries)
+        return (
+            *streamed_split(train_set, val_set, preprocessing, rotated_classes=config.rotated_classes),
+            preprocessing,
+        )
+    logger.info(
+        "decoding %d training and %d validation images (and %d skilled forgeries)",
+        len(train_set),
+        len(val_set),
+        dataset.num_forgeries,
+    )
     train_images = train_set.load(preprocessing)
     if config.rotated_classes:
-        train_set, train_images = add_rotated_classes(train_set, train_images)  # forgeries stay with the unturned classes
+        train_set, train_images = add_rotated_classes(
+            train_set, train_images
+        )  # forgeries stay with the unturned classes
     train_forged, val_forged = (side.load_forgeries(preprocessing)[0] for side in (train_set, val_set))
     return (train_set, train_images, train_forged), (val_set, val_set.load(preprocessing), val_forged), preprocessing
 
@@ -112,7 +135,7 @@ def _validation_pairs(val_set: ImageDataset, images: np.ndarray, forged: np.ndar
     if not val_set.num_forgeries:
         return images, pairs
     different = np.flatnonzero(pairs.same == 0)  # in a random order already: the sampler shuffles its pairs
-    swap = different[:len(different) // 2]
+    swap = different[: len(different) // 2]
     first, second = pairs.first.copy(), pairs.second.copy()
     genuine, forgery = forgery_pairs(val_set, len(swap), seed=config.seed)
     first[swap], second[swap] = genuine, len(val_set) + forgery
@@ -124,7 +147,9 @@ def _compiled_trainer(network: SiameseNetwork, config: TrainConfig, num_classes:
     loss = losses.get(config.pair_loss, margin=config.margin, reducer=config.reducer)
     proxies = ClassProxies(num_classes, config.proxy_scale, config.proxy_margin) if config.proxy_weight > 0 else None
     trainer = PairwiseTrainer(network.tower, network.distance, loss, proxies=proxies, proxy_weight=config.proxy_weight)
-    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * config.steps_per_epoch, alpha=0.05)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, decay_steps=config.epochs * config.steps_per_epoch, alpha=0.05
+    )
     trainer.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=distributed.jit_compile(config.jit_compile))
     return trainer
 
@@ -163,42 +188,111 @@ def train(
     for folder in (model_path.parent, results_dir):
         if folder is not None:
             check_writable(folder)  # a read-only or missing output folder fails now, not at the first save
-    replicas = distributed.setup(config.distributed, resume=resume)  # joins the other processes; only process 0 writes here
+    replicas = distributed.setup(
+        config.distributed, resume=resume
+    )  # joins the other processes; only process 0 writes here
     with replicas.own_outputs(model_path, results_dir) as (written, results):
         lock = Path(results) / ".lock" if results is not None else written.with_name(f".{written.name}.lock")
         with exclusive_lock(lock), replicas.scope():
-            result = _train(dataset, written, config, None if results is None else Path(results), resume, verbose, start,
-                            class_pattern, callbacks=tuple(callbacks))
-    return dataclasses.replace(result, model_path=model_path, results_dir=None if results_dir is None else Path(results_dir))
+            result = _train(
+                dataset,
+                written,
+                config,
+                None if results is None else Path(results),
+                resume,
+                verbose,
+                start,
+                class_pattern,
+                callbacks=tuple(callbacks),
+            )
+    return dataclasses.replace(
+        result, model_path=model_path, results_dir=None if results_dir is None else Path(results_dir)
+    )
 
 
-def _train(dataset: ImageDataset, model_path: Path, config: TrainConfig, results_dir: Path | None, resume: bool, verbose: int,
-           start: float, class_pattern: str | None, *, callbacks: tuple) -> TrainResult:
+def _train(
+    dataset: ImageDataset,
+    model_path: Path,
+    config: TrainConfig,
+    results_dir: Path | None,
+    resume: bool,
+    verbose: int,
+    start: float,
+    class_pattern: str | None,
+    *,
+    callbacks: tuple,
+) -> TrainResult:
     duplicates = dataset.duplicates_across_classes()
     if duplicates:
-        logger.warning("%d image(s) stand in two classes (first: %s and %s); such pairs are both same and different, "
-                       "which misleads training and validation: remove them", len(duplicates), *map(dataset.name, duplicates[0]))
-    (train_set, train_images, train_forged), (val_set, val_images, val_forged), preprocessing = _decoded_split(dataset, config)
+        logger.warning(
+            "%d image(s) stand in two classes (first: %s and %s); such pairs are both same and different, "
+            "which misleads training and validation: remove them",
+            len(duplicates),
+            *map(dataset.name, duplicates[0]),
+        )
+    (train_set, train_images, train_forged), (val_set, val_images, val_forged), preprocessing = _decoded_split(
+        dataset, config
+    )
     keras.utils.set_random_seed(config.seed)
     network = build_network(config, preprocessing)
     trainer = _compiled_trainer(network, config, train_set.num_classes)
 
-    sampler = ClassBatchSampler(config.classes_per_batch, config.examples_per_class, same_group_fraction=config.same_group_fraction)
-    train_batches = distributed.shard(ClassBatches(train_images, train_set, sampler, steps=config.steps_per_epoch, seed=config.seed,
-                                 forgeries=train_forged, augmentation=Distortions(**config.augmentation) if config.augment else None,
-                                 workers=default_workers() if config.stream else 1))  # streamed: decode batches in threads
-    val_batches = distributed.shard(ClassBatches(val_images, val_set, sampler, steps=max(5, config.steps_per_epoch // 10), seed=config.seed + 1,
-                               per_epoch=False, forgeries=val_forged))
+    sampler = ClassBatchSampler(
+        config.classes_per_batch, config.examples_per_class, same_group_fraction=config.same_group_fraction
+    )
+    train_batches = distributed.shard(
+        ClassBatches(
+            train_images,
+            train_set,
+            sampler,
+            steps=config.steps_per_epoch,
+            seed=config.seed,
+            forgeries=train_forged,
+            augmentation=Distortions(**config.augmentation) if config.augment else None,
+            workers=default_workers() if config.stream else 1,
+        )
+    )  # streamed: decode batches in threads
+    val_batches = distributed.shard(
+        ClassBatches(
+            val_images,
+            val_set,
+            sampler,
+            steps=max(5, config.steps_per_epoch // 10),
+            seed=config.seed + 1,
+            per_epoch=False,
+            forgeries=val_forged,
+        )
+    )
     val_images, val_pairs = _validation_pairs(val_set, val_images, val_forged, config)  # forgeries appended
-    run = _Callbacks(network, config, model_path, results_dir, PairValidation(network, *decode_pairs(val_images, val_pairs), calibrator=_calibrator(config)), train_batches)
+    run = _Callbacks(
+        network,
+        config,
+        model_path,
+        results_dir,
+        PairValidation(network, *decode_pairs(val_images, val_pairs), calibrator=_calibrator(config)),
+        train_batches,
+    )
     if results_dir is not None:
-        write_json(results_dir / "config.json", {**config.to_dict(), "invert": preprocessing.invert, "data": _describe(dataset, class_pattern),
-                                                 "model_path": os.path.abspath(model_path)})
+        write_json(
+            results_dir / "config.json",
+            {
+                **config.to_dict(),
+                "invert": preprocessing.invert,
+                "data": _describe(dataset, class_pattern),
+                "model_path": os.path.abspath(model_path),
+            },
+        )
     initial_epoch = run.resume(trainer, train_images.shape) if resume else run.start_afresh()
 
     with image_errors(train_images, val_images):  # a bad file met while streaming: the typed error naming it
-        history = trainer.fit(train_batches, validation_data=val_batches, epochs=config.epochs, initial_epoch=initial_epoch,
-                              callbacks=run.callbacks + list(callbacks), verbose=verbose)
+        history = trainer.fit(
+            train_batches,
+            validation_data=val_batches,
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            callbacks=run.callbacks + list(callbacks),
+            verbose=verbose,
+        )
     run.raise_if_stopped()
     metrics = {
         **run.validation.evaluate(),
@@ -223,8 +317,15 @@ def _train(dataset: ImageDataset, model_path: Path, config: TrainConfig, results
 class _Callbacks:
     """The callbacks of one run, in the order Keras must call them, and their resume logic."""
 
-    def __init__(self, network: SiameseNetwork, config: TrainConfig, model_path: Path, results_dir: Path | None,
-                 validation: PairValidation, batches: ClassBatches):
+    def __init__(
+        self,
+        network: SiameseNetwork,
+        config: TrainConfig,
+        model_path: Path,
+        results_dir: Path | None,
+        validation: PairValidation,
+        batches: ClassBatches,
+    ):
         self.guard = StopOnBadLoss()
         self.validation = validation
         self.checkpoint = BestNetworkCheckpoint(network, model_path, monitor="val_auc")
@@ -265,13 +366,24 @@ class _Callbacks:
         if self.guard.bad is None:
             return
         epoch, step, loss = self.guard.bad
-        kept = (f"the best model so far (epoch {self.checkpoint.best_epoch + 1}) is kept in {self.model_path}"
-                if self.checkpoint.best_epoch is not None else "no model was saved")
-        raise TrainingError(f"training stopped: the loss became {loss:g} at epoch {epoch + 1}, step {step + 1}; {kept}; "
-                            "try a lower --learning-rate")
+        kept = (
+            f"the best model so far (epoch {self.checkpoint.best_epoch + 1}) is kept in {self.model_path}"
+            if self.checkpoint.best_epoch is not None
+            else "no model was saved"
+        )
+        raise TrainingError(
+            f"training stopped: the loss became {loss:g} at epoch {epoch + 1}, step {step + 1}; {kept}; "
+            "try a lower --learning-rate"
+        )
 
 
 def _describe(dataset: ImageDataset, class_pattern: str | None = None) -> dict:
     roots = [os.path.abspath(source.location) for source in dataset.sources]
-    return {"sources": roots, "images": len(dataset), "classes": dataset.num_classes, "groups": len(set(dataset.groups)),
-            "class_pattern": class_pattern, "forgeries": dataset.num_forgeries}
+    return {
+        "sources": roots,
+        "images": len(dataset),
+        "classes": dataset.num_classes,
+        "groups": len(set(dataset.groups)),
+        "class_pattern": class_pattern,
+        "forgeries": dataset.num_forgeries,
+    }

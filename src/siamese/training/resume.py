@@ -62,10 +62,19 @@ class ResumeState(keras.callbacks.Callback):
         name = f"epoch-{epoch + 1:04d}.weights.h5"
         _save_weights(self.model, self.folder / name)
         waited = self.early_stopping.wait if self.early_stopping is not None else 0
-        write_json(self.folder / STATE, {"weights": name, "next_epoch": epoch + 1, "best": _plain(self.checkpoint.best),
-                                         "best_epoch": self.checkpoint.best_epoch, "early_stopping_wait": waited,
-                                         "seed_states": [np.asarray(v.value).tolist() for v in _seed_states(self.model)],
-                                         "batches_epoch": self.batches.epoch, "python_random": random.getstate()})
+        write_json(
+            self.folder / STATE,
+            {
+                "weights": name,
+                "next_epoch": epoch + 1,
+                "best": _plain(self.checkpoint.best),
+                "best_epoch": self.checkpoint.best_epoch,
+                "early_stopping_wait": waited,
+                "seed_states": [np.asarray(v.value).tolist() for v in _seed_states(self.model)],
+                "batches_epoch": self.batches.epoch,
+                "python_random": random.getstate(),
+            },
+        )
         for old in self.folder.glob("epoch-*.weights.h5"):
             if old.name != name:
                 old.unlink()

@@ -29,8 +29,15 @@ class PairwiseTrainer(keras.Model):
         proxy_weight: the proxies' loss's weight beside the batch loss.
     """
 
-    def __init__(self, tower: keras.Model, distance: keras.layers.Layer, loss: keras.losses.Loss,
-                 proxies: ClassProxies | None = None, proxy_weight: float = 1.0, **kwargs):
+    def __init__(
+        self,
+        tower: keras.Model,
+        distance: keras.layers.Layer,
+        loss: keras.losses.Loss,
+        proxies: ClassProxies | None = None,
+        proxy_weight: float = 1.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.tower = tower
         self.distance = distance

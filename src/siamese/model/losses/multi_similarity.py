@@ -51,8 +51,16 @@ class MultiSimilarityLoss(BatchLoss):
         reducer: see `BatchLoss`.
     """
 
-    def __init__(self, alpha: float = 2.0, beta: float = 50.0, base: float = 0.5, *, reducer="nonzero",
-                 name: str = "multi_similarity_loss", **kwargs):
+    def __init__(
+        self,
+        alpha: float = 2.0,
+        beta: float = 50.0,
+        base: float = 0.5,
+        *,
+        reducer="nonzero",
+        name: str = "multi_similarity_loss",
+        **kwargs,
+    ):
         for argument, value in (("alpha", alpha), ("beta", beta)):
             if not value > 0:
                 raise ValueError(f"{argument} must be positive, got {value}")

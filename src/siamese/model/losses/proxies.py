@@ -54,7 +54,9 @@ class ClassProxies(keras.layers.Layer):
         self.num_classes, self.scale, self.margin = int(num_classes), float(scale), float(margin)
 
     def build(self, input_shape):
-        self.proxies = self.add_weight(shape=(self.num_classes, input_shape[-1]), initializer="glorot_uniform", name="proxies")
+        self.proxies = self.add_weight(
+            shape=(self.num_classes, input_shape[-1]), initializer="glorot_uniform", name="proxies"
+        )
 
     def call(self, embeddings, labels):
         return cosface_loss(embeddings, self.proxies, labels, self.scale, self.margin)
