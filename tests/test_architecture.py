@@ -3,10 +3,15 @@ CLI prints, and every registered name has what it names.
 
 The rules are those of the design: data -> model -> training -> recipes -> evaluation ->
 inference -> cli, each package importing only those before it; data and evaluation never import Keras;
-inference never imports training; no module over 300 lines, no function over 60.
+inference never imports training; no module over 210 logical lines, no function over 45.
+Sizes count logical lines (a statement the formatter wraps over several lines is one), so
+they measure the code, not its formatting: 210 is about 300 lines as the code was written by
+hand before it was formatted.
 """
 
 import ast
+import io
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -75,14 +80,26 @@ def test_the_rules_can_fail():
     assert _room(SOURCE / "registry.py") == "registry"
 
 
+def _logical_line_ends(text: str) -> list:
+    """The physical line on which each logical line (statement, docstring) of `text` ends."""
+    tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+    return [token.start[0] for token in tokens if token.type == tokenize.NEWLINE]
+
+
+def test_sizes_count_logical_lines():
+    wrapped = "x = f(\n    1,\n    2,\n)\ny = 3\n"
+    assert len(_logical_line_ends(wrapped)) == 2
+
+
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SOURCE)))
 def test_rooms_stay_small(path):
     text = path.read_text()
-    assert len(text.splitlines()) <= 300, f"{path.name}: {len(text.splitlines())} lines; is there a second room inside?"
+    ends = _logical_line_ends(text)
+    assert len(ends) <= 210, f"{path.name}: {len(ends)} logical lines; is there a second room inside?"
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            length = node.end_lineno - node.lineno + 1
-            assert length <= 60, f"{path.name}: {node.name} is {length} lines long"
+            length = sum(1 for end in ends if node.lineno <= end <= node.end_lineno)
+            assert length <= 45, f"{path.name}: {node.name} is {length} logical lines long"
 
 
 @pytest.mark.parametrize("path", [p for p in _modules() if _room(p) != "cli"], ids=lambda p: str(p.relative_to(SOURCE)))
