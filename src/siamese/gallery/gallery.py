@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from siamese.errors import GalleryError
+from siamese.errors import GalleryError, UnknownIdentityError
 from siamese.gallery.index import Index
 from siamese.gallery.store import Store
 from siamese.inference import SiameseModel, lasting_name, load_model
@@ -164,7 +164,7 @@ class Gallery:
         its file, which are rebuilt without them)."""
         removed = self.store.remove(name)
         if removed == 0:
-            raise GalleryError(f"{self.store.path}: no identity named {name!r}")
+            raise UnknownIdentityError(f"{self.store.path}: no identity named {name!r}")
         self.index.generation = -1  # whatever it holds, it held them: rebuild
         self.index.build(*self.store.vectors())
         self._save()
