@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from siamese.errors import ConfigError
+
 
 @dataclasses.dataclass(frozen=True)
 class Names:
@@ -29,7 +31,7 @@ class Names:
     def check(self, value) -> str:
         """`value` if it is one of the names, else a ValueError naming the kind and the choices."""
         if value not in self.names:
-            raise ValueError(f"{self.kind} must be one of {list(self.names)}, got {value!r}")
+            raise ConfigError(f"{self.kind} must be one of {list(self.names)}, got {value!r}")
         return value
 
 

@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 
 from siamese.data.datasets import ImageDataset
-from siamese.errors import DatasetError
+from siamese.errors import ConfigError, DatasetError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +38,7 @@ class PairSampler:
 
     def __init__(self, pairs: int = 1000, *, same_group_negatives: bool = False, seed: int = 0):
         if pairs < 2:
-            raise ValueError(f"pairs must be at least 2, got {pairs}")
+            raise ConfigError(f"pairs must be at least 2, got {pairs}")
         self.pairs = pairs
         self.same_group_negatives = same_group_negatives
         self.seed = seed
@@ -112,13 +112,13 @@ class ClassBatchSampler:
         seed: int = 0,
     ):
         if classes_per_batch < 2:
-            raise ValueError(f"classes_per_batch must be at least 2, got {classes_per_batch}")
+            raise ConfigError(f"classes_per_batch must be at least 2, got {classes_per_batch}")
         if examples_per_class < 2:
-            raise ValueError(f"examples_per_class must be at least 2, got {examples_per_class}")
+            raise ConfigError(f"examples_per_class must be at least 2, got {examples_per_class}")
         if not 0.0 <= same_group_fraction <= 1.0:
-            raise ValueError(f"same_group_fraction must be in [0, 1], got {same_group_fraction}")
+            raise ConfigError(f"same_group_fraction must be in [0, 1], got {same_group_fraction}")
         if forgeries_per_class < 0:
-            raise ValueError(f"forgeries_per_class must be zero or positive, got {forgeries_per_class}")
+            raise ConfigError(f"forgeries_per_class must be zero or positive, got {forgeries_per_class}")
         self.classes_per_batch = classes_per_batch
         self.examples_per_class = examples_per_class
         self.same_group_fraction = same_group_fraction

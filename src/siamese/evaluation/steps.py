@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from siamese.data.datasets import ImageDataset
-from siamese.errors import DatasetError
+from siamese.errors import ConfigError, DatasetError
 from siamese.evaluation.embedding import Distance, Embed
 from siamese.evaluation.fewshot import EpisodeSampler, score_episodes
 from siamese.evaluation.identification import draw_trial, score_identification
@@ -178,7 +178,7 @@ class RunsStep(Step):
 
     def __init__(self, runs: OneShotRuns, *, support_variants: int = 0):
         if support_variants < 0:
-            raise ValueError(f"support_variants must be zero or positive, got {support_variants}")
+            raise ConfigError(f"support_variants must be zero or positive, got {support_variants}")
         self.runs = runs
         self.support_variants = support_variants
 
@@ -215,7 +215,7 @@ class RetrievalStep(Step):
 
     def __init__(self, max_images: int = 2000):
         if max_images < 2:
-            raise ValueError(f"max_images must be at least 2, got {max_images}")
+            raise ConfigError(f"max_images must be at least 2, got {max_images}")
         self.max_images = max_images
 
     def prepare(self, context):

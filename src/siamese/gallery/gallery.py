@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from siamese.errors import GalleryError, UnknownIdentityError
+from siamese.errors import ConfigError, GalleryError, UnknownIdentityError
 from siamese.gallery.index import Index
 from siamese.gallery.store import Store
 from siamese.inference import SiameseModel, lasting_name, load_model
@@ -135,7 +135,7 @@ class Gallery:
     def identify(self, image, *, top: int = 5, threshold: float | None = None) -> Identification:
         """The nearest identities to `image` and the decision at the model's threshold (or `threshold`)."""
         if top < 1:
-            raise ValueError(f"top must be at least 1, got {top}")
+            raise ConfigError(f"top must be at least 1, got {top}")
         threshold = self.model.threshold if threshold is None else float(threshold)
         if threshold is None:
             raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
