@@ -36,7 +36,7 @@ class IdentificationTrial:
     unknown: np.ndarray
 
 
-def draw_trial(dataset: ImageDataset, *, unknown_share: float = 0.2, seed: int = 0) -> IdentificationTrial:
+def sample_trial(dataset: ImageDataset, *, unknown_share: float = 0.2, seed: int = 0) -> IdentificationTrial:
     """Choose the never-enrolled classes and the one enrolled image of each other class, seeded."""
     if not 0.0 <= unknown_share < 1.0:
         raise ConfigError(f"unknown_share must be in [0, 1), got {unknown_share}")

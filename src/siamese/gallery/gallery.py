@@ -72,7 +72,7 @@ class Gallery:
                 f"{model.path or 'this model'} is model {model.model_id[:12]}: embeddings of two models do not compare"
             )
         self.store, self.model = store, model
-        self.index = Index(store.distance, store.dim, numpy_distance=model.distances)
+        self.index = Index(store.distance_name, store.dim, numpy_distance=model.distances)
         self.index_path = store.path.with_name(store.path.name + ".index.npz")
         self._unsaved = False
 
@@ -82,7 +82,7 @@ class Gallery:
         loaded = model if isinstance(model, SiameseModel) else load_model(model)
         spec = lasting_name(loaded.path if isinstance(model, SiameseModel) else model)
         store = Store.create(
-            path, model_id=loaded.model_id, model=spec, distance=loaded.distance_name, dim=loaded.embedding_dim
+            path, model_id=loaded.model_id, model=spec, distance_name=loaded.distance_name, dim=loaded.embedding_dim
         )
         return cls(store, loaded)
 

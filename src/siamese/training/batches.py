@@ -76,7 +76,7 @@ class ClassBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int):
         rng = np.random.default_rng((self.seed, self.epoch, index) if self.per_epoch else (self.seed, index))
-        indices, labels = self.sampler.draw(self.dataset, rng)
+        indices, labels = self.sampler.sample(self.dataset, rng)
         images = self.images[indices]
         if self.augmentation is not None:
             images = self.augmentation(images, rng)
