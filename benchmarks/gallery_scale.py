@@ -88,7 +88,9 @@ def measure(size, args, rng):
     vectors = unit(rng.normal(size=(size, DIM)))
     names = [f"person{i:07d}" for i in range(size)]
     with tempfile.TemporaryDirectory() as folder:
-        store = Store.create(Path(folder) / "g.db", model_id="synthetic", model="synthetic", distance="cosine", dim=DIM)
+        store = Store.create(
+            Path(folder) / "g.db", model_id="synthetic", model="synthetic", distance_name="cosine", dim=DIM
+        )
         single = min(args.single_enrolments, size)
         start = time.perf_counter()
         for i in range(single):

@@ -27,7 +27,7 @@ NEVER = {
     "evaluation": {"keras", "tensorflow", "siamese.inference"},
     "inference": {"siamese.training"},
     "gallery": {"siamese.training", "siamese.evaluation", "keras", "tensorflow"},
-    "service": {"siamese.training", "siamese.evaluation", "keras", "tensorflow"},
+    "service": {"siamese.training", "siamese.evaluation", "siamese.data", "keras", "tensorflow"},
     "registry": {"keras", "tensorflow"},
     "scores": {"keras", "tensorflow"},
     "integrity": {"keras", "tensorflow"},

@@ -17,6 +17,7 @@ import functools
 import os
 
 from siamese.errors import (
+    ConfigError,
     DatasetError,
     GalleryError,
     ImageError,
@@ -24,6 +25,7 @@ from siamese.errors import (
     OutputError,
     SiameseError,
     TrainingError,
+    UnknownIdentityError,
 )
 
 __version__ = "0.1.0"
@@ -57,6 +59,7 @@ def verify(a, b, *, model: str | os.PathLike | None = None, threshold: float | N
 
 
 __all__ = [
+    "ConfigError",
     "DatasetError",
     "GalleryError",
     "ImageError",
@@ -64,6 +67,7 @@ __all__ = [
     "OutputError",
     "SiameseError",
     "TrainingError",
+    "UnknownIdentityError",
     "load_model",
     "verify",
 ]

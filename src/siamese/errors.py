@@ -37,6 +37,10 @@ class GalleryError(SiameseError):
     """A gallery cannot be used as asked: not a gallery, another schema, another model, an unknown name."""
 
 
+class UnknownIdentityError(GalleryError):
+    """No identity of that name is enrolled in the gallery (the service answers 404)."""
+
+
 class DistributionError(SiameseError):
     """Data-parallel training cannot be set up as asked: a backend without it, or a cluster it cannot join."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -110,12 +109,40 @@ def check_keras_archive(path: str | os.PathLike) -> Path:
     return path
 
 
+# Where Windows locks one byte: far past the holder's note, so whoever is refused can still read it.
+_WINDOWS_LOCK_OFFSET = 1 << 30
+
+
+def _lock_at_once(handle) -> bool:
+    """Take the operating system's lock on the open file `handle` without waiting: False if another
+    process holds it. flock where there is fcntl (POSIX), msvcrt's byte lock on Windows; both
+    are let go when the process ends, however it ends."""
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+
+        handle.seek(_WINDOWS_LOCK_OFFSET)
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        finally:
+            handle.seek(0)
+        return True
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def exclusive_lock(path: str | os.PathLike, *, what: str = "training run"):
     """Hold the lock file `path` for the duration; a second holder is refused with a one-line `OutputError`.
 
-    The lock is the operating system's (flock), so a process that dies, even killed, lets it
-    go; a holder that ends normally also removes the file.
+    The lock is the operating system's (see `_lock_at_once`), so a process that dies, even
+    killed, lets it go; a holder that ends normally also removes the file.
     """
     path = Path(path)
     try:
@@ -124,19 +151,22 @@ def exclusive_lock(path: str | os.PathLike, *, what: str = "training run"):
     except OSError as error:
         raise OutputError(f"{path.parent}: cannot be written ({error.strerror or error})") from None
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _lock_at_once(handle):
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             raise OutputError(
                 f"{path.parent}: another {what} is writing here ({holder}); wait for it to end or choose another name"
-            ) from None
+            )
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
         handle.flush()
         yield
-        path.unlink(missing_ok=True)  # still holding the lock: nobody else can have it now
+        try:
+            path.unlink(missing_ok=True)  # still holding the lock: nobody else can have it now
+        except PermissionError:  # Windows removes no open file: remove it once closed, if nobody took it
+            handle.close()
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
     finally:
         handle.close()

@@ -41,7 +41,7 @@ def seal_keras_archive(path: str | os.PathLike) -> None:
         archive.writestr(KERAS_RECORD, json.dumps({"format": 1, "sha256": digests}, sort_keys=True))
 
 
-def check_keras_archive(path: str | os.PathLike) -> bool:
+def keras_archive_is_sealed(path: str | os.PathLike) -> bool:
     """True when the archive's record matches its members; False when it has no record (saved
     by an older siamese); a one-line `ModelFileError` when anything changed since it was saved."""
     try:

@@ -93,7 +93,7 @@ def test_too_few_classes_and_single_image_classes(tmp_path, shapes_dir, caplog):
     solo = dataset.classes.index("solo")
     sampler = ClassBatchSampler(5, 2, seed=0)
     rng = np.random.default_rng(0)
-    drawn = np.concatenate([sampler.draw(dataset, rng)[1] for _ in range(50)])
+    drawn = np.concatenate([sampler.sample(dataset, rng)[1] for _ in range(50)])
     assert solo not in drawn and len(set(drawn)) == 4  # skipped for pairs: never in a training batch
     pairs = PairSampler(400, seed=0).sample(dataset)
     solo_pairs = (dataset.labels[pairs.first] == solo) | (dataset.labels[pairs.second] == solo)

@@ -159,7 +159,7 @@ def test_batches_give_each_forgery_a_label_of_its_own(tmp_path):
     sampler = ClassBatchSampler(4, 2, forgeries_per_class=2)
     plain = dataclasses.replace(dataset, forgeries=())
     for seed in range(30):
-        indices, labels = sampler.draw(dataset, np.random.default_rng(seed))
+        indices, labels = sampler.sample(dataset, np.random.default_rng(seed))
         genuine = indices < len(dataset)
         forged = indices[~genuine] - len(dataset)
         classes = set(labels[genuine].tolist())
@@ -169,9 +169,9 @@ def test_batches_give_each_forgery_a_label_of_its_own(tmp_path):
         own = labels[~genuine]
         assert np.all(own < 0) and len(set(own.tolist())) == len(own) and not set(own.tolist()) & classes
         # The genuine draw is the one a dataset without forgeries gets: forgeries are drawn after it.
-        alone = sampler.draw(plain, np.random.default_rng(seed))
+        alone = sampler.sample(plain, np.random.default_rng(seed))
         assert np.array_equal(alone[0], indices[genuine]) and len(alone[0]) == sampler.batch_size
-    none = ClassBatchSampler(4, 2, forgeries_per_class=0).draw(dataset, np.random.default_rng(0))
+    none = ClassBatchSampler(4, 2, forgeries_per_class=0).sample(dataset, np.random.default_rng(0))
     assert len(none[0]) == 8 and np.all(none[1] >= 0)
     with pytest.raises(ValueError, match="forgeries_per_class must be zero or positive, got -1"):
         ClassBatchSampler(4, 2, forgeries_per_class=-1)

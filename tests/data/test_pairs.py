@@ -71,7 +71,7 @@ def test_same_group_negatives_stay_in_their_group(shapes_dir):
 def test_class_batch_sampler_draws_whole_classes(shapes_dir):
     dataset = load_dataset(shapes_dir)
     sampler = ClassBatchSampler(6, 3, same_group_fraction=0.5)
-    indices, labels = sampler.draw(dataset, np.random.default_rng(0))
+    indices, labels = sampler.sample(dataset, np.random.default_rng(0))
     assert len(indices) == sampler.batch_size == 18
     assert np.array_equal(dataset.labels[indices], labels)
     assert len(set(labels.tolist())) == 6

@@ -6,7 +6,7 @@ import pytest
 from siamese.cli import main
 from siamese.data import load_dataset
 from siamese.errors import DatasetError
-from siamese.evaluation import IdentificationStep, draw_trial, euclidean, evaluate, score_identification
+from siamese.evaluation import IdentificationStep, euclidean, evaluate, sample_trial, score_identification
 
 
 def _loop(trial, embeddings, labels, threshold):
@@ -28,7 +28,7 @@ def test_figures_match_a_loop_and_the_trial_is_open_set(shapes_dir):
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(dataset.num_classes, 6))
     embeddings = centres[dataset.labels] + 0.6 * rng.normal(size=(len(dataset), 6))
-    trial = draw_trial(dataset, unknown_share=0.25, seed=3)
+    trial = sample_trial(dataset, unknown_share=0.25, seed=3)
     enrolled_classes = set(dataset.labels[trial.enrolled].tolist())
     assert len(enrolled_classes) == len(trial.enrolled) == 9  # one image per enrolled class
     assert not enrolled_classes & set(dataset.labels[trial.unknown].tolist())  # strangers never enrolled
@@ -42,7 +42,7 @@ def test_figures_match_a_loop_and_the_trial_is_open_set(shapes_dir):
 
 def test_without_a_threshold_only_rank1(shapes_dir):
     dataset = load_dataset(shapes_dir)
-    trial = draw_trial(dataset, unknown_share=0.0)
+    trial = sample_trial(dataset, unknown_share=0.0)
     embeddings = np.eye(dataset.num_classes)[dataset.labels]
     result = score_identification(trial, embeddings, dataset.labels, euclidean)
     assert result.rank1.value == 1.0 and result.fnir is None and result.fpir is None and result.unknown_queries == 0
@@ -51,9 +51,9 @@ def test_without_a_threshold_only_rank1(shapes_dir):
 def test_too_few_classes_and_bad_shares(shapes_dir):
     dataset = load_dataset(shapes_dir)
     with pytest.raises(ValueError, match="unknown_share must be in"):
-        draw_trial(dataset, unknown_share=1.0)
+        sample_trial(dataset, unknown_share=1.0)
     with pytest.raises(DatasetError, match="identification needs 2 or more enrolled classes"):
-        draw_trial(dataset, unknown_share=0.95)
+        sample_trial(dataset, unknown_share=0.95)
     with pytest.raises(DatasetError, match="identification needs a dataset"):
         evaluate(lambda images: np.zeros((len(images), 2)), steps=[IdentificationStep()])
 

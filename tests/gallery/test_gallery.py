@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from siamese.cli import main
-from siamese.errors import GalleryError, ImageError
+from siamese.errors import GalleryError, ImageError, UnknownIdentityError
 from siamese.gallery import UNKNOWN, Gallery, Store
 from tests.conftest import BUNDLED
 
@@ -128,6 +128,15 @@ def test_forget_leaves_no_bytes_of_the_person_in_any_file(run01, tmp_path):
     for vector in vectors:
         assert vector.tobytes()[:64] not in left
     assert gallery.identify(folder / "training" / "class02.png").candidates[0].name == "kept"
+
+
+def test_forgetting_an_unknown_name_is_its_own_error(run01, tmp_path):
+    """The service answers 404 by this type, not by the words of the message."""
+    gallery = Gallery.create(tmp_path / "g.db", "omniglot")
+    gallery.enroll("someone", [run01[0] / "training" / "class01.png"])
+    with pytest.raises(UnknownIdentityError, match=r"g.db: no identity named 'nobody'"):
+        gallery.forget("nobody")
+    assert gallery.identities() == [("someone", 1)]
 
 
 def test_a_gallery_refuses_another_model(run01, tmp_path, trained_model_path):

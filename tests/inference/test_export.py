@@ -87,7 +87,7 @@ def test_the_export_carries_what_inference_needs(exported):
     metadata = read_onnx_metadata(exported["learned"].with_suffix(".onnx"))
     assert metadata.preprocessing == Preprocessing(image_size=(16, 16), channels=1, invert=True).to_dict()
     assert metadata.threshold == 0.7 and metadata.embedding_dim == 12
-    assert metadata.distance["name"] == "learned" and np.asarray(metadata.distance["kernel"]).shape == (12, 1)
+    assert metadata.distance_spec["name"] == "learned" and np.asarray(metadata.distance_spec["kernel"]).shape == (12, 1)
     assert metadata.source_file == "learned.keras" and metadata.source_sha256 == file_sha256(exported["learned"])
     assert 0 <= metadata.max_difference < 1e-4
 

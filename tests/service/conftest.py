@@ -86,7 +86,7 @@ def keys_create(gallery, name, *extra) -> str:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    return result.stdout.splitlines()[0]
+    return result.stdout.strip()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ def test_batches_hold_the_decoded_forgeries(tmp_path):
     sampler = ClassBatchSampler(3, 2, forgeries_per_class=2)
     batches = ClassBatches(images, dataset, sampler, steps=2, seed=0, forgeries=forged)
     batch, labels = batches[0]
-    indices, expected = sampler.draw(dataset, np.random.default_rng((0, 0, 0)))
+    indices, expected = sampler.sample(dataset, np.random.default_rng((0, 0, 0)))
     assert batch.shape == (12, 12, 12, 1) and np.array_equal(labels, expected)
     assert np.array_equal(batch[6:], forged[indices[6:] - len(dataset)]) and np.all(labels[6:] < 0)
     without = ClassBatches(images, dataset, sampler, steps=2, seed=0)  # forgeries not given: left out
@@ -30,7 +30,7 @@ def test_training_on_signers_with_forgeries(tmp_path):
     for name in ("s00/forged/0.png", "s00/forged/1.png", "s01/forged/0.png"):  # signers with 1, 2 and 3 forgeries:
         (data / name).unlink()  # batches of several sizes
     train_set, val_set = split_by_class(load_dataset(data), 0.25, seed=0)  # the split `train` makes
-    sizes = {len(ClassBatchSampler(4, 2).draw(train_set, np.random.default_rng(i))[0]) for i in range(20)}
+    sizes = {len(ClassBatchSampler(4, 2).sample(train_set, np.random.default_rng(i))[0]) for i in range(20)}
     assert len(sizes) > 1 and val_set.num_forgeries
     config = TrainConfig(
         image_size=(16, 16),

@@ -87,7 +87,7 @@ def test_a_corrupt_image_met_while_streaming_is_named(shapes_copy, tmp_path):
     sampler = ClassBatchSampler(
         config.classes_per_batch, config.examples_per_class, same_group_fraction=config.same_group_fraction
     )
-    drawn = [set(sampler.draw(train_set, np.random.default_rng((config.seed, 0, i)))[0].tolist()) for i in range(4)]
+    drawn = [set(sampler.sample(train_set, np.random.default_rng((config.seed, 0, i)))[0].tolist()) for i in range(4)]
     late = min(drawn[3] - drawn[0] - drawn[1] - drawn[2])  # first drawn by the fourth batch, after Keras's first looks
     path = train_set.sources[0].root / train_set.members[late][1]
     path.write_bytes(path.read_bytes()[:60])

@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from siamese import __version__
 from siamese.registry import (
     BACKBONES,
     CONTRASTS,
@@ -394,6 +395,7 @@ def _add_serve(commands) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="siamese", description="One-shot similarity learning with Siamese networks.")
+    parser.add_argument("--version", action="version", version=f"siamese {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for add in (
         _add_train,

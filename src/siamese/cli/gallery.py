@@ -11,7 +11,7 @@ def run(args) -> int:
         identities = store.identities()
         print(
             f"{args.gallery}: {len(identities)} identities, {sum(n for _, n in identities)} embeddings; "
-            f"model {store.model_id[:12]} ({store.model}), distance {store.distance}"
+            f"model {store.model_id[:12]} ({store.model}), distance {store.distance_name}"
         )
         for name, count in identities:
             print(f"  {name}  {count}")

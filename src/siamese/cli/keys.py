@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import sys
 
 
 def run(args) -> int:
@@ -15,9 +16,10 @@ def run(args) -> int:
     try:
         if args.action == "create":
             key = keys.create(args.name, can_write=args.write)
-            print(key)
+            print(key)  # alone on stdout, so KEY=$(siamese keys create ...) holds the key and nothing else
             print(
-                f"(key {args.name!r}, {'read and write' if args.write else 'read only'}; shown once, only its hash is kept)"
+                f"(key {args.name!r}, {'read and write' if args.write else 'read only'}; shown once, only its hash is kept)",
+                file=sys.stderr,
             )
         elif args.action == "revoke":
             keys.revoke(args.name)

@@ -2,8 +2,9 @@
 
 The arguments of every command are in `siamese.cli.arguments`; each command is a module of
 its own (`siamese.cli.train`, ...) with a `run(args)` over public library calls, imported
-only when it runs. Errors in the user's input print one line,
-`siamese: error: FILE: PROBLEM`, and exit with status 2; no traceback.
+only when it runs. Errors in the user's input (`siamese.errors.SiameseError`, a bad setting
+included) print one line, `siamese: error: FILE: PROBLEM`, and exit with status 2; no
+traceback. Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     _show_warnings()
     try:
         return importlib.import_module(f"siamese.cli.{args.command}").run(args)
-    except (SiameseError, ValueError) as error:  # ValueError: a bad option value, caught by a constructor's check
+    except SiameseError as error:  # the user's input (a bad setting is a ConfigError); a bug keeps its traceback
         print(f"siamese: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

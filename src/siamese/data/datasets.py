@@ -26,7 +26,7 @@ from siamese.data.layouts import class_pattern as compile_class_pattern
 from siamese.data.layouts import classify
 from siamese.data.pairs_file import classes_from_pairs, read_pairs_file
 from siamese.data.sources import PairsSource, open_source
-from siamese.errors import DatasetError, ImageError
+from siamese.errors import ConfigError, DatasetError, ImageError
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ def split_by_class(dataset: ImageDataset, validation_fraction: float = 0.2, *, b
     test is set: its characters come from alphabets never seen in training.
     """
     if not 0.0 < validation_fraction < 1.0:
-        raise ValueError(f"validation_fraction must be between 0 and 1, got {validation_fraction}")
+        raise ConfigError(f"validation_fraction must be between 0 and 1, got {validation_fraction}")
     rng = np.random.default_rng(seed)
     labels = np.arange(dataset.num_classes)
     if by_group and len(set(dataset.groups)) >= 2:

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from siamese.data import framing
-from siamese.errors import ImageError
+from siamese.errors import ConfigError, ImageError
 from siamese.registry import CONTRASTS, CROPS, STROKES
 
 ImageLike = str | os.PathLike | np.ndarray
@@ -60,10 +60,10 @@ class Preprocessing:
     def __post_init__(self):
         size = tuple(int(s) for s in self.image_size)
         if len(size) != 2 or min(size) < 8:
-            raise ValueError(f"image_size must be (height, width) of at least 8, got {self.image_size!r}")
+            raise ConfigError(f"image_size must be (height, width) of at least 8, got {self.image_size!r}")
         object.__setattr__(self, "image_size", size)
         if self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels!r}")
+            raise ConfigError(f"channels must be 1 or 3, got {self.channels!r}")
         CROPS.check(self.crop)
         CONTRASTS.check(self.contrast)
         STROKES.check(self.strokes)
@@ -255,7 +255,7 @@ def iter_image_batches(
     An unreadable image raises its `ImageError` when its batch is reached.
     """
     if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
     items = as_image_list(images)
     if not items:
         raise ImageError("no images given")

@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 
 from siamese.data.datasets import ImageDataset
-from siamese.errors import DatasetError
+from siamese.errors import ConfigError, DatasetError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,19 +27,19 @@ class PairIndices:
 
 
 class PairSampler:
-    """Draws balanced same / different pairs from a dataset, reproducibly.
+    """Samples balanced same / different pairs from a dataset, reproducibly.
 
     Args:
-        pairs: how many pairs; half same, half different.
+        pair_count: how many pairs; half same, half different.
         same_group_negatives: draw each different pair from one group (the same alphabet),
             which is what the one-shot test asks the model to tell apart.
         seed: the draw is a function of the seed and the dataset alone.
     """
 
-    def __init__(self, pairs: int = 1000, *, same_group_negatives: bool = False, seed: int = 0):
-        if pairs < 2:
-            raise ValueError(f"pairs must be at least 2, got {pairs}")
-        self.pairs = pairs
+    def __init__(self, pair_count: int = 1000, *, same_group_negatives: bool = False, seed: int = 0):
+        if pair_count < 2:
+            raise ConfigError(f"pair_count must be at least 2, got {pair_count}")
+        self.pair_count = pair_count
         self.same_group_negatives = same_group_negatives
         self.seed = seed
 
@@ -51,13 +51,13 @@ class PairSampler:
             raise DatasetError(
                 f"{dataset.origin}: pairs need 2 or more classes and a class with 2 or more images, found {dataset.num_classes} class(es)"
             )
-        n_same = self.pairs // 2
+        n_same = self.pair_count // 2
         first, second, same = [], [], []
         for c in rng.choice(multi, size=n_same):
             a, b = rng.choice(by_class[c], size=2, replace=False)
             first.append(a), second.append(b), same.append(1)
         groups = np.array(dataset.groups)
-        for _ in range(self.pairs - n_same):
+        for _ in range(self.pair_count - n_same):
             c1 = rng.integers(dataset.num_classes)
             candidates = np.flatnonzero(groups == groups[c1]) if self.same_group_negatives else None
             if candidates is None or len(candidates) < 2:
@@ -66,7 +66,7 @@ class PairSampler:
             while c2 == c1:
                 c2 = rng.choice(candidates)
             first.append(rng.choice(by_class[c1])), second.append(rng.choice(by_class[c2])), same.append(0)
-        order = rng.permutation(self.pairs)
+        order = rng.permutation(self.pair_count)
         return PairIndices(
             first=np.array(first, dtype=np.int64)[order],
             second=np.array(second, dtype=np.int64)[order],
@@ -74,8 +74,8 @@ class PairSampler:
         )
 
 
-def forgery_pairs(dataset: ImageDataset, pairs: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(a, b): `pairs` genuine-vs-skilled-forgery pairs of one signer, all "different" (same = 0).
+def forgery_pairs(dataset: ImageDataset, pair_count: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b): `pair_count` genuine-vs-skilled-forgery pairs of one signer, all "different" (same = 0).
 
     `a` indexes the dataset's images, `b` its `forgeries`. Each pair's signer is drawn
     uniformly from the signers with forgeries, then one genuine image and one forgery of theirs.
@@ -85,8 +85,8 @@ def forgery_pairs(dataset: ImageDataset, pairs: int, *, seed: int = 0) -> tuple[
     rng = np.random.default_rng(seed)
     signers = np.unique(dataset.forgery_labels)
     signers = signers[dataset.class_sizes[signers] > 0]
-    a, b = np.zeros(pairs, np.int64), np.zeros(pairs, np.int64)
-    for i, signer in enumerate(rng.choice(signers, size=pairs)):
+    a, b = np.zeros(pair_count, np.int64), np.zeros(pair_count, np.int64)
+    for i, signer in enumerate(rng.choice(signers, size=pair_count)):
         a[i] = rng.choice(dataset.class_indices[signer])
         b[i] = rng.choice(np.flatnonzero(dataset.forgery_labels == signer))
     return a, b
@@ -112,13 +112,13 @@ class ClassBatchSampler:
         seed: int = 0,
     ):
         if classes_per_batch < 2:
-            raise ValueError(f"classes_per_batch must be at least 2, got {classes_per_batch}")
+            raise ConfigError(f"classes_per_batch must be at least 2, got {classes_per_batch}")
         if examples_per_class < 2:
-            raise ValueError(f"examples_per_class must be at least 2, got {examples_per_class}")
+            raise ConfigError(f"examples_per_class must be at least 2, got {examples_per_class}")
         if not 0.0 <= same_group_fraction <= 1.0:
-            raise ValueError(f"same_group_fraction must be in [0, 1], got {same_group_fraction}")
+            raise ConfigError(f"same_group_fraction must be in [0, 1], got {same_group_fraction}")
         if forgeries_per_class < 0:
-            raise ValueError(f"forgeries_per_class must be zero or positive, got {forgeries_per_class}")
+            raise ConfigError(f"forgeries_per_class must be zero or positive, got {forgeries_per_class}")
         self.classes_per_batch = classes_per_batch
         self.examples_per_class = examples_per_class
         self.same_group_fraction = same_group_fraction
@@ -130,7 +130,7 @@ class ClassBatchSampler:
         """Images of a batch, forgeries not counted (a dataset without forgeries: every batch's size)."""
         return self.classes_per_batch * self.examples_per_class
 
-    def draw(self, dataset: ImageDataset, rng: np.random.Generator):
+    def sample(self, dataset: ImageDataset, rng: np.random.Generator):
         """One batch: (indices, labels) arrays, `batch_size` long, plus the forgeries drawn.
 
         Index `len(dataset) + j` is forgery j: indices point into the dataset's images

@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from siamese.data.datasets import ImageDataset
+from siamese.errors import ConfigError
 
 
 def add_rotated_classes(dataset: ImageDataset, images: np.ndarray, turns: tuple = (1, 2, 3)):
@@ -26,9 +27,9 @@ def add_rotated_classes(dataset: ImageDataset, images: np.ndarray, turns: tuple 
     from the same group stay within one alphabet and one orientation.
     """
     if images.shape[1] != images.shape[2]:
-        raise ValueError(f"rotated classes need square images, got {images.shape[1]}x{images.shape[2]}")
+        raise ConfigError(f"rotated classes need square images, got {images.shape[1]}x{images.shape[2]}")
     if any(t not in (1, 2, 3) for t in turns):
-        raise ValueError(f"turns must be among 1, 2, 3, got {turns!r}")
+        raise ConfigError(f"turns must be among 1, 2, 3, got {turns!r}")
     stacked = [images] + [np.rot90(images, k, axes=(1, 2)) for k in turns]
     return rotated_dataset(dataset, turns), np.ascontiguousarray(np.concatenate(stacked))
 

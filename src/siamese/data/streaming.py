@@ -29,7 +29,7 @@ from siamese.data.datasets import ImageDataset
 from siamese.data.images import Preprocessing, default_workers
 from siamese.data.pairs import PairIndices
 from siamese.data.rotations import rotated_dataset
-from siamese.errors import ImageError
+from siamese.errors import ConfigError, DatasetError, ImageError
 
 # The default cache: as many decoded images as fit in 256 MiB (65,536 of 32x32 grey, 7,281 of 48x48).
 # Read when an array is made, so setting it before `train` sets the cache of a streamed run.
@@ -88,7 +88,7 @@ class StreamedImages:
         image_bytes = int(np.prod(preprocessing.input_shape)) * 4
         cache_size = max(1, CACHE_BYTES // image_bytes) if cache_size is None else int(cache_size)
         if cache_size < 0:
-            raise ValueError(f"cache_size must be zero or positive, got {cache_size}")
+            raise ConfigError(f"cache_size must be zero or positive, got {cache_size}")
         self._set([(_Decoder(dataset, preprocessing, cache_size), dataset.members, 0)])
 
     def _set(self, segments: list) -> StreamedImages:
@@ -144,7 +144,7 @@ class StreamedImages:
     def rotated(self, turns: int) -> StreamedImages:
         """The images turned by `turns` x 90 degrees counter-clockwise, as `np.rot90(images, turns, axes=(1, 2))`."""
         if turns % 2 and self.shape[1] != self.shape[2]:
-            raise ValueError(f"rotated classes need square images, got {self.shape[1]}x{self.shape[2]}")
+            raise ConfigError(f"rotated classes need square images, got {self.shape[1]}x{self.shape[2]}")
         return StreamedImages._of([(d, entries, (t + turns) % 4) for d, entries, t in self._segments])
 
     @staticmethod
@@ -153,7 +153,7 @@ class StreamedImages:
         parts = list(parts)
         shapes = {part.shape[1:] for part in parts}
         if not parts or len(shapes) != 1:
-            raise ValueError(f"cannot join streamed images of shapes {sorted(shapes)}")
+            raise DatasetError(f"cannot join streamed images of shapes {sorted(shapes)}")
         return StreamedImages._of([segment for part in parts for segment in part._segments])
 
     def __array_function__(self, func, types, args, kwargs):

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from siamese.data.augmentation import random_affine
+from siamese.errors import ConfigError
 
 
 def affine_variants(
@@ -33,7 +34,7 @@ def affine_variants(
             which is the paper (or the background) for the images this is meant for.
     """
     if count < 0:
-        raise ValueError(f"count must be zero or positive, got {count}")
+        raise ConfigError(f"count must be zero or positive, got {count}")
     rng = np.random.default_rng(seed)
     height, width = image.shape[:2]
     variants = []

@@ -18,7 +18,7 @@ from siamese.evaluation.fewshot import Episode, EpisodeSampler, FewShotResult, d
 from siamese.evaluation.identification import (
     IdentificationResult,
     IdentificationTrial,
-    draw_trial,
+    sample_trial,
     score_identification,
 )
 from siamese.evaluation.intervals import Estimate, proportion, wilson_interval
@@ -30,7 +30,7 @@ from siamese.evaluation.oneshot_runs import (
     runs_from_dataset,
     score_oneshot_runs,
 )
-from siamese.evaluation.pair_sources import DrawnPairs, FilePairs, draw_pairs, read_pair_source
+from siamese.evaluation.pair_sources import FilePairs, SampledPairs, read_pair_source, sample_pairs
 from siamese.evaluation.report import format_markdown, format_table, summary_rows, write_report
 from siamese.evaluation.retrieval import RetrievalResult, average_precisions, retrieval_metrics, retrieval_subset
 from siamese.evaluation.steps import (
@@ -54,7 +54,7 @@ from siamese.evaluation.verification import (
 
 __all__ = [
     "Context",
-    "DrawnPairs",
+    "SampledPairs",
     "Episode",
     "EpisodesStep",
     "EpisodeSampler",
@@ -77,8 +77,8 @@ __all__ = [
     "VerificationMetrics",
     "average_precisions",
     "default_way",
-    "draw_pairs",
-    "draw_trial",
+    "sample_pairs",
+    "sample_trial",
     "embed_dataset",
     "embed_images",
     "equal_error_rate",

@@ -20,7 +20,7 @@ import dataclasses
 import numpy as np
 
 from siamese.data.datasets import ImageDataset
-from siamese.errors import DatasetError
+from siamese.errors import ConfigError, DatasetError
 from siamese.evaluation.embedding import Distance, euclidean, pairwise_distances
 from siamese.evaluation.intervals import Estimate, proportion
 
@@ -78,7 +78,7 @@ class EpisodeSampler:
             ("queries_per_class", queries_per_class, 1),
         ):
             if value < least:
-                raise ValueError(f"{name} must be at least {least}, got {value}")
+                raise ConfigError(f"{name} must be at least {least}, got {value}")
         self.way = way
         self.shot = shot
         self.episodes = episodes

@@ -21,7 +21,7 @@ import dataclasses
 import numpy as np
 
 from siamese.data.datasets import ImageDataset
-from siamese.errors import DatasetError
+from siamese.errors import ConfigError, DatasetError
 from siamese.evaluation.embedding import Distance, pairwise_distances
 from siamese.evaluation.intervals import Estimate, proportion
 
@@ -36,10 +36,10 @@ class IdentificationTrial:
     unknown: np.ndarray
 
 
-def draw_trial(dataset: ImageDataset, *, unknown_share: float = 0.2, seed: int = 0) -> IdentificationTrial:
+def sample_trial(dataset: ImageDataset, *, unknown_share: float = 0.2, seed: int = 0) -> IdentificationTrial:
     """Choose the never-enrolled classes and the one enrolled image of each other class, seeded."""
     if not 0.0 <= unknown_share < 1.0:
-        raise ValueError(f"unknown_share must be in [0, 1), got {unknown_share}")
+        raise ConfigError(f"unknown_share must be in [0, 1), got {unknown_share}")
     rng = np.random.default_rng(seed)
     classes = rng.permutation(dataset.num_classes)
     unknown_classes = classes[: int(round(unknown_share * len(classes)))]

@@ -15,6 +15,8 @@ from statistics import NormalDist
 
 import numpy as np
 
+from siamese.errors import ConfigError
+
 
 @dataclasses.dataclass(frozen=True)
 class Estimate:
@@ -34,7 +36,7 @@ class Estimate:
 
 def _z(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+        raise ConfigError(f"confidence must be between 0 and 1, got {confidence}")
     return NormalDist().inv_cdf(0.5 + confidence / 2.0)
 
 

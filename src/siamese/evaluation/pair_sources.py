@@ -62,7 +62,7 @@ class FilePairs(_PairSource):
 
 
 @dataclasses.dataclass(frozen=True)
-class DrawnPairs(_PairSource):
+class SampledPairs(_PairSource):
     """Pairs drawn from a dataset, as indices into it."""
 
     dataset: ImageDataset
@@ -95,17 +95,17 @@ class DrawnPairs(_PairSource):
         return frozenset((int(self.pairs.first[index]), int(self.pairs.second[index])))
 
 
-def draw_pairs(dataset: ImageDataset, count: int = 2000, *, seed: int = 0) -> DrawnPairs:
+def sample_pairs(dataset: ImageDataset, count: int = 2000, *, seed: int = 0) -> SampledPairs:
     """`count` pairs, half same, drawn with the seed; different pairs within one group when
     the dataset has groups (the harder test, as the one-shot runs pose it)."""
     grouped = len(set(dataset.groups)) > 1
-    return DrawnPairs(dataset, PairSampler(count, same_group_negatives=grouped, seed=seed).sample(dataset))
+    return SampledPairs(dataset, PairSampler(count, same_group_negatives=grouped, seed=seed).sample(dataset))
 
 
-def read_pair_source(path: str | os.PathLike, *, count: int = 2000, seed: int = 0) -> FilePairs | DrawnPairs:
+def read_pair_source(path: str | os.PathLike, *, count: int = 2000, seed: int = 0) -> FilePairs | SampledPairs:
     """A pairs file (CSV, `siamese.data.pairs_file`) as it is, or `count` pairs drawn from a
     folder / zip of class folders; checked, nothing embedded."""
     path = Path(path)
     if path.suffix.lower() == ".csv" or (path.is_file() and not zipfile.is_zipfile(path)):
         return FilePairs(read_pairs_file(path), str(path))
-    return draw_pairs(load_dataset(path), count, seed=seed)
+    return sample_pairs(load_dataset(path), count, seed=seed)

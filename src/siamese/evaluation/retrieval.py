@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 
 from siamese.data.datasets import ImageDataset
+from siamese.errors import DatasetError
 from siamese.evaluation.embedding import Distance, euclidean, pairwise_distances
 from siamese.evaluation.intervals import Estimate, bootstrap_estimate, proportion
 
@@ -72,7 +73,7 @@ def retrieval_metrics(
     hits, aps = average_precisions(embeddings, labels, distance)
     scored = ~np.isnan(aps)
     if not scored.any():
-        raise ValueError("retrieval needs a class with 2 or more images")
+        raise DatasetError("retrieval needs a class with 2 or more images")
     hits, aps = hits[scored], aps[scored]
     rng = np.random.default_rng(seed)
     means = aps[rng.integers(len(aps), size=(resamples, len(aps)))].mean(axis=1)

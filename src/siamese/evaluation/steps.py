@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from siamese.data.datasets import ImageDataset
-from siamese.errors import DatasetError
+from siamese.errors import ConfigError, DatasetError
 from siamese.evaluation.embedding import Distance, Embed
 from siamese.evaluation.fewshot import EpisodeSampler, score_episodes
-from siamese.evaluation.identification import draw_trial, score_identification
+from siamese.evaluation.identification import sample_trial, score_identification
 from siamese.evaluation.oneshot_runs import OneShotRuns, score_oneshot_runs
-from siamese.evaluation.pair_sources import DrawnPairs, FilePairs, draw_pairs
+from siamese.evaluation.pair_sources import FilePairs, SampledPairs, sample_pairs
 from siamese.evaluation.retrieval import retrieval_metrics, retrieval_subset
 from siamese.evaluation.verification import verification_metrics
 
@@ -93,7 +93,7 @@ class PairsStep(Step):
     key = "verification"
 
     def __init__(
-        self, source: FilePairs | DrawnPairs | None = None, *, count: int = 2000, threshold: float | None = None
+        self, source: FilePairs | SampledPairs | None = None, *, count: int = 2000, threshold: float | None = None
     ):
         self.source = source
         self.count = count
@@ -101,7 +101,9 @@ class PairsStep(Step):
 
     def prepare(self, context):
         if self.source is None:
-            self.source = draw_pairs(context.need_dataset("verification on drawn pairs"), self.count, seed=context.seed)
+            self.source = sample_pairs(
+                context.need_dataset("verification on drawn pairs"), self.count, seed=context.seed
+            )
         return self.source.needed
 
     def measure(self, context):
@@ -178,7 +180,7 @@ class RunsStep(Step):
 
     def __init__(self, runs: OneShotRuns, *, support_variants: int = 0):
         if support_variants < 0:
-            raise ValueError(f"support_variants must be zero or positive, got {support_variants}")
+            raise ConfigError(f"support_variants must be zero or positive, got {support_variants}")
         self.runs = runs
         self.support_variants = support_variants
 
@@ -215,7 +217,7 @@ class RetrievalStep(Step):
 
     def __init__(self, max_images: int = 2000):
         if max_images < 2:
-            raise ValueError(f"max_images must be at least 2, got {max_images}")
+            raise ConfigError(f"max_images must be at least 2, got {max_images}")
         self.max_images = max_images
 
     def prepare(self, context):
@@ -254,7 +256,7 @@ class IdentificationStep(Step):
         self.unknown_share = unknown_share
 
     def prepare(self, context):
-        self.trial_ = draw_trial(
+        self.trial_ = sample_trial(
             context.need_dataset("identification"), unknown_share=self.unknown_share, seed=context.seed
         )
         return np.concatenate([self.trial_.enrolled, self.trial_.known, self.trial_.unknown])

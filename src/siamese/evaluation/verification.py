@@ -20,6 +20,7 @@ import dataclasses
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from siamese.errors import ConfigError
 from siamese.evaluation.intervals import Estimate, bootstrap_estimate, proportion
 from siamese.scores import check_scores, roc_points
 
@@ -53,7 +54,7 @@ def equal_error_rate(distances, same) -> tuple[float, float]:
 def true_accept_rate_at(distances, same, far_target: float) -> tuple[float, float]:
     """(tar, threshold): the highest TAR with FAR <= far_target, and the largest threshold giving it."""
     if not 0.0 <= far_target < 1.0:
-        raise ValueError(f"far_target must be in [0, 1), got {far_target}")
+        raise ConfigError(f"far_target must be in [0, 1), got {far_target}")
     far, tar, thresholds = roc_points(distances, same)
     allowed = np.flatnonzero(far <= far_target)
     best = allowed[np.argmax(tar[allowed])]
@@ -150,7 +151,7 @@ def verification_metrics(
     """
     distances, same = check_scores(distances, same)
     if resamples < 10:
-        raise ValueError(f"resamples must be at least 10, got {resamples}")
+        raise ConfigError(f"resamples must be at least 10, got {resamples}")
     n_same, n_diff = int(same.sum()), int((~same).sum())
     accuracy = tar = far = None
     if threshold is not None:

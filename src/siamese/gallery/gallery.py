@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from siamese.errors import GalleryError
+from siamese.errors import ConfigError, GalleryError, UnknownIdentityError
 from siamese.gallery.index import Index
 from siamese.gallery.store import Store
 from siamese.inference import SiameseModel, lasting_name, load_model
@@ -72,7 +72,7 @@ class Gallery:
                 f"{model.path or 'this model'} is model {model.model_id[:12]}: embeddings of two models do not compare"
             )
         self.store, self.model = store, model
-        self.index = Index(store.distance, store.dim, numpy_distance=model.distances)
+        self.index = Index(store.distance_name, store.dim, numpy_distance=model.distances)
         self.index_path = store.path.with_name(store.path.name + ".index.npz")
         self._unsaved = False
 
@@ -82,7 +82,7 @@ class Gallery:
         loaded = model if isinstance(model, SiameseModel) else load_model(model)
         spec = lasting_name(loaded.path if isinstance(model, SiameseModel) else model)
         store = Store.create(
-            path, model_id=loaded.model_id, model=spec, distance=loaded.distance_name, dim=loaded.embedding_dim
+            path, model_id=loaded.model_id, model=spec, distance_name=loaded.distance_name, dim=loaded.embedding_dim
         )
         return cls(store, loaded)
 
@@ -135,7 +135,7 @@ class Gallery:
     def identify(self, image, *, top: int = 5, threshold: float | None = None) -> Identification:
         """The nearest identities to `image` and the decision at the model's threshold (or `threshold`)."""
         if top < 1:
-            raise ValueError(f"top must be at least 1, got {top}")
+            raise ConfigError(f"top must be at least 1, got {top}")
         threshold = self.model.threshold if threshold is None else float(threshold)
         if threshold is None:
             raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
@@ -164,7 +164,7 @@ class Gallery:
         its file, which are rebuilt without them)."""
         removed = self.store.remove(name)
         if removed == 0:
-            raise GalleryError(f"{self.store.path}: no identity named {name!r}")
+            raise UnknownIdentityError(f"{self.store.path}: no identity named {name!r}")
         self.index.generation = -1  # whatever it holds, it held them: rebuild
         self.index.build(*self.store.vectors())
         self._save()

@@ -44,7 +44,7 @@ class Index:
     """Nearest embeddings by the model's distance; `ids` are the database's embedding row ids.
 
     Args:
-        distance: the model's distance name (`siamese.registry.DISTANCES`).
+        distance_name: the model's distance name (`siamese.registry.DISTANCES`).
         dim: embedding size.
         exact_limit: above this many embeddings cosine / Euclidean use HNSW.
         numpy_distance: the model's own distance on matched rows (for "learned", and checks).
@@ -53,14 +53,14 @@ class Index:
 
     def __init__(
         self,
-        distance: str,
+        distance_name: str,
         dim: int,
         *,
         exact_limit: int = EXACT_LIMIT,
         numpy_distance=None,
         ef_search: int | None = None,
     ):
-        self.distance, self.dim, self.exact_limit = distance, dim, exact_limit
+        self.distance_name, self.dim, self.exact_limit = distance_name, dim, exact_limit
         self.numpy_distance = numpy_distance
         self.ef_search = ef_search
         self.generation = -1
@@ -82,7 +82,7 @@ class Index:
 
     def _prepare(self, vectors: np.ndarray) -> np.ndarray:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if self.distance == "cosine":
+        if self.distance_name == "cosine":
             vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
@@ -91,13 +91,13 @@ class Index:
         faiss = _faiss()
         self._ids, self.generation = np.asarray(ids, np.int64), generation
         self._faiss_index = None
-        if self.distance == "learned":
+        if self.distance_name == "learned":
             self._vectors = np.ascontiguousarray(vectors, np.float32)
             return self
         metric = {"cosine": faiss.METRIC_INNER_PRODUCT, "euclidean": faiss.METRIC_L2, "manhattan": faiss.METRIC_L1}[
-            self.distance
+            self.distance_name
         ]
-        if len(ids) > self.exact_limit and self.distance != "manhattan":
+        if len(ids) > self.exact_limit and self.distance_name != "manhattan":
             index = faiss.IndexHNSWFlat(self.dim, HNSW_NEIGHBOURS, metric)
             index.hnsw.efConstruction = EF_CONSTRUCTION
         else:
@@ -134,7 +134,7 @@ class Index:
             "cosine": lambda s: np.maximum(1.0 - s, 0.0) + 0.0,
             "euclidean": lambda s: np.sqrt(np.maximum(s, 0.0)),
             "manhattan": lambda s: s,
-        }[self.distance](scores)
+        }[self.distance_name](scores)
         found = rows >= 0  # an approximate search may return fewer than k
         return np.where(found, distances, np.inf), np.where(found, self._ids[np.maximum(rows, 0)], -1)
 
@@ -144,14 +144,14 @@ class Index:
             return  # an exact numpy scan: nothing to cache beyond the database
         serialized = _faiss().serialize_index(self._faiss_index)
         with atomic_path(path) as temporary, open(temporary, "wb") as handle:
-            np.savez(handle, index=serialized, ids=self._ids, generation=self.generation, distance=self.distance)
+            np.savez(handle, index=serialized, ids=self._ids, generation=self.generation, distance=self.distance_name)
 
     def load(self, path: Path) -> bool:
         """Take the saved index, of whatever generation it was saved at (the caller brings it up
         to date); False when there is none that fits (rebuild then)."""
         try:
             with np.load(path, allow_pickle=False) as saved:
-                if str(saved["distance"]) != self.distance:
+                if str(saved["distance"]) != self.distance_name:
                     return False
                 index, ids, generation = (
                     _faiss().deserialize_index(saved["index"]),

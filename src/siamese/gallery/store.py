@@ -51,7 +51,7 @@ class Store:
             raise GalleryError(
                 f"{self.path}: gallery schema {meta.get('schema_version')!r}, this version reads {SCHEMA_VERSION}"
             )
-        self.model_id, self.model, self.distance, self.dim = (
+        self.model_id, self.model, self.distance_name, self.dim = (
             meta["model_id"],
             meta["model"],
             meta["distance"],
@@ -59,8 +59,8 @@ class Store:
         )
 
     @classmethod
-    def create(cls, path, *, model_id: str, model: str, distance: str, dim: int) -> Store:
-        """A new, empty gallery for the model `model_id` (embeddings of `dim` numbers, compared by `distance`)."""
+    def create(cls, path, *, model_id: str, model: str, distance_name: str, dim: int) -> Store:
+        """A new, empty gallery for the model `model_id` (embeddings of `dim` numbers, compared by the distance named `distance_name`)."""
         path = Path(path)
         if path.exists():
             raise GalleryError(f"{path}: exists already")
@@ -72,7 +72,7 @@ class Store:
                 "schema_version": SCHEMA_VERSION,
                 "model_id": model_id,
                 "model": model,
-                "distance": distance,
+                "distance": distance_name,
                 "dim": dim,
                 "generation": 0,
             }

@@ -90,7 +90,7 @@ def export_model(
     metadata = ExportMetadata(
         preprocessing=engine.preprocessing.to_dict(),
         threshold=engine.threshold,
-        distance=distance_spec(engine.network.distance),
+        distance_spec=distance_spec(engine.network.distance),
         embedding_dim=engine.embedding_dim,
         source_file=model_path.name,
         source_sha256=source_sha256,

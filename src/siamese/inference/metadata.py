@@ -37,7 +37,7 @@ class ExportMetadata:
     Args:
         preprocessing: dict form of `siamese.data.Preprocessing`.
         threshold: the calibrated threshold, or None.
-        distance: the distance's spec (`siamese.inference.distances.NumpyDistance.to_spec`).
+        distance_spec: the distance's spec (`siamese.inference.distances.NumpyDistance.to_spec`).
         embedding_dim: size of the tower's embeddings.
         source_file: name of the .keras file exported.
         source_sha256: hex SHA-256 of that file's bytes at export (or at the last save).
@@ -49,7 +49,7 @@ class ExportMetadata:
 
     preprocessing: dict
     threshold: float | None
-    distance: dict
+    distance_spec: dict
     embedding_dim: int
     source_file: str
     source_sha256: str
@@ -65,7 +65,7 @@ class ExportMetadata:
                 "siamese_version": self.siamese_version,
                 "preprocessing": self.preprocessing,
                 "threshold": self.threshold,
-                "distance": self.distance,
+                "distance": self.distance_spec,
                 "embedding_dim": self.embedding_dim,
                 "source": {"file": self.source_file, "sha256": self.source_sha256},
                 "max_difference": self.max_difference,
@@ -89,7 +89,7 @@ class ExportMetadata:
             return cls(
                 preprocessing=dict(data["preprocessing"]),
                 threshold=None if data["threshold"] is None else float(data["threshold"]),
-                distance=dict(data["distance"]),
+                distance_spec=dict(data["distance"]),
                 embedding_dim=int(data["embedding_dim"]),
                 source_file=str(data["source"]["file"]),
                 source_sha256=str(data["source"]["sha256"]),

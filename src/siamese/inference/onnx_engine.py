@@ -37,7 +37,7 @@ class OnnxEngine:
         self.metadata = metadata
         self.path = Path(path)
         self.preprocessing = Preprocessing.from_dict(metadata.preprocessing)
-        self.distances = NumpyDistance.from_spec(metadata.distance)
+        self.distances = NumpyDistance.from_spec(metadata.distance_spec)
         self._input = session.get_inputs()[0].name
 
     @classmethod

@@ -15,7 +15,7 @@ import os
 
 import keras
 
-from siamese.errors import ModelFileError
+from siamese.errors import ConfigError, ModelFileError
 from siamese.registry import BACKBONES
 
 _APPLICATIONS = {
@@ -39,7 +39,7 @@ def build_backbone_tower(
     BACKBONES.check(backbone)
     height, width, channels = input_shape
     if min(height, width) < 32:
-        raise ValueError(f"backbone {backbone} needs inputs of 32x32 or more, got {height}x{width}")
+        raise ConfigError(f"backbone {backbone} needs inputs of 32x32 or more, got {height}x{width}")
     local = weights not in ("imagenet", "none")  # "imagenet": Keras downloads it once into ~/.keras
     if local and not os.path.isfile(weights):
         raise ModelFileError(f"{weights}: no such backbone weights file")

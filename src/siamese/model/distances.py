@@ -9,6 +9,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from siamese.errors import ConfigError
 from siamese.registry import DISTANCES
 
 _EPSILON = 1e-12
@@ -111,7 +112,7 @@ def name_of(layer: keras.layers.Layer) -> str:
     for name, cls in _BY_NAME.items():
         if type(layer) is cls:
             return name
-    raise ValueError(f"distance {type(layer).__name__} is not one of {list(DISTANCES)}")
+    raise ConfigError(f"distance {type(layer).__name__} is not one of {list(DISTANCES)}")
 
 
 def get(identifier) -> keras.layers.Layer:
@@ -121,5 +122,5 @@ def get(identifier) -> keras.layers.Layer:
     if isinstance(identifier, dict):
         return keras.saving.deserialize_keras_object(identifier)
     if not isinstance(identifier, str):
-        raise ValueError(f"distance must be one of {list(DISTANCES)} or a Layer, got {identifier!r}")
+        raise ConfigError(f"distance must be one of {list(DISTANCES)} or a Layer, got {identifier!r}")
     return _BY_NAME[DISTANCES.check(identifier)](name="distance")

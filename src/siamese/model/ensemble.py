@@ -15,23 +15,24 @@ from collections.abc import Sequence
 
 import keras
 
+from siamese.errors import ConfigError
 from siamese.model.distances import CosineDistance
 from siamese.model.network import SiameseNetwork
 
 
 def _check_members(networks: Sequence[SiameseNetwork], names: Sequence[str]) -> None:
     if len(networks) < 2:
-        raise ValueError(f"an ensemble needs 2 or more networks, got {len(networks)}")
+        raise ConfigError(f"an ensemble needs 2 or more networks, got {len(networks)}")
     first = networks[0]
     for network, name in zip(networks, names):
         if not isinstance(network.distance, CosineDistance):
-            raise ValueError(
+            raise ConfigError(
                 f"{name}: the ensemble averages cosine distances, this one uses {type(network.distance).__name__}"
             )
         if not isinstance(network.tower.layers[-1], keras.layers.UnitNormalization):
-            raise ValueError(f"{name}: its tower must end in unit-length embeddings (normalize=True)")
+            raise ConfigError(f"{name}: its tower must end in unit-length embeddings (normalize=True)")
         if network.preprocessing != first.preprocessing:
-            raise ValueError(
+            raise ConfigError(
                 f"{name}: its input ({network.preprocessing}) differs from {names[0]}'s "
                 f"({first.preprocessing}); members must read images alike"
             )

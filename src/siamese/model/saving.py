@@ -36,7 +36,7 @@ def save_network(network: SiameseNetwork, path: str | os.PathLike) -> Path:
 def load_network(path: str | os.PathLike) -> SiameseNetwork:
     """Load a `.keras` Siamese network with safe_mode on (no code from the file is run)."""
     path = check_keras_archive(path)
-    if not integrity.check_keras_archive(path):
+    if not integrity.keras_archive_is_sealed(path):
         logger.warning("%s: no integrity record (saved by an older siamese); save it again to add one", path)
     try:
         network = keras.saving.load_model(path, compile=False, safe_mode=True)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import keras
 
+from siamese.errors import ConfigError
+
 
 def build_tower(
     input_shape: tuple,
@@ -46,15 +48,15 @@ def build_tower(
     """
     height, width, _ = input_shape
     if not filters or any(f < 1 for f in filters):
-        raise ValueError(f"filters must be a non-empty list of positive ints, got {filters!r}")
+        raise ConfigError(f"filters must be a non-empty list of positive ints, got {filters!r}")
     if min(height, width) < 2 ** len(filters):
-        raise ValueError(f"input of {height}x{width} is too small for {len(filters)} pooling blocks")
+        raise ConfigError(f"input of {height}x{width} is too small for {len(filters)} pooling blocks")
     if embedding_dim < 1:
-        raise ValueError(f"embedding_dim must be positive, got {embedding_dim}")
+        raise ConfigError(f"embedding_dim must be positive, got {embedding_dim}")
     if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        raise ConfigError(f"dropout must be in [0, 1), got {dropout}")
     if l2 < 0:
-        raise ValueError(f"l2 must be zero or positive, got {l2}")
+        raise ConfigError(f"l2 must be zero or positive, got {l2}")
     regularizer = keras.regularizers.L2(l2) if l2 else None
     policy = "mixed_float16" if mixed_precision else None  # per layer: no global policy is set
 

@@ -23,9 +23,9 @@ import threading
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from siamese.data.images import decode_image
-from siamese.errors import GalleryError, SiameseError
+from siamese.errors import SiameseError, UnknownIdentityError
 from siamese.gallery import Gallery
+from siamese.inference import decode_image
 from siamese.service.keys import Key, KeyStore
 from siamese.service.limits import BodyLimit, Limits, Refused
 
@@ -39,7 +39,7 @@ def _handle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(SiameseError)
     async def bad_input(request, error: SiameseError):
-        status = 404 if isinstance(error, GalleryError) and "no identity named" in str(error) else 422
+        status = 404 if isinstance(error, UnknownIdentityError) else 422
         return JSONResponse({"error": str(error)}, status_code=status)
 
 

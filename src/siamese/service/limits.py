@@ -2,7 +2,7 @@
 
     request size      the whole body, by its Content-Length and as it streams in (413)
     content type      declared by the upload, and what its first bytes are (415)
-    pixels            declared by the image's header (413; `siamese.data.images`)
+    pixels            declared by the image's header (413; `siamese.inference.declared_size`)
 
 A bad upload is a 4xx with a one-line reason, never a 500.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from siamese.data.images import declared_size
+from siamese.inference import declared_size
 
 # Content types an upload may declare, and the first bytes (magic numbers) each format starts with.
 DECLARED = {

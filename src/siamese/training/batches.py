@@ -19,6 +19,7 @@ import numpy as np
 from siamese.data.augmentation import Distortions
 from siamese.data.datasets import ImageDataset
 from siamese.data.pairs import ClassBatchSampler
+from siamese.errors import ConfigError
 
 
 class ClassBatches(keras.utils.PyDataset):
@@ -51,9 +52,9 @@ class ClassBatches(keras.utils.PyDataset):
     ):
         super().__init__(**kwargs)
         if steps < 1:
-            raise ValueError(f"steps must be at least 1, got {steps}")
+            raise ConfigError(f"steps must be at least 1, got {steps}")
         if forgeries is not None and len(forgeries) != dataset.num_forgeries:
-            raise ValueError(
+            raise ConfigError(
                 f"forgeries must hold the dataset's {dataset.num_forgeries} forgeries, got {len(forgeries)}"
             )
         # The sampler indexes the images followed by the forgeries.
@@ -75,7 +76,7 @@ class ClassBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int):
         rng = np.random.default_rng((self.seed, self.epoch, index) if self.per_epoch else (self.seed, index))
-        indices, labels = self.sampler.draw(self.dataset, rng)
+        indices, labels = self.sampler.sample(self.dataset, rng)
         images = self.images[indices]
         if self.augmentation is not None:
             images = self.augmentation(images, rng)

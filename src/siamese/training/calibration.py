@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from siamese.errors import ConfigError
 from siamese.registry import OBJECTIVES
 from siamese.scores import roc_points
 
@@ -27,7 +28,7 @@ class ThresholdCalibrator:
     def __init__(self, objective: str = "accuracy", *, target_far: float = 1e-3):
         OBJECTIVES.check(objective)
         if not 0.0 < target_far < 1.0:
-            raise ValueError(f"target_far must be between 0 and 1, got {target_far}")
+            raise ConfigError(f"target_far must be between 0 and 1, got {target_far}")
         self.objective = objective
         self.target_far = target_far
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from siamese.errors import ConfigError
 from siamese.model.losses.base import PairLoss
 
 
@@ -28,7 +29,7 @@ class ContrastiveLoss(PairLoss):
 
     def __init__(self, margin: float = 1.0, *, reducer="nonzero", name: str = "contrastive_loss", **kwargs):
         if not margin > 0:
-            raise ValueError(f"margin must be positive, got {margin}")
+            raise ConfigError(f"margin must be positive, got {margin}")
         super().__init__(reducer=reducer, name=name, **kwargs)
         self.margin = float(margin)
 

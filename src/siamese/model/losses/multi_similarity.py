@@ -19,6 +19,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from siamese.errors import ConfigError
 from siamese.model.losses.base import BatchLoss, same_class
 
 
@@ -63,7 +64,7 @@ class MultiSimilarityLoss(BatchLoss):
     ):
         for argument, value in (("alpha", alpha), ("beta", beta)):
             if not value > 0:
-                raise ValueError(f"{argument} must be positive, got {value}")
+                raise ConfigError(f"{argument} must be positive, got {value}")
         super().__init__(reducer=reducer, name=name, **kwargs)
         self.alpha, self.beta, self.base = float(alpha), float(beta), float(base)
 

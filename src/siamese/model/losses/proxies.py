@@ -17,6 +17,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from siamese.errors import ConfigError
+
 
 def _unit(x):
     return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=-1, keepdims=True), 1e-12))
@@ -45,11 +47,11 @@ class ClassProxies(keras.layers.Layer):
 
     def __init__(self, num_classes: int, scale: float = 30.0, margin: float = 0.35, **kwargs):
         if num_classes < 2:
-            raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+            raise ConfigError(f"num_classes must be at least 2, got {num_classes}")
         if not scale > 0:
-            raise ValueError(f"scale must be positive, got {scale}")
+            raise ConfigError(f"scale must be positive, got {scale}")
         if not margin >= 0:
-            raise ValueError(f"margin must be zero or more, got {margin}")
+            raise ConfigError(f"margin must be zero or more, got {margin}")
         super().__init__(**kwargs)
         self.num_classes, self.scale, self.margin = int(num_classes), float(scale), float(margin)
 
