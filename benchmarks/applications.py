@@ -7,7 +7,7 @@ false-reject rates at a learned model's own shipped threshold (95% Wilson interv
 N-way one-shot accuracy (Wilson). Every method sees the same pairs and episodes, drawn
 once per run with the seed before any image is embedded:
 
-- `pixels`, `hog`, `lbp`: the non-learned baselines of `siamese.evaluation.baselines`
+- `pixels`, `hog`, `lbp`: the non-learned baselines of `benchmarks/baselines.py`
   (cosine distance; no threshold of their own, so no FAR / FRR).
 - `omniglot`: the shipped model as it is (`siamese.load_model("omniglot")`), what a user
   would try first, at its shipped threshold.
@@ -62,6 +62,7 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its neighbours (baselines), when imported by path
 
 """
 ## Parameters
@@ -377,7 +378,7 @@ Each image is embedded once; every pair set and episode reads the same table.
 
 
 def baseline_method(name: str):
-    from siamese.evaluation.baselines import BASELINES, cosine_distance
+    from baselines import BASELINES, cosine_distance
 
     return BASELINES[name](), cosine_distance, None
 
