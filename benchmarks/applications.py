@@ -22,7 +22,6 @@ baseline, and by how much; where one does not, the report has to say why.
 described) in `benchmarks/application_data.py`, which the training recipes
 (`benchmarks/train_applications.py`) share.
 
-
     python benchmarks/applications.py                    # all three, the baselines and every model found
     python benchmarks/applications.py --applications signatures --pairs 4000 --episodes 500
     python benchmarks/applications.py --quick            # a smoke run: small counts, one face split
@@ -47,6 +46,9 @@ from application_data import APPLICATIONS, BUILDERS, DATA, REPO, Part, split_rep
 
 """
 ## Parameters
+
+The methods, and the counts of pairs, episodes, face splits and bootstrap resamples (a
+`--quick` run takes the small ones).
 """
 
 BASELINE_METHODS = ("pixels", "hog", "lbp")
@@ -62,6 +64,7 @@ Each image is embedded once; every pair set and episode reads the same table.
 
 
 def baseline_method(name: str):
+    """(embed, distance, threshold) of a non-learned baseline: cosine, no threshold of its own."""
     from baselines import BASELINES, cosine_distance
 
     return BASELINES[name](), cosine_distance, None
