@@ -7,7 +7,7 @@ false-reject rates at a learned model's own shipped threshold (95% Wilson interv
 N-way one-shot accuracy (Wilson). Every method sees the same pairs and episodes, drawn
 once per run with the seed before any image is embedded:
 
-- `pixels`, `hog`, `lbp`: the non-learned baselines of `siamese.evaluation.baselines`
+- `pixels`, `hog`, `lbp`: the non-learned baselines of `benchmarks/baselines.py`
   (cosine distance; no threshold of their own, so no FAR / FRR).
 - `omniglot`: the shipped model as it is (`siamese.load_model("omniglot")`), what a user
   would try first, at its shipped threshold.
@@ -18,27 +18,9 @@ once per run with the seed before any image is embedded:
 a user already has. The verdict under each table says which learned model beats the best
 baseline, and by how much; where one does not, the report has to say why.
 
-**Protocols** (the split functions below are the definition; training recipes import them
-from here so that their training side never holds a test writer or person):
-
-- *signatures* (`signatures-cross-media/bin/<writer>/<n>.png`, 93 writers x 10 names x 4
-  media; image n is name (n - 1) % 10 on medium (n - 1) // 10): `signature_split` keeps 23
-  writers for test. Genuine = same writer, same name, another medium; forgery-like = the
-  same name by another test writer (the data's nearest thing to skilled forgeries: nobody
-  imitated anybody); other writers = another name by another test writer. 20-way one-shot:
-  one name, 20 test writers, support on one medium, the query on another.
-- *faces* (`yalefaces/subjectNN.condition`, 15 people; `extended-yale-b/yaleBNN/*.pgm`, 38
-  people): `face_split(seed)` keeps a third of each data set's people for test; repeated
-  for `--face-splits` seeds (0, 1, ...) and pooled. Pairs and N-way episodes (N = test people,
-  at most 20) within one data set's test people. `faces.keras` is taken to be trained on
-  the training side of `face_split(0)` and is measured on split 0 only; `faces-splitK.keras`,
-  where present, on split K.
-- *handwriting*: the 20 official Omniglot one-shot runs (evaluation alphabets, which no
-  background set holds: unseen by every Omniglot model, minimal or full), their 800 images
-  giving pairs within one run (one alphabet) and the 400 official 20-way trials; and the
-  Semeion digits (1,593 16x16 images, ink rendered black on white as Omniglot's files are),
-  10-way. Semeion rows carry no writer id, so pairs cannot be made writer-disjoint: a same
-  pair may be one person's two versions of a digit. No writer of it is in any training set.
+**Protocols**: who is held out, and how pairs and episodes are drawn, are defined (and
+described) in `benchmarks/application_data.py`, which the training recipes
+(`benchmarks/train_applications.py`) share.
 
     python benchmarks/applications.py                    # all three, the baselines and every model found
     python benchmarks/applications.py --applications signatures --pairs 4000 --episodes 500
@@ -49,325 +31,30 @@ so and exits 0. Results go to `results/benchmarks/applications.json` (written at
 """
 
 import argparse
-import dataclasses
-import datetime
-import hashlib
 import os
-import platform
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its neighbours, when imported by path
+
+from _common import describe_host, host  # noqa: E402
+from application_data import APPLICATIONS, BUILDERS, DATA, REPO, Part, split_report  # noqa: E402
 
 """
 ## Parameters
+
+The methods, and the counts of pairs, episodes, face splits and bootstrap resamples (a
+`--quick` run takes the small ones).
 """
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
-APPLICATIONS = ("signatures", "faces", "handwriting")
 BASELINE_METHODS = ("pixels", "hog", "lbp")
 METHODS = (*BASELINE_METHODS, "omniglot", "model")
-APPLICATION_MODELS = {
-    "signatures": "signatures.keras",
-    "faces": "faces.keras",
-    "handwriting": "omniglot.keras",
-}  # the handwriting recipe made omniglot.keras
-SIGNATURE_TEST_WRITERS = 23  # of 93: a quarter, enough for 20-way episodes with a choice of writers
-SIGNATURE_NAMES, SIGNATURE_MEDIA = 10, ("paper", "iPad", "phone in hand", "phone on table")
-FACE_SETS = ("yalefaces", "extended-yale-b")
-FACE_TEST_FRACTION = 1 / 3  # 5 of Yale's 15 people, 13 of Extended Yale B's 38
-MOST_WAY = 20
 PAIRS, EPISODES, FACE_SPLITS, RESAMPLES = 2000, 200, 3, 1000
 QUICK = {"pairs": 200, "episodes": 20, "face_splits": 1, "resamples": 100}
-
-"""
-## The splits
-
-A writer or person is in test by a rule anyone can recompute: sort the names by the SHA-256
-of "<seed>:<name>" and take the last ones. It depends on the seed and the names alone (not
-on numpy's generators or the order files are listed in).
-"""
-
-
-def _hash_order(names, seed: int) -> list:
-    return sorted(names, key=lambda name: hashlib.sha256(f"{seed}:{name}".encode()).hexdigest())
-
-
-def _natural(name: str):
-    return (0, int(name), "") if name.isdigit() else (1, 0, name)
-
-
-def signature_split(root=DATA / "signatures-cross-media", seed: int = 0) -> tuple:
-    """(train_writers, test_writers) of the cross-media signatures: the writer folders of
-    `root` (the data set's folder or its `bin/`), ordered by SHA-256 of "<seed>:<writer>",
-    the last 23 for test. Both as sorted tuples of folder names ("1" .. "93")."""
-    root = Path(root)
-    root = root / "bin" if (root / "bin").is_dir() else root
-    writers = [p.name for p in root.iterdir() if p.is_dir()]
-    if len(writers) <= SIGNATURE_TEST_WRITERS:
-        raise ValueError(f"{root}: {len(writers)} writer folders, need more than {SIGNATURE_TEST_WRITERS}")
-    order = _hash_order(writers, seed)
-    cut = len(order) - SIGNATURE_TEST_WRITERS
-    return tuple(sorted(order[:cut], key=_natural)), tuple(sorted(order[cut:], key=_natural))
-
-
-def _face_people(data: Path, name: str) -> list:
-    if name == "yalefaces":
-        return sorted({p.name.split(".")[0] for p in (data / name).iterdir() if p.name.startswith("subject")})
-    return sorted(p.name for p in (data / name).iterdir() if p.is_dir() and p.name.startswith("yaleB"))
-
-
-def face_split(seed: int = 0, data=DATA) -> tuple:
-    """(train_people, test_people) as sorted tuples of "<set>/<person>" ("yalefaces/subject03",
-    "extended-yale-b/yaleB05"): per data set found under `data`, its people ordered by
-    SHA-256 of "<seed>:<person>", the last round(n / 3) for test."""
-    train, test = [], []
-    for name in FACE_SETS:
-        if not (Path(data) / name).is_dir():
-            continue
-        order = _hash_order(_face_people(Path(data), name), seed)
-        cut = len(order) - int(round(len(order) * FACE_TEST_FRACTION))
-        train += [f"{name}/{p}" for p in order[:cut]]
-        test += [f"{name}/{p}" for p in order[cut:]]
-    return tuple(sorted(train)), tuple(sorted(test))
-
-
-"""
-## Pairs and episodes
-
-A `Part` is one set of test images with its pair sets and one-shot episodes, all as
-indices into `images`. Pairs are drawn without replacement from every pair of distinct
-images that meets the set's condition; episodes take one support and one query image per
-class.
-"""
-
-
-@dataclasses.dataclass
-class Part:
-    """One set of test images with its pair sets and episodes, drawn before any method runs."""
-
-    table: str  # where its figures go, e.g. "faces: yalefaces"; parts of one table are pooled
-    images: list  # uint8 arrays (h, w, 1)
-    pairs: dict  # pair set name -> (first, second, same)
-    episodes: list  # siamese.evaluation.Episode
-    model: Path | None = None  # the application model trained without these people
-    split: int | None = None
-    about: dict = dataclasses.field(default_factory=dict)
-
-
-def _pairs_where(n: int, keep, count: int, rng) -> tuple:
-    """Up to `count` distinct pairs (i < j) of n images where keep(i, j) holds, drawn without replacement."""
-    first, second = np.triu_indices(n, 1)
-    allowed = np.flatnonzero(keep(first, second))
-    chosen = np.sort(rng.choice(allowed, size=min(count, len(allowed)), replace=False))
-    return first[chosen], second[chosen]
-
-
-def _pair_set(same: tuple, different: tuple) -> tuple:
-    first = np.concatenate([same[0], different[0]])
-    second = np.concatenate([same[1], different[1]])
-    return first, second, np.r_[np.ones(len(same[0]), bool), np.zeros(len(different[0]), bool)]
-
-
-def _class_pairs(labels: np.ndarray, count: int, rng, *, within=None) -> dict:
-    """{"same vs different": ...}: count / 2 same-class pairs, as many different-class ones
-    (within one value of `within`, e.g. one Omniglot run, when given)."""
-    within = np.zeros(len(labels)) if within is None else within
-    same = _pairs_where(len(labels), lambda i, j: labels[i] == labels[j], count // 2, rng)
-    different = _pairs_where(
-        len(labels), lambda i, j: (labels[i] != labels[j]) & (within[i] == within[j]), count - count // 2, rng
-    )
-    return {"same vs different": _pair_set(same, different)}
-
-
-def _episodes(labels: np.ndarray, way: int, count: int, rng) -> list:
-    from siamese.evaluation import Episode
-
-    classes = np.unique(labels)
-    episodes = []
-    for _ in range(count):
-        chosen = rng.choice(classes, size=way, replace=False)
-        drawn = np.stack([rng.choice(np.flatnonzero(labels == c), size=2, replace=False) for c in chosen])
-        episodes.append(Episode(classes=chosen, support=drawn[:, :1], queries=drawn[:, 1], answers=np.arange(way)))
-    return episodes
-
-
-def _rng(seed: int, name: str):
-    """A generator per part: its draws do not depend on which other applications run."""
-    return np.random.default_rng([seed, zlib.crc32(name.encode())])
-
-
-def _read(paths) -> list:
-    from siamese.data import read_image
-
-    return [read_image(p, channels=1) for p in paths]
-
-
-"""
-### Signatures
-"""
-
-
-def signature_parts(data: Path, args) -> list:
-    from siamese.evaluation import Episode
-
-    root = data / "signatures-cross-media" / "bin"
-    if not root.is_dir():
-        return []
-    _, test = signature_split(root)
-    numbers = np.arange(1, 41)
-    writer = np.repeat(np.arange(len(test)), 40)
-    name, medium = (
-        np.tile((numbers - 1) % SIGNATURE_NAMES, len(test)),
-        np.tile((numbers - 1) // SIGNATURE_NAMES, len(test)),
-    )
-    paths = [root / w / f"{n}.png" for w in test for n in numbers]
-    rng = _rng(args.seed, "signatures")
-    half = args.pairs // 2
-    genuine = _pairs_where(
-        len(paths), lambda i, j: (writer[i] == writer[j]) & (name[i] == name[j]) & (medium[i] != medium[j]), half, rng
-    )
-    forged = _pairs_where(len(paths), lambda i, j: (writer[i] != writer[j]) & (name[i] == name[j]), half, rng)
-    other = _pairs_where(len(paths), lambda i, j: (writer[i] != writer[j]) & (name[i] != name[j]), half, rng)
-    episodes = []
-    for _ in range(args.episodes):  # one name, 20 writers: support on one medium, each query on another
-        k, support_medium = rng.integers(SIGNATURE_NAMES), rng.integers(len(SIGNATURE_MEDIA))
-        writers = rng.choice(len(test), size=min(MOST_WAY, len(test)), replace=False)
-        query_media = (support_medium + rng.integers(1, len(SIGNATURE_MEDIA), size=len(writers))) % len(SIGNATURE_MEDIA)
-        support = writers * 40 + support_medium * SIGNATURE_NAMES + k
-        queries = writers * 40 + query_media * SIGNATURE_NAMES + k
-        episodes.append(
-            Episode(classes=writers, support=support[:, None], queries=queries, answers=np.arange(len(writers)))
-        )
-    pairs = {
-        "genuine vs forgery-like": _pair_set(genuine, forged),
-        "genuine vs other writers": _pair_set(genuine, other),
-    }
-    model = args.models_dir / APPLICATION_MODELS["signatures"]
-    return [
-        Part(
-            "signatures",
-            _read(paths),
-            pairs,
-            episodes,
-            model,
-            None,
-            {"test_writers": len(test), "images": len(paths), "way": len(episodes[0].answers)},
-        )
-    ]
-
-
-"""
-### Faces
-"""
-
-
-def _face_images(data: Path, person: str) -> list:
-    name, who = person.split("/")
-    if name == "yalefaces":
-        return sorted(p for p in (data / name).iterdir() if p.name.split(".")[0] == who)
-    return sorted((data / name / who).glob("*.pgm"))
-
-
-def face_parts(data: Path, args) -> list:
-    parts = []
-    for split in range(args.face_splits):
-        _, test = face_split(split, data)
-        model = args.models_dir / (APPLICATION_MODELS["faces"] if split == 0 else f"faces-split{split}.keras")
-        for name in FACE_SETS:
-            people = [p for p in test if p.startswith(name + "/")]
-            if not people:
-                continue
-            paths = [(k, path) for k, person in enumerate(people) for path in _face_images(data, person)]
-            labels = np.array([k for k, _ in paths])
-            rng = _rng(args.seed, f"faces:{name}:{split}")
-            way = min(MOST_WAY, len(people))
-            parts.append(
-                Part(
-                    f"faces: {name}",
-                    _read(p for _, p in paths),
-                    _class_pairs(labels, args.pairs, rng),
-                    _episodes(labels, way, args.episodes, rng),
-                    model,
-                    split,
-                    {"test_people": len(people), "images": len(paths), "way": way},
-                )
-            )
-    return parts
-
-
-"""
-### Handwriting
-"""
-
-
-def omniglot_runs_part(data: Path, args) -> Part:
-    from siamese.evaluation import Episode, read_oneshot_runs
-
-    path = data / "omniglot" / "all_runs.zip"
-    runs = read_oneshot_runs(path if path.is_file() else REPO / "dataset" / "all_runs.zip")
-    images, labels, run_of, episodes = [], [], [], []
-    for r, run in enumerate(runs.runs):
-        start = len(images)
-        images += [runs.image(m) for m in (*run.training, *run.test)]
-        labels += [r * 100 + c for c in range(len(run.training))] + [r * 100 + int(a) for a in run.answers]
-        run_of += [r] * (len(run.training) + len(run.test))
-        support = start + np.arange(len(run.training))
-        queries = start + len(run.training) + np.arange(len(run.test))
-        episodes.append(
-            Episode(
-                classes=np.arange(len(run.training)), support=support[:, None], queries=queries, answers=run.answers
-            )
-        )
-    pairs = _class_pairs(np.array(labels), args.pairs, _rng(args.seed, "omniglot-runs"), within=np.array(run_of))
-    return Part(
-        "handwriting: omniglot runs",
-        images,
-        pairs,
-        episodes,
-        args.models_dir / APPLICATION_MODELS["handwriting"],
-        None,
-        {"runs": len(runs.runs), "images": len(images), "way": len(runs.runs[0].training), "trials": runs.trials},
-    )
-
-
-def semeion_images(path: Path) -> tuple:
-    """(images, digits): the 16x16 rows as uint8 (16, 16, 1), ink (1) black on white (255),
-    as Omniglot's own files are; a model's saved preprocessing does any inverting itself."""
-    table = np.loadtxt(path, dtype=np.float32)
-    ink = table[:, :256].reshape(-1, 16, 16, 1) > 0.5
-    return list(np.where(ink, 0, 255).astype(np.uint8)), table[:, 256:266].argmax(axis=1)
-
-
-def semeion_part(data: Path, args) -> Part:
-    images, digits = semeion_images(data / "semeion" / "semeion.data")
-    rng = _rng(args.seed, "semeion")
-    return Part(
-        "handwriting: semeion digits",
-        images,
-        _class_pairs(digits, args.pairs, rng),
-        _episodes(digits, 10, args.episodes, rng),
-        args.models_dir / APPLICATION_MODELS["handwriting"],
-        None,
-        {"images": len(images), "way": 10},
-    )
-
-
-def handwriting_parts(data: Path, args) -> list:
-    parts = []
-    if (data / "omniglot" / "all_runs.zip").is_file() or (REPO / "dataset" / "all_runs.zip").is_file():
-        parts.append(omniglot_runs_part(data, args))
-    if (data / "semeion" / "semeion.data").is_file():
-        parts.append(semeion_part(data, args))
-    return parts
-
-
-BUILDERS = {"signatures": signature_parts, "faces": face_parts, "handwriting": handwriting_parts}
 
 """
 ## Measuring a method on a part
@@ -377,7 +64,8 @@ Each image is embedded once; every pair set and episode reads the same table.
 
 
 def baseline_method(name: str):
-    from siamese.evaluation.baselines import BASELINES, cosine_distance
+    """(embed, distance, threshold) of a non-learned baseline: cosine, no threshold of its own."""
+    from baselines import BASELINES, cosine_distance
 
     return BASELINES[name](), cosine_distance, None
 
@@ -445,15 +133,10 @@ def run_table(table: str, parts: list, methods: list, args, cache: dict, notes: 
     results, done = {}, {}
     for method in methods:
         start = time.perf_counter()
-        chosen, label = parts, method
-        if method == "model":
-            chosen = [p for p in parts if p.model is not None and p.model.is_file()]
-            if not chosen:
-                notes.append(
-                    f"{table}: no application model ({', '.join(sorted({str(p.model) for p in parts}))} not found); skipped"
-                )
-                continue
-            label = f"model {chosen[0].model.name}"
+        chosen = _parts_for(method, table, parts, notes)
+        if not chosen:
+            continue
+        label = f"model {chosen[0].model.name}" if method == "model" else method
         measured, thresholds = [], []
         for part in chosen:
             if method in BASELINE_METHODS:
@@ -462,24 +145,48 @@ def run_table(table: str, parts: list, methods: list, args, cache: dict, notes: 
                 embed, distance, threshold = learned_method("omniglot" if method == "omniglot" else part.model, cache)
             measured.append(measure(part, embed, distance))
             thresholds.append(threshold)
-        threshold = thresholds[0]
-        if len(set(thresholds)) > 1:  # a model per split, each at its own threshold: pool distance minus threshold
-            for result, own in zip(measured, thresholds):
-                result["distances"] = {name: d - own for name, d in result["distances"].items()}
-            threshold = 0.0
+        threshold = _pool_own_thresholds(measured, thresholds)
         done[label] = dict(zip(map(id, chosen), measured))
         results[label] = {
             **figures(chosen, measured, threshold, args),
             "seconds": round(time.perf_counter() - start, 1),
             "thresholds": thresholds,
         }
-    for label, by_part in done.items():  # a model measured on some splits only: the baselines on the same splits
+    _add_baselines_on_the_same_splits(results, done, parts, args)
+    return results
+
+
+def _parts_for(method: str, table: str, parts: list, notes: list) -> list:
+    """The parts a method is measured on: all of them, but for "model" those whose model
+    file exists (none: a note says so)."""
+    if method != "model":
+        return parts
+    chosen = [p for p in parts if p.model is not None and p.model.is_file()]
+    if not chosen:
+        notes.append(
+            f"{table}: no application model ({', '.join(sorted({str(p.model) for p in parts}))} not found); skipped"
+        )
+    return chosen
+
+
+def _pool_own_thresholds(measured: list, thresholds: list):
+    """The threshold the pooled figures use: the one threshold, or, for a model per split each
+    at its own, 0 after each part's distances are shifted by its own threshold (in place)."""
+    if len(set(thresholds)) <= 1:
+        return thresholds[0]
+    for result, own in zip(measured, thresholds):
+        result["distances"] = {name: d - own for name, d in result["distances"].items()}
+    return 0.0
+
+
+def _add_baselines_on_the_same_splits(results: dict, done: dict, parts: list, args) -> None:
+    """A model measured on some splits only is set beside the baselines on those splits."""
+    for label, by_part in done.items():
         if label not in BASELINE_METHODS and len(by_part) < len(parts):
             own = [p for p in parts if id(p) in by_part]
             results[label]["baselines_on_the_same_splits"] = {
                 b: figures(own, [done[b][id(p)] for p in own], None, args) for b in BASELINE_METHODS if b in done
             }
-    return results
 
 
 """
@@ -494,12 +201,11 @@ def _cell(entry, digits=3) -> str:
 
 
 def markdown(table: str, about: dict, results: dict) -> str:
+    """One table per pair set: a row per method, then the AUC by split and the verdicts."""
     lines = []
-    pair_sets = next(iter(results.values()))["pairs"]
-    for pair_set in pair_sets:
-        first = next(iter(results.values()))
-        counts = first["pairs"][pair_set]
-        way = first["oneshot"]["way"]
+    first = next(iter(results.values()))
+    for pair_set in first["pairs"]:
+        counts, way = first["pairs"][pair_set], first["oneshot"]["way"]
         lines += [
             f"### {table}: {pair_set}",
             "",
@@ -511,33 +217,40 @@ def markdown(table: str, about: dict, results: dict) -> str:
         ]
         for method, result in results.items():
             entry = result["pairs"][pair_set]
-            own = sorted(set(result.get("thresholds", [])))
-            label = (
-                method
-                if result["threshold"] is None
-                else f"{method} (thr {' / '.join(f'{t:.3f}' for t in result['thresholds'])}, each split at its own)"
-                if len(own) > 1
-                else f"{method} (thr {result['threshold']:.3f})"
-            )
-            if result["splits"] and len(result["splits"]) < len(first["splits"] or []):
-                label += f" (split {', '.join(map(str, result['splits']))} only)"
             lines.append(
-                f"| {label} | {_cell(entry['auc'])} | {_cell(entry['eer'])} | {_cell(entry['false_accept_rate'])} | "
-                f"{_cell(entry.get('false_reject_rate'))} | {_cell(result['oneshot'])} |"
+                f"| {_method_label(method, result, first)} | {_cell(entry['auc'])} | {_cell(entry['eer'])} | "
+                f"{_cell(entry['false_accept_rate'])} | {_cell(entry.get('false_reject_rate'))} | {_cell(result['oneshot'])} |"
             )
-        by_split = {
-            m: r["pairs"][pair_set].get("auc_by_split")
-            for m, r in results.items()
-            if r["pairs"][pair_set].get("auc_by_split")
-        }
-        if by_split:
-            lines += [
-                "",
-                "AUC by split: "
-                + "; ".join(f"{m} " + " / ".join(f"{v:.3f}" for v in s.values()) for m, s in by_split.items()),
-            ]
-        lines += ["", *verdicts(results, pair_set), ""]
+        lines += [*_auc_by_split(results, pair_set), "", *verdicts(results, pair_set), ""]
     return "\n".join(lines)
+
+
+def _method_label(method: str, result: dict, first: dict) -> str:
+    """The method with its threshold(s), and the splits it saw when not all of them."""
+    own = sorted(set(result.get("thresholds", [])))
+    if result["threshold"] is None:
+        label = method
+    elif len(own) > 1:
+        label = f"{method} (thr {' / '.join(f'{t:.3f}' for t in result['thresholds'])}, each split at its own)"
+    else:
+        label = f"{method} (thr {result['threshold']:.3f})"
+    if result["splits"] and len(result["splits"]) < len(first["splits"] or []):
+        label += f" (split {', '.join(map(str, result['splits']))} only)"
+    return label
+
+
+def _auc_by_split(results: dict, pair_set: str) -> list:
+    by_split = {
+        m: r["pairs"][pair_set].get("auc_by_split")
+        for m, r in results.items()
+        if r["pairs"][pair_set].get("auc_by_split")
+    }
+    if not by_split:
+        return []
+    return [
+        "",
+        "AUC by split: " + "; ".join(f"{m} " + " / ".join(f"{v:.3f}" for v in s.values()) for m, s in by_split.items()),
+    ]
 
 
 def _compare(what: str, mine: dict, theirs: dict, name: str) -> str:
@@ -575,24 +288,6 @@ def verdicts(results: dict, pair_set: str) -> list:
             f"{_compare('AUC', auc, theirs_auc, best_auc)}; {_compare('one-shot', way, theirs_way, best_way)}"
         )
     return lines
-
-
-def host() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
 
 
 """
@@ -648,40 +343,27 @@ def parse_args(argv=None):
     return args
 
 
-def run(args) -> dict:
+def run(args, info: dict | None = None) -> dict:
     """Every chosen application: draw its parts, measure every method, return the report's data."""
-    cache, report = (
-        {},
-        {
-            "host": host(),
-            "command": args.command,
-            "seed": args.seed,
-            "pairs": args.pairs,
-            "episodes": args.episodes,
-            "face_splits": args.face_splits,
-            "resamples": args.resamples,
-            "applications": {},
-            "splits": {},
-        },
-    )
+    cache = {}
+    report = {
+        "host": info or host(),
+        "command": args.command,
+        "seed": args.seed,
+        "pairs": args.pairs,
+        "episodes": args.episodes,
+        "face_splits": args.face_splits,
+        "resamples": args.resamples,
+        "applications": {},
+        "splits": {},
+    }
     for application in args.applications:
-        notes = []
         parts = BUILDERS[application](args.data, args)
         if not parts:
             print(f"\n## {application}: skipped, its data is not under {args.data}")
             continue
         report["splits"].update(split_report(application, args))
-        tables = {}
-        for table in dict.fromkeys(p.table for p in parts):
-            chosen = [p for p in parts if p.table == table]
-            about = {**chosen[0].about, "parts": len(chosen)} if len(chosen) > 1 else chosen[0].about
-            results = run_table(table, chosen, args.methods, args, cache, notes)
-            tables[table] = {"about": about, "methods": results}
-            if results:
-                print("\n" + markdown(table, about, results))
-        for note in notes:
-            print(f"note: {note}")
-        report["applications"][application] = {"tables": tables, "notes": notes}
+        report["applications"][application] = run_application(parts, args, cache)
     for (
         name,
         model,
@@ -695,18 +377,20 @@ def run(args) -> dict:
     return report
 
 
-def split_report(application: str, args) -> dict:
-    if application == "signatures":
-        train, test = signature_split(args.data / "signatures-cross-media")
-        return {"signatures": {"rule": "sha256('0:<writer>') order, last 23", "train": list(train), "test": list(test)}}
-    if application == "faces":
-        return {
-            "faces": {
-                str(s): dict(zip(("train", "test"), map(list, face_split(s, args.data))))
-                for s in range(args.face_splits)
-            }
-        }
-    return {}
+def run_application(parts: list, args, cache: dict) -> dict:
+    """One application's tables (a table per data set, its face splits pooled), printed as
+    they are done, and the notes on what was skipped."""
+    notes, tables = [], {}
+    for table in dict.fromkeys(p.table for p in parts):
+        chosen = [p for p in parts if p.table == table]
+        about = {**chosen[0].about, "parts": len(chosen)} if len(chosen) > 1 else chosen[0].about
+        results = run_table(table, chosen, args.methods, args, cache, notes)
+        tables[table] = {"about": about, "methods": results}
+        if results:
+            print("\n" + markdown(table, about, results))
+    for note in notes:
+        print(f"note: {note}")
+    return {"tables": tables, "notes": notes}
 
 
 def main(argv=None) -> int:
@@ -715,15 +399,13 @@ def main(argv=None) -> int:
         print(f"skipped: the shared data is not here ({args.data})")
         return 0
     info = host()
-    print(
-        f"# Applications on unseen people\n\nhost: {info['cpu']}, {info['cores']} cores; python {info['python']}; {info['date']}"
-    )
+    print(f"# Applications on unseen people\n\nhost: {describe_host(info)}")
     print(
         f"pairs {args.pairs} per set, episodes {args.episodes}, face splits {args.face_splits}, seed {args.seed}, "
         f"methods {' '.join(args.methods)}"
     )
     start = time.perf_counter()
-    report = run(args)
+    report = run(args, info)
     report["seconds"] = round(time.perf_counter() - start, 1)
     from siamese.files import write_json
 

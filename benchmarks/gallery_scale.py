@@ -23,10 +23,7 @@ on a 2-core machine. Below 50k embeddings the index is exact (flat); above, HNSW
 """
 
 import argparse
-import os
-import platform
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -35,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from _common import describe_host, p50_p99  # noqa: E402
 
 from siamese.gallery.index import Index  # noqa: E402
 from siamese.gallery.store import Store  # noqa: E402
@@ -64,9 +63,7 @@ def main():
     )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print(
-        f"machine: {os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}; python {platform.python_version()}"
-    )
+    print(f"machine: {describe_host()}")
     rng = np.random.default_rng(args.seed)
     rows = []
     for size in args.sizes:
@@ -128,10 +125,9 @@ def measure(size, args, rng):
                 times.append((time.perf_counter() - begin) * 1e3)
                 found.append(ids[0, 0])
             recall = float(np.mean(np.array(found) == truth))
+            p50, p99 = p50_p99(times)
             if breadth is not None:
-                print(
-                    f"  efSearch {breadth:4d}: p50 {statistics.median(times):.3f} ms, p99 {np.percentile(times, 99):.3f} ms, recall@1 {recall:.4f}"
-                )
+                print(f"  efSearch {breadth:4d}: p50 {p50:.3f} ms, p99 {p99:.3f} ms, recall@1 {recall:.4f}")
         memory_growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before) * 1024
         kind = "hnsw" if index.approximate else "flat"
         print(
@@ -143,7 +139,7 @@ def measure(size, args, rng):
             f"{built_rate:,.0f}/s into the built gallery (database and index, 200 timed)"
         )
         print(
-            f"  query: p50 {statistics.median(times):.3f} ms, p99 {np.percentile(times, 99):.3f} ms, recall@1 {recall:.4f} "
+            f"  query: p50 {p50:.3f} ms, p99 {p99:.3f} ms, recall@1 {recall:.4f} "
             f"({args.queries} queries; exact and index agree on the nearest)"
         )
         mean_distance = float(np.mean(1 - np.sum(queries * vectors[chosen], axis=1)))
@@ -157,8 +153,8 @@ def measure(size, args, rng):
             "built": built_rate,
             "db": db_file / size,
             "index": index_file / size,
-            "p50": statistics.median(times),
-            "p99": float(np.percentile(times, 99)),
+            "p50": p50,
+            "p99": p99,
             "recall": recall,
         }
 

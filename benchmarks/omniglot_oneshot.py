@@ -261,68 +261,91 @@ def main() -> int:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
     candidates = candidate_configs(args)
-
-    # ## The data
-    #
-    # Training uses the background alphabets only; the runs come from the evaluation
-    # alphabets, which nothing in training touches. Missing data is not an error here: the
-    # benchmark is skipped with a message.
     data = [args.data / name for name in SETTINGS[args.setting]]
     runs_path = args.data / RUNS if (args.data / RUNS).is_file() else REPO / "dataset" / RUNS
     missing = [str(p) for p in data if not p.is_file()]
     if missing:
         print(f"skipped: the Omniglot data is not here ({', '.join(missing)})")
         return 0
-    from siamese.evaluation import read_oneshot_runs, score_oneshot_runs
-    from siamese.files import write_json
-    from siamese.inference import load_model
+    from siamese.evaluation import read_oneshot_runs
 
-    runs = read_oneshot_runs(runs_path)
+    runs = read_oneshot_runs(runs_path)  # a bad runs file fails now, not after the training
     out = args.out or REPO / "results" / f"omniglot-oneshot-{args.setting}"
     out.mkdir(parents=True, exist_ok=True)
     print(
         f"setting {args.setting}: training on {', '.join(p.name for p in data)}; "
         f"{len(candidates)} candidate config(s), seeds {args.seeds}; models in {out}"
     )
-
-    # ## Choosing the config on validation alphabets
-    #
-    # With several candidates, each is trained with the first seed and judged on the held-out
-    # background alphabets: by its accuracy on the runs drawn from them (the figure the goal
-    # is stated in), then by its ROC AUC there; the official runs are not looked at.
-    chosen, tried = candidates[0], []
-    if len(candidates) > 1 or args.choose_only:
-        scored = []
-        for candidate in candidates:
-            trained = fit_candidate(data, candidate, args.seeds[0], out)
-            drawn = validation_runs(data, split_config(candidate), args.seeds[0], load_model(trained[0])).accuracy.value
-            scored.append(((drawn, trained[1]["val_auc"]), candidate, trained))
-            tried.append(
-                {
-                    "config": candidate,
-                    "validation_runs": drawn,
-                    "val_auc": trained[1]["val_auc"],
-                    "train_seconds": trained[2],
-                    "parameters": trained[3],
-                }
-            )
-            print(
-                f"  runs drawn from the validation alphabets {100 * drawn:.1f}%, validation AUC {trained[1]['val_auc']:.4f}, "
-                f"{trained[2]:.0f} s training, {trained[3]:,} parameters  {json.dumps(candidate, sort_keys=True)}"
-            )
-        _, chosen, _ = max(scored, key=lambda item: item[0])
+    chosen, tried = choose(candidates, data, args, out)
     print(f"chosen config: {json.dumps(chosen, sort_keys=True)}")
     if args.choose_only:
+        from siamese.files import write_json
+
         write_json(out / "candidates.json", tried)
         print(f"  --choose-only: the official runs are left unscored; candidates in {out / 'candidates.json'}")
         return 0
+    rows = score_seeds(chosen, data, runs, args.seeds, out)
+    summarise(rows, chosen, tried, args.setting, runs_path, out)
+    return 0
 
-    # ## Training per seed, and the one look at the runs
-    #
-    # Every seed trains the chosen config from scratch; each model then answers the 400
-    # trials once. A trial's pick is the training image at the smallest distance.
+
+"""
+## Choosing the config on validation alphabets
+
+Training uses the background alphabets only; the runs come from the evaluation alphabets,
+which nothing in training touches (missing data is not an error here: the benchmark is
+skipped with a message). With several candidates, each is trained with the first seed and
+judged on the held-out background alphabets: by its accuracy on the runs drawn from them
+(the figure the goal is stated in), then by its ROC AUC there; the official runs are not
+looked at.
+"""
+
+
+def choose(candidates: list, data: list, args, out: Path) -> tuple:
+    """(the chosen candidate, what each candidate scored); the first one when there is only one
+    and nothing asks for a choice."""
+    from siamese.inference import load_model
+
+    if len(candidates) == 1 and not args.choose_only:
+        return candidates[0], []
+    scored, tried = [], []
+    for candidate in candidates:
+        trained = fit_candidate(data, candidate, args.seeds[0], out)
+        drawn = validation_runs(data, split_config(candidate), args.seeds[0], load_model(trained[0])).accuracy.value
+        scored.append(((drawn, trained[1]["val_auc"]), candidate, trained))
+        tried.append(
+            {
+                "config": candidate,
+                "validation_runs": drawn,
+                "val_auc": trained[1]["val_auc"],
+                "train_seconds": trained[2],
+                "parameters": trained[3],
+            }
+        )
+        print(
+            f"  runs drawn from the validation alphabets {100 * drawn:.1f}%, validation AUC {trained[1]['val_auc']:.4f}, "
+            f"{trained[2]:.0f} s training, {trained[3]:,} parameters  {json.dumps(candidate, sort_keys=True)}"
+        )
+    _, chosen, _ = max(scored, key=lambda item: item[0])
+    return chosen, tried
+
+
+"""
+## Training per seed, and the one look at the runs
+
+Every seed trains the chosen config from scratch; each model then answers the 400 trials
+once. A trial's pick is the training image at the smallest distance.
+"""
+
+
+def score_seeds(chosen: dict, data: list, runs, seeds: list, out: Path) -> list:
+    """One row per seed: its accuracy on the official runs and on runs drawn from its
+    validation alphabets, its validation AUC, time and size."""
+    from siamese.evaluation import score_oneshot_runs
+    from siamese.inference import load_model
+
     rows = []
-    for seed in args.seeds:
+    for seed in seeds:
         start = time.perf_counter()
         model_path, validation, seconds, parameters = fit_candidate(data, chosen, seed, out)
         model = load_model(model_path)
@@ -350,17 +373,26 @@ def main() -> int:
             f"runs drawn from the validation alphabets {100 * drawn.accuracy.value:.1f}% "
             f"[{100 * drawn.accuracy.low:.1f}, {100 * drawn.accuracy.high:.1f}] over {drawn.accuracy.n} trials"
         )
+    return rows
 
-    # ## Summary
-    #
-    # Ours beside the published figures on the same 20 runs. With several seeds, the mean and
-    # the standard deviation over seeds; the bracket is the 95% Wilson interval of one seed's
-    # 400 trials, which is how far a single result can move by the luck of the trials alone.
+
+"""
+## Summary
+
+Ours beside the published figures on the same 20 runs. With several seeds, the mean and the
+standard deviation over seeds; the bracket is the 95% Wilson interval of one seed's 400
+trials, which is how far a single result can move by the luck of the trials alone.
+"""
+
+
+def summarise(rows: list, chosen: dict, tried: list, setting: str, runs_path: Path, out: Path) -> None:
+    from siamese.files import write_json
+
     accuracies = [100 * r["accuracy"] for r in rows]
     mean = statistics.mean(accuracies)
     spread = f" +/- {statistics.stdev(accuracies):.1f} (sd over {len(rows)} seeds)" if len(rows) > 1 else ""
     single = f" [{100 * rows[0]['low']:.1f}, {100 * rows[0]['high']:.1f}]" if len(rows) == 1 else ""
-    ours = f"this package, {args.setting} setting"
+    ours = f"this package, {setting} setting"
     width = max(len(name) for name, _ in PUBLISHED + [(ours, 0)])
     print("\n20-way one-shot classification, Omniglot, 20 official runs (400 trials)")
     for name, value in PUBLISHED:
@@ -375,11 +407,10 @@ def main() -> int:
         f"  training time {statistics.mean(r['train_seconds'] for r in rows):.0f} s per seed, "
         f"{rows[0]['parameters']:,} parameters, config {json.dumps(chosen, sort_keys=True)}"
     )
-
     summary = write_json(
         out / "summary.json",
         {
-            "setting": args.setting,
+            "setting": setting,
             "config": chosen,
             "candidates": tried,
             "runs": str(runs_path),
@@ -389,7 +420,6 @@ def main() -> int:
         },
     )
     print(f"  summary: {summary}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+from _common import describe_host
+
 """
 ## Parameters
 """
@@ -184,7 +186,7 @@ def main():
 
     One after the other, so they do not share the cores; the same seed, batches and steps.
     """
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    print(f"machine: {describe_host()}; load average {os.getloadavg()[0]:.1f} at the start")
     print(
         f"global batch: {CLASSES_PER_BATCH * EXAMPLES_PER_CLASS} images of {args.image_size}x{args.image_size}, "
         f"{args.steps} timed steps, each process on one core\n"

@@ -14,9 +14,6 @@ process; embedding runs on ONNX Runtime outside the gallery's lock, searches ins
 """
 
 import argparse
-import os
-import platform
-import statistics
 import sys
 import tempfile
 import threading
@@ -28,6 +25,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from _common import describe_host, p50_p99  # noqa: E402
 
 from tests.service.conftest import Server, keys_create, request  # noqa: E402  (the same server and client the tests use)
 
@@ -92,7 +91,7 @@ def main():
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} CPU cores, {platform.machine()}; python {platform.python_version()}")
+    print(f"machine: {describe_host()}")
     with tempfile.TemporaryDirectory() as folder:
         gallery, queries = gallery_of_the_runs(Path(folder))
         key = keys_create(gallery, "load")
@@ -107,16 +106,7 @@ def main():
             rows = []
             for clients in args.clients:
                 count, errors, latencies = load(server, key, queries, clients, args.seconds)
-                rows.append(
-                    (
-                        clients,
-                        count / args.seconds,
-                        statistics.median(latencies),
-                        float(np.percentile(latencies, 99)),
-                        errors,
-                        count,
-                    )
-                )
+                rows.append((clients, count / args.seconds, *p50_p99(latencies), errors, count))
                 print(
                     f"{clients:>3} clients: {rows[-1][1]:7.1f} requests/s, p50 {rows[-1][2]:7.2f} ms, p99 {rows[-1][3]:7.2f} ms, "
                     f"{errors} errors of {count}"

@@ -24,9 +24,7 @@ chunk holding its number (so no image stands in two classes). Not run by the tes
 """
 
 import argparse
-import datetime
 import os
-import platform
 import shutil
 import struct
 import tempfile
@@ -35,6 +33,8 @@ import zipfile
 import zlib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from _common import describe_host
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -78,16 +78,6 @@ def rss_mb() -> float:
         with open("/proc/self/status") as status:
             return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
     return psutil.Process().memory_info().rss / 2**20
-
-
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            model = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{model}, {os.cpu_count()} cores; {platform.system()} {platform.release()}; {datetime.date.today()}"
 
 
 """
@@ -178,7 +168,7 @@ def main():
     from siamese.data import Preprocessing, load_dataset, streaming
     from siamese.training import TrainConfig, train
 
-    print(f"machine: {machine()}")
+    print(f"machine: {describe_host()}")
     folder = args.dir or Path(tempfile.mkdtemp(prefix="siamese-stream-"))
     try:
         start = time.perf_counter()

@@ -34,7 +34,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from applications import DATA, REPO, face_split, signature_split  # noqa: E402
+from application_data import DATA, REPO, face_split, signature_split  # noqa: E402
 
 from siamese.data import ImageDataset, load_dataset  # noqa: E402  (no Keras: the help stays fast)
 from siamese.data.sources import FolderSource  # noqa: E402

@@ -30,15 +30,15 @@ speed differs by 2.5x.
 """
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _common import describe_host
 
 """
 ## Parameters
@@ -260,16 +260,6 @@ def spawn(kind, variant, steps):
     return json.loads(lines[-1][len("RESULT ") :]), None
 
 
-def cpu_model():
-    info = Path("/proc/cpuinfo")
-    names = (
-        [line.split(":", 1)[1].strip() for line in info.read_text().splitlines() if line.startswith("model name")]
-        if info.exists()
-        else []
-    )
-    return names[0] if names else platform.processor() or platform.machine()
-
-
 def main():
     args = parse_args()
     if args.worker:
@@ -279,10 +269,7 @@ def main():
         for label, spec in RUNNERS.items()
         if (spec[0] == "keras" and spec[1] in args.backends) or (spec[0] == "peer" and not args.no_peer)
     }
-    print(
-        f"{datetime.date.today()}, {cpu_model()}, {os.cpu_count()} cores; "
-        f"{args.steps} timed steps x {args.rounds} rounds; 64 images and 2,016 pairs a step\n"
-    )
+    print(f"{describe_host()}; {args.steps} timed steps x {args.rounds} rounds; 64 images and 2,016 pairs a step\n")
     peak, _ = spawn("peak", "-", 0)
     results, failed = {}, {}
     for _ in range(args.rounds):

@@ -20,7 +20,14 @@ from tests.conftest import REPO
 
 SOURCE = REPO / "src" / "siamese"
 CHAIN = ["data", "model", "training", "recipes", "evaluation", "inference", "gallery", "service", "cli"]
-HELPERS = ["errors", "files", "integrity", "registry", "scores"]  # modules beside the chain, usable by all
+HELPERS = [
+    "errors",
+    "files",
+    "integrity",
+    "numpy_distances",
+    "registry",
+    "scores",
+]  # modules beside the chain, usable by all
 NEVER = {
     "data": {"keras", "tensorflow"},
     "recipes": {"keras", "tensorflow", "siamese.model"},
@@ -29,6 +36,7 @@ NEVER = {
     "gallery": {"siamese.training", "siamese.evaluation", "keras", "tensorflow"},
     "service": {"siamese.training", "siamese.evaluation", "siamese.data", "keras", "tensorflow"},
     "registry": {"keras", "tensorflow"},
+    "numpy_distances": {"keras", "tensorflow"},
     "scores": {"keras", "tensorflow"},
     "integrity": {"keras", "tensorflow"},
 }

@@ -27,7 +27,7 @@ CORE = [
     "tests/training/test_resume.py",
     "tests/training/test_train.py",
     "tests/inference/test_model.py",
-    "tests/inference/test_distances.py",
+    "tests/test_numpy_distances.py",
     "tests/inference/test_export.py",
     "tests/inference/test_pretrained.py",
 ]

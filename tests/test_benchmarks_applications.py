@@ -4,8 +4,9 @@ and its split functions, which training recipes import to keep test people out o
 Needs ../shared/data; skipped, saying so, where it is absent.
 """
 
-import importlib.util
+import importlib
 import json
+import sys
 
 import pytest
 
@@ -16,10 +17,13 @@ SIGNATURES = SHARED_DATA / "signatures-cross-media"
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("applications_benchmark", REPO / "benchmarks" / "applications.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    sys.path.insert(0, str(REPO / "benchmarks"))  # benchmarks/ is not a package: its scripts import each other by name
+    return importlib.import_module("applications")
+
+
+@pytest.fixture(scope="module")
+def splits(bench):
+    return importlib.import_module("application_data")
 
 
 def test_without_the_data_it_says_so_and_exits_cleanly(bench, tmp_path, capsys):
@@ -28,25 +32,25 @@ def test_without_the_data_it_says_so_and_exits_cleanly(bench, tmp_path, capsys):
     assert not (tmp_path / "a.json").exists()
 
 
-def test_signature_split_is_fixed_disjoint_and_whole(bench):
+def test_signature_split_is_fixed_disjoint_and_whole(splits):
     if not (SIGNATURES / "bin").is_dir():
         pytest.skip(f"the signatures are not here ({SIGNATURES / 'bin'})")
-    train, test = bench.signature_split(SIGNATURES)
+    train, test = splits.signature_split(SIGNATURES)
     assert len(test) == 23 and len(train) == 70 and not set(train) & set(test)
-    assert bench.signature_split(SIGNATURES / "bin") == (train, test)  # the data set's folder or its bin/
-    assert bench.signature_split(SIGNATURES, seed=1)[1] != test
+    assert splits.signature_split(SIGNATURES / "bin") == (train, test)  # the data set's folder or its bin/
+    assert splits.signature_split(SIGNATURES, seed=1)[1] != test
 
 
-def test_face_split_keeps_a_third_of_each_set(bench):
+def test_face_split_keeps_a_third_of_each_set(splits):
     if not (SHARED_DATA / "yalefaces").is_dir():
         pytest.skip(f"the Yale faces are not here ({SHARED_DATA / 'yalefaces'})")
-    train, test = bench.face_split(0, SHARED_DATA)
+    train, test = splits.face_split(0, SHARED_DATA)
     assert not set(train) & set(test)
     assert sum(p.startswith("yalefaces/") for p in test) == 5
-    assert bench.face_split(0, SHARED_DATA) == (train, test) and bench.face_split(1, SHARED_DATA)[1] != test
+    assert splits.face_split(0, SHARED_DATA) == (train, test) and splits.face_split(1, SHARED_DATA)[1] != test
 
 
-def test_quick_run_on_the_signatures_with_pixels_and_hog(bench, tmp_path, capsys):
+def test_quick_run_on_the_signatures_with_pixels_and_hog(bench, splits, tmp_path, capsys):
     if not (SIGNATURES / "bin").is_dir():
         pytest.skip(f"the signatures are not here ({SIGNATURES / 'bin'})")
     out = tmp_path / "applications.json"
@@ -80,4 +84,4 @@ def test_quick_run_on_the_signatures_with_pixels_and_hog(bench, tmp_path, capsys
             assert 0.0 <= entry["auc"]["low"] <= entry["auc"]["value"] <= entry["auc"]["high"] <= 1.0
         assert result["oneshot"]["way"] == 20 and result["oneshot"]["n"] == 20 * 20
         assert result["threshold"] is None
-    assert report["splits"]["signatures"]["test"] == list(bench.signature_split(SIGNATURES)[1])
+    assert report["splits"]["signatures"]["test"] == list(splits.signature_split(SIGNATURES)[1])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from siamese.gallery.index import Index
-from siamese.inference.distances import NumpyDistance
+from siamese.numpy_distances import NumpyDistance
 
 
 def _data(n=400, d=16, seed=0):

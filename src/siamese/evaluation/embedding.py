@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from siamese import numpy_distances
 from siamese.data.datasets import ImageDataset
 
 Embed = Callable[[list], np.ndarray]
@@ -19,8 +20,9 @@ Distance = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def euclidean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """||a - b||_2 of matched rows, (n, d), (n, d) -> (n,); the default distance."""
-    return np.sqrt(np.sum(np.square(np.asarray(a, np.float64) - np.asarray(b, np.float64)), axis=-1))
+    """||a - b||_2 of matched rows, (n, d), (n, d) -> (n,); the default distance, in float64
+    (the embeddings are float32: sums over d in float64 keep near-ties in order)."""
+    return numpy_distances.euclidean(np.asarray(a, np.float64), np.asarray(b, np.float64))
 
 
 def embed_images(images: Sequence, embed: Embed, *, batch_size: int = 256) -> np.ndarray:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from siamese import numpy_distances
 from siamese.files import atomic_path
 
 EXACT_LIMIT = 50_000
@@ -83,7 +84,7 @@ class Index:
     def _prepare(self, vectors: np.ndarray) -> np.ndarray:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if self.distance_name == "cosine":
-            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            vectors = numpy_distances.unit(vectors)
         return vectors
 
     def build(self, ids: np.ndarray, vectors: np.ndarray, generation: int) -> Index:
@@ -131,8 +132,8 @@ class Index:
             self._faiss_index.hnsw.efSearch = max(self.ef_search or default_ef_search(self.size), k)
         scores, rows = self._faiss_index.search(self._prepare(queries), k)
         distances = {
-            "cosine": lambda s: np.maximum(1.0 - s, 0.0) + 0.0,
-            "euclidean": lambda s: np.sqrt(np.maximum(s, 0.0)),
+            "cosine": numpy_distances.cosine_from_similarity,
+            "euclidean": numpy_distances.euclidean_from_squared,
             "manhattan": lambda s: s,
         }[self.distance_name](scores)
         found = rows >= 0  # an approximate search may return fewer than k

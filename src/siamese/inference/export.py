@@ -5,7 +5,7 @@
                           -> models/omniglot.tflite          (format "litert")
 
 Only the tower is exported: it is the one costly part, and one tower pass per image is all
-verification needs; the distance is a few numpy lines (`siamese.inference.distances`). The
+verification needs; the distance is a few numpy lines (`siamese.numpy_distances`). The
 preprocessing, threshold, distance (with the learned head's weights) and the SHA-256 of the
 .keras file travel in the export (`siamese.inference.metadata`): in `metadata_props` for
 ONNX, in `assets.extra/siamese.json` for a SavedModel, in the flatbuffer's metadata for LiteRT.

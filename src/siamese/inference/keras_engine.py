@@ -20,7 +20,7 @@ from siamese.model.saving import load_network, save_network
 
 
 def distance_spec(layer: keras.layers.Layer) -> dict:
-    """The numpy spec of a distance layer (see `siamese.inference.distances`); its weights for 'learned'."""
+    """The numpy spec of a distance layer (see `siamese.numpy_distances`); its weights for 'learned'."""
     name = distances.name_of(layer)
     if name != "learned":
         return {"name": name}

@@ -37,7 +37,7 @@ class ExportMetadata:
     Args:
         preprocessing: dict form of `siamese.data.Preprocessing`.
         threshold: the calibrated threshold, or None.
-        distance_spec: the distance's spec (`siamese.inference.distances.NumpyDistance.to_spec`).
+        distance_spec: the distance's spec (`siamese.numpy_distances.NumpyDistance.to_spec`).
         embedding_dim: size of the tower's embeddings.
         source_file: name of the .keras file exported.
         source_sha256: hex SHA-256 of that file's bytes at export (or at the last save).

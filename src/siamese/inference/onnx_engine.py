@@ -14,9 +14,9 @@ import numpy as np
 
 from siamese.data.images import Preprocessing
 from siamese.errors import ModelFileError
-from siamese.inference.distances import NumpyDistance
 from siamese.inference.metadata import METADATA_KEY, ExportMetadata
 from siamese.integrity import check_onnx_bytes
+from siamese.numpy_distances import NumpyDistance
 
 logger = logging.getLogger(__name__)
 

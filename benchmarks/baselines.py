@@ -3,7 +3,8 @@
 A Siamese model earns its place only if it separates same from different better than
 features nobody trained. Each function here returns an `embed(images) -> (n, d)` function
 in the shape `siamese.evaluation.evaluate` takes, and the rows are L2-normalised, so the
-cosine distance (`cosine_distance`, 1 - a.b) is the distance to pair them with:
+cosine distance (`cosine_distance`, 1 - cos, siamese's own in float64) is the one to pair
+them with (`benchmarks/applications.py` does):
 
     embed = hog_embedding()
     evaluate(embed, cosine_distance, [PairsStep(pairs)])
@@ -15,21 +16,20 @@ cosine distance (`cosine_distance`, 1 - a.b) is the distance to pair them with:
 - `lbp_embedding`: uniform local binary patterns (Ojala et al. 2002), one histogram per
   cell of a grid, the texture descriptor classical face and signature verifiers used.
 
-Images are paths or arrays of any size, grey or colour, and are read grey. Each keeps its
-aspect ratio: it is padded to the target's shape with the median of its own border (the
-paper, the background) and then resized, so a wide signature is not squashed into a square.
+Images are paths or arrays of any size, grey or colour, and are read grey by `siamese.data`
+as a model reads them (`keep_aspect`): each is padded to the target's shape with the median
+of its own border (the paper, the background) and then resized, so a wide signature is not
+squashed into a square.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 
-from siamese.data.framing import pad_to_aspect
-from siamese.data.images import as_image_list, read_image
+from siamese import numpy_distances
+from siamese.data import Preprocessing, load_images
 
 Embed = Callable[[list], np.ndarray]
 
@@ -44,48 +44,22 @@ def _check_size(size) -> tuple:
     return size
 
 
-def grey(image) -> np.ndarray:
-    """A path or an array (h, w), (h, w, 1), (h, w, 3 RGB) or (h, w, 4), uint8 or float in
-    [0, 1], as a uint8 (h, w) grey image."""
-    if isinstance(image, (str, os.PathLike)):
-        return read_image(image, channels=1)[:, :, 0]
-    array = np.asarray(image)
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    elif array.ndim == 3 and array.shape[2] in (3, 4):
-        array = (
-            cv2.cvtColor(np.ascontiguousarray(array[:, :, :3]), cv2.COLOR_RGB2GRAY)
-            if array.dtype == np.uint8
-            else array[:, :, :3] @ np.array([0.299, 0.587, 0.114])
-        )
-    if array.ndim != 2 or array.size == 0 or array.dtype.kind not in "uif":
-        raise ValueError(f"not an image: an array of shape {array.shape} and dtype {array.dtype}")
-    if array.dtype.kind == "f":
-        array = array * 255.0 if array.size and float(np.nanmax(array)) <= 1.0 else array
-    return np.clip(np.nan_to_num(array), 0, 255).astype(np.uint8)
-
-
-def fit(image, size=(64, 64)) -> np.ndarray:
-    """uint8 (height, width): `image` grey, padded to the aspect of `size` with its border's
-    median value (as a model's `keep_aspect` does), then resized (area averaging when
-    shrinking). The content is never stretched."""
-    height, width = _check_size(size)
-    padded = pad_to_aspect(grey(image)[:, :, None], height, width)[:, :, 0]
-    shrinking = padded.shape[0] > height or padded.shape[1] > width
-    return cv2.resize(padded, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+def grey_at_size(images, size=(64, 64)) -> np.ndarray:
+    """uint8 (n, height, width): each image read grey by `siamese.data` (paths, or arrays grey
+    or RGB, uint8 or float in [0, 1]), padded to the aspect of `size` with its border's median
+    value and resized (area averaging when shrinking). The content is never stretched."""
+    preprocessing = Preprocessing(image_size=_check_size(size), channels=1, keep_aspect=True)
+    return np.round(load_images(images, preprocessing) * 255.0).astype(np.uint8)[..., 0]
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
     """Rows scaled to length 1 (float32); an all-zero row (a blank image's) stays zero."""
-    x = np.asarray(x, np.float64)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.maximum(norms, 1e-12)).astype(np.float32)
+    return numpy_distances.unit(np.asarray(x, np.float64)).astype(np.float32)
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """1 - a.b of matched unit rows, (n, d), (n, d) -> (n,), in [0, 2]."""
-    similarity = np.sum(np.asarray(a, np.float64) * np.asarray(b, np.float64), axis=-1)
-    return np.clip(1.0 - similarity, 0.0, 2.0)
+    """1 - cos of matched rows, (n, d), (n, d) -> (n,), in [0, 2], in float64."""
+    return numpy_distances.cosine(np.asarray(a, np.float64), np.asarray(b, np.float64))
 
 
 def pixels_embedding(size=(32, 32)) -> Embed:
@@ -93,7 +67,7 @@ def pixels_embedding(size=(32, 32)) -> Embed:
     size = _check_size(size)
 
     def embed(images) -> np.ndarray:
-        stack = np.stack([fit(image, size).astype(np.float32).ravel() for image in as_image_list(images)])
+        stack = grey_at_size(images, size).reshape(-1, size[0] * size[1]).astype(np.float32)
         return unit_rows(stack - stack.mean(axis=1, keepdims=True))
 
     return embed
@@ -148,7 +122,7 @@ def hog_embedding(size=(64, 64), *, cell: int = 8, block: int = 2, bins: int = 9
         raise ValueError(f"size {(height, width)} must be a multiple of cell={cell} and hold a block of {block} cells")
 
     def embed(images) -> np.ndarray:
-        stack = np.stack([fit(image, (height, width)) for image in as_image_list(images)])
+        stack = grey_at_size(images, (height, width))
         return unit_rows(hog_descriptors(stack, cell=cell, block=block, bins=bins))
 
     return embed
@@ -194,7 +168,7 @@ def lbp_embedding(size=(64, 64), *, grid=(4, 4)) -> Embed:
     cells = rows * columns
 
     def embed(images) -> np.ndarray:
-        stack = np.stack([fit(image, (height, width)) for image in as_image_list(images)])
+        stack = grey_at_size(images, (height, width))
         codes = lbp_codes(stack).reshape(len(stack), -1)  # (n, pixels)
         flat = (np.arange(len(stack))[:, None] * cells + cell[None, :]) * UNIFORM_BINS + codes
         counts = np.bincount(flat.ravel(), minlength=len(stack) * cells * UNIFORM_BINS).reshape(

@@ -1,19 +1,26 @@
-"""The non-learned baselines: shapes, unit rows, distances that mean something, aspect kept.
+"""The non-learned baselines of benchmarks/baselines.py: shapes, unit rows, distances that
+mean something, aspect kept.
 
 Images are real files drawn with OpenCV into a temporary folder and read back by path, as
 the benchmark reads its data sets.
 """
 
+import sys
+
 import cv2
 import numpy as np
 import pytest
 
-from siamese.evaluation.baselines import (
+from siamese.errors import ImageError
+from tests.conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from baselines import (  # noqa: E402  (benchmarks/ is not a package: found through sys.path)
     BASELINES,
     UNIFORM_BINS,
     cosine_distance,
-    fit,
-    grey,
+    grey_at_size,
     hog_embedding,
     lbp_codes,
     lbp_embedding,
@@ -101,7 +108,7 @@ def test_a_wide_image_keeps_its_aspect(tmp_path):
     wide[18:22, 10:150] = 0  # a 4-pixel horizontal stroke
     path = tmp_path / "wide.png"
     cv2.imwrite(str(path), wide)
-    square = fit(path, (64, 64))
+    square = grey_at_size(path, (64, 64))[0]
     assert square.shape == (64, 64)
     ink_rows = np.flatnonzero((square < 128).any(axis=1))
     assert len(ink_rows) <= 3 and abs(ink_rows.mean() - 31.5) <= 1.5  # thin and centred
@@ -113,14 +120,14 @@ def test_a_wide_image_keeps_its_aspect(tmp_path):
 def test_padding_takes_the_border_median_of_a_dark_background():
     tall = np.zeros((80, 20), np.uint8)
     tall[10:70, 8:12] = 255  # white ink on black
-    square = fit(tall, (32, 32))
+    square = grey_at_size(tall, (32, 32))[0]
     assert square[:, :4].max() == 0 and square.max() > 128
 
 
 def test_non_square_targets_keep_the_aspect_too():
     image = np.full((40, 160), 255, np.uint8)
     image[:, 78:82] = 0  # a vertical stroke in the middle
-    out = fit(image, (16, 64))  # 1:4 target, 1:4 image: no padding at all
+    out = grey_at_size(image, (16, 64))[0]  # 1:4 target, 1:4 image: no padding at all
     assert out.shape == (16, 64) and (out[:, 30:34] < 200).any(axis=0).any()
 
 
@@ -132,11 +139,13 @@ def test_embeddings_are_deterministic(name, files):
     np.testing.assert_array_equal(first, second)
 
 
-def test_grey_reads_colour_and_float_and_rejects_non_images():
-    assert grey(np.zeros((5, 6, 3), np.uint8)).shape == (5, 6)
-    assert grey(np.ones((5, 6), np.float32)).max() == 255
-    with pytest.raises(ValueError, match="not an image"):
-        grey(np.zeros((5, 6, 2)))
+def test_grey_at_size_reads_colour_and_float_and_rejects_non_images():
+    colour = np.zeros((8, 8, 3), np.uint8)
+    colour[..., 0] = 200  # pure red: grey 0.299 * 200 = 60, not the mean of the channels (67)
+    assert grey_at_size(colour, (8, 8)).shape == (1, 8, 8) and np.all(grey_at_size(colour, (8, 8)) == 60)
+    assert grey_at_size(np.ones((8, 8), np.float32), (8, 8)).max() == 255
+    with pytest.raises(ImageError, match="not an image"):
+        grey_at_size(np.zeros((5, 6, 2)), (8, 8))
 
 
 def test_lbp_codes_match_a_loop_over_pixels():

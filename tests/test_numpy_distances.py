@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from siamese.inference.distances import NumpyDistance
 from siamese.inference.keras_engine import distance_spec
 from siamese.model import distances
+from siamese.numpy_distances import NumpyDistance
 
 RNG = np.random.default_rng(0)
 A = RNG.normal(size=(9, 7)).astype("float32")
