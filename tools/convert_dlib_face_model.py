@@ -111,7 +111,8 @@ def _read_con(r: _Reader) -> dict:
     params = r.tensor().reshape(-1)
     filters, rows, cols, stride_y, stride_x, pad_y, pad_x = (r.int() for _ in range(7))
     kernel_shape, bias_shape = r.alias(), r.alias()
-    [r.float() for _ in range(4)]  # learning-rate and weight-decay multipliers
+    for _ in range(4):  # learning-rate and weight-decay multipliers (training only)
+        r.float()
     size = int(np.prod(kernel_shape))
     if kernel_shape[0] != filters or bias_shape[1] != filters or params.size != size + filters:
         r.fail(f"convolution of {filters} filters with {params.size} parameters")
@@ -127,7 +128,8 @@ def _read_con(r: _Reader) -> dict:
 def _read_affine(r: _Reader) -> dict:
     params = r.tensor().reshape(-1)
     r.alias(), r.alias()
-    r.int()  # mode: per channel (convolutions) or per unit
+    if r.int() != 0:  # dlib's layer_mode: 0 = CONV_MODE, one gamma and beta per channel
+        r.fail("an affine layer per unit, not per channel")
     half = params.size // 2
     return {"gamma": params[:half], "beta": params[half:]}
 
@@ -137,7 +139,8 @@ def _read_fc(r: _Reader) -> dict:
     params = r.tensor()
     r.alias(), r.alias()
     has_bias = r.int() == 0  # dlib's fc_bias_mode: 0 = FC_HAS_BIAS, 1 = FC_NO_BIAS
-    [r.float() for _ in range(4)]
+    for _ in range(4):
+        r.float()
     if has_bias or params.size != inputs * outputs:
         r.fail(f"expected fc_no_bias<{outputs}> over {inputs} inputs")
     return {"kernel": params.reshape(inputs, outputs)}
@@ -184,17 +187,35 @@ def read_dlib_net(path: str | Path) -> tuple[dict, list]:
         if kind not in _LAYERS:
             r.fail(f"layer {kind!r} is not in dlib's face recognition network")
         layers.append(DlibLayer(kind, _LAYERS[kind](r)))
-        [r.flag() for _ in range(3)]
-        [r.tensor() for _ in range(3)]  # gradients and cached outputs, empty in a saved network
+        for _ in range(3):  # training flags, then gradients and cached outputs (empty in a saved network)
+            r.flag()
+        for _ in range(3):
+            r.tensor()
         if len(layers) == 1 and r.int() != 1:  # the layer on the input also keeps its sample expansion factor
             r.fail("a sample expansion factor other than 1")
     return {"mean": mean, "size": size}, layers
 
 
-def _check_against_tower(tower, net_input: dict, layers: list, name: str) -> None:
+def _expected_kinds() -> list:
+    """dlib's layer names, from the input up, of the network `face_resnet` rebuilds."""
+    from siamese.model.face_resnet import STAGES
+
+    block = ["con_4", "affine_", "relu_", "con_4", "affine_"]
+    kinds = ["con_4", "affine_", "relu_", "max_pool_2"]
+    for _, down, residuals in STAGES:
+        if down:
+            kinds += [*block, "avg_pool_2", "add_prev_", "relu_"]
+        kinds += [*block, "add_prev_", "relu_"] * residuals
+    return [*kinds, "avg_pool_2", "fc_2"]
+
+
+def _check_layers(net_input: dict, layers: list, name: str) -> None:
     """Refuse a file whose layers are not the ones the Keras tower was built from."""
     from siamese.model import face_resnet
 
+    kinds = [layer.kind for layer in layers]
+    if kinds != _expected_kinds():
+        raise DlibFormatError(f"{name}: {len(kinds)} layers that are not dlib's face recognition ResNet's")
     if net_input["size"] != (face_resnet.INPUT_SIZE,) * 2:
         raise DlibFormatError(f"{name}: input of {net_input['size']}, the tower takes {face_resnet.INPUT_SIZE}")
     if not np.allclose(net_input["mean"], face_resnet.PIXEL_MEAN, atol=1e-3):
@@ -216,17 +237,11 @@ def face_tower_from_dlib(path: str | Path):
     from siamese.model.face_resnet import build_face_resnet
 
     net_input, layers = read_dlib_net(path)
+    _check_layers(net_input, layers, str(path))
     tower = build_face_resnet()
-    _check_against_tower(tower, net_input, layers, str(path))
     convs = [layer.params for layer in layers if layer.kind == "con_4"]
     affines = [layer.params for layer in layers if layer.kind == "affine_"]
     dense = [layer.params for layer in layers if layer.kind == "fc_2"]
-    keras_convs = [layer for layer in tower.layers if layer.name.startswith("conv")]
-    if len(convs) != len(keras_convs) or len(affines) != len(keras_convs) or len(dense) != 1:
-        raise DlibFormatError(
-            f"{path}: {len(convs)} convolutions, {len(affines)} affines and {len(dense)} dense layers; "
-            f"the tower has {len(keras_convs)}, {len(keras_convs)} and 1"
-        )
     for index, (conv, affine) in enumerate(zip(convs, affines), start=1):
         layer = tower.get_layer(f"conv{index:02d}")
         kernel = conv["kernel"].transpose(2, 3, 1, 0)  # (filters, in, rows, cols) -> (rows, cols, in, filters)
