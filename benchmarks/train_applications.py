@@ -1,5 +1,7 @@
-"""Train the shipped `signatures` and `faces` models with their recipes, on the training side
-of the splits that `benchmarks/applications.py` measures on.
+"""Train the shipped `signatures` model and the `faces` recipe's models, on the training side
+of the splits that `benchmarks/applications.py` measures on. (The shipped `faces` model is
+dlib's converted network, `tools/convert_dlib_face_model.py`; the recipe's are written as
+`faces-splitK.keras` beside it, never over it.)
 
 **What.** `siamese.training.train` with `recipe_config("signatures")` on the cross-media
 signatures of the 70 training writers of `signature_split()`, and with
@@ -110,8 +112,8 @@ def main(argv=None) -> int:
         "--face-split",
         type=int,
         default=0,
-        help="train faces on this split's training people (0: the shipped faces.keras; K: faces-splitK.keras, "
-        "which benchmarks/applications.py measures on split K)",
+        help="train faces on this split's training people, into faces-splitK.keras "
+        "(benchmarks/applications.py measures split K >= 1 on it)",
     )
     args = parser.parse_args(argv)
     if not DATA.is_dir():
@@ -133,7 +135,7 @@ def main(argv=None) -> int:
         _train("signatures", signature_dataset(root, train_writers), config, args.out_dir, args.results)
     if "faces" in args.only:
         train_people, _ = face_split(args.face_split)
-        name = "faces" if args.face_split == 0 else f"faces-split{args.face_split}"
+        name = f"faces-split{args.face_split}"
         _train(name, face_dataset(DATA, train_people), recipe_config("faces", **overrides), args.out_dir, args.results)
     print(f"total {time.perf_counter() - start:.0f} s")
     return 0

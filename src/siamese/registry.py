@@ -50,6 +50,9 @@ STROKES = Names("strokes", ("keep", "even"))
 AUGMENTATIONS = Names("augmentation", ("rotation", "shear", "zoom", "shift", "flip", "brightness", "contrast"))
 # Keras Applications towers for colour photos (siamese.model.backbones).
 BACKBONES = Names("backbone", ("mobilenetv3small", "mobilenetv3large", "efficientnetb0"))
+# Towers rebuilt from published face-trained weights: the builder in siamese.model, the
+# converter of the weights in tools/ (dlib_resnet: siamese.model.face_resnet, the `faces` model).
+FACE_TOWERS = Names("face tower", ("dlib_resnet",))
 
 # Losses that score the learned head's probabilities rather than distances.
 PROBABILITY_LOSSES = ("crossentropy",)

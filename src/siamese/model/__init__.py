@@ -1,8 +1,10 @@
 """Towers, distances, losses, reducers and the Siamese network (Keras 3, `keras.ops` only)."""
 
 from siamese.model import distances, losses, reducers
+from siamese.model.channel_affine import ChannelAffine
 from siamese.model.distances import CosineDistance, EuclideanDistance, LearnedDistance, ManhattanDistance
 from siamese.model.ensemble import ensemble_network
+from siamese.model.face_resnet import build_face_resnet, build_face_tower
 from siamese.model.losses import (
     BatchLoss,
     ClassProxies,
@@ -15,6 +17,7 @@ from siamese.model.losses import (
     pair_crossentropy,
 )
 from siamese.model.network import SiameseNetwork
+from siamese.model.padded_add import PaddedAdd
 from siamese.model.reducers import AvgNonZeroReducer, MeanReducer
 from siamese.model.saving import load_network, save_network
 from siamese.model.towers import build_tower
@@ -22,6 +25,7 @@ from siamese.model.towers import build_tower
 __all__ = [
     "AvgNonZeroReducer",
     "BatchLoss",
+    "ChannelAffine",
     "ClassProxies",
     "ContrastiveLoss",
     "CosineDistance",
@@ -32,7 +36,10 @@ __all__ = [
     "MultiSimilarityLoss",
     "PairCrossentropy",
     "PairLoss",
+    "PaddedAdd",
     "SiameseNetwork",
+    "build_face_resnet",
+    "build_face_tower",
     "build_tower",
     "contrastive_loss",
     "distances",
