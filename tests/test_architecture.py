@@ -20,7 +20,7 @@ from tests.conftest import REPO
 
 SOURCE = REPO / "src" / "siamese"
 CHAIN = ["data", "model", "training", "recipes", "evaluation", "inference", "gallery", "service", "cli"]
-HELPERS = ["errors", "files", "integrity", "registry", "scores"]  # modules beside the chain, usable by all
+HELPERS = ["claims", "errors", "files", "integrity", "registry", "scores"]  # modules beside the chain, usable by all
 NEVER = {
     "data": {"keras", "tensorflow"},
     "recipes": {"keras", "tensorflow", "siamese.model"},
@@ -30,6 +30,7 @@ NEVER = {
     "service": {"siamese.training", "siamese.evaluation", "siamese.data", "keras", "tensorflow"},
     "registry": {"keras", "tensorflow"},
     "scores": {"keras", "tensorflow"},
+    "claims": {"keras", "tensorflow"},
     "integrity": {"keras", "tensorflow"},
 }
 
