@@ -4,6 +4,8 @@
     GET  /                     no key    a page to try it from a browser
     GET  /docs, /openapi.json  no key    the API, documented
     POST /verify               any key   multipart image1, image2 -> distance, same, threshold
+                                         or image1, name (+ rule, threshold) -> the same, against
+                                         every reference of name (1:1), with rule and references
     POST /identify             any key   multipart image (+ top) -> name or "unknown", candidates
     POST /enroll               write key multipart name, image (one or more) -> embeddings stored
     DELETE /identities/{name}  write key the identity and all its embeddings removed
@@ -91,9 +93,25 @@ def create_app(gallery: Gallery, keys: KeyStore, limits: Limits = Limits()) -> F
         return (importlib.resources.files("siamese.service") / "page.html").read_text(encoding="utf-8")
 
     @app.post("/verify", tags=["images"])
-    async def verify(image1: UploadFile = File(...), image2: UploadFile = File(...), key: Key = Depends(caller)):
-        result = model.verify(await image_of(image1, "image1"), await image_of(image2, "image2"))
-        return {**dataclasses.asdict(result), "model_id": model.model_id}
+    async def verify(
+        image1: UploadFile = File(...),
+        image2: UploadFile | None = File(None),
+        name: str | None = Form(None),
+        rule: str = Form("mean"),
+        threshold: float | None = Form(None),
+        key: Key = Depends(caller),
+    ):
+        if (image2 is None) == (name is None):
+            raise SiameseError("verify takes image1 with either image2 or name (a claimed identity), not both")
+        if name is None:
+            result = model.verify(
+                await image_of(image1, "image1"), await image_of(image2, "image2"), threshold=threshold
+            )
+            return {**dataclasses.asdict(result), "model_id": model.model_id}
+        query = await image_of(image1, "image1")
+        with lock:
+            claim = gallery.verify_claim(name, query, rule=rule, threshold=threshold)
+        return {**dataclasses.asdict(claim), "distance": claim.distance, "same": claim.same}
 
     @app.post("/identify", tags=["gallery"])
     async def identify(image: UploadFile = File(...), top: int = Form(5), key: Key = Depends(caller)):
