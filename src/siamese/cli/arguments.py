@@ -318,7 +318,8 @@ def _add_calibrate(commands) -> None:
     parser.add_argument(
         "data",
         type=Path,
-        help="validation pairs: a CSV pairs file, or a folder / .zip of class folders to draw pairs from",
+        help="validation pairs: a CSV pairs file, or a folder / .zip of class folders to draw pairs from "
+        "(signers' genuine/forged folders: genuine pairs against skilled forgeries of the same signer)",
     )
     parser.add_argument(
         "--objective",

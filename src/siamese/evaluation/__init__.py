@@ -30,7 +30,14 @@ from siamese.evaluation.oneshot_runs import (
     runs_from_dataset,
     score_oneshot_runs,
 )
-from siamese.evaluation.pair_sources import FilePairs, SampledPairs, read_pair_source, sample_pairs
+from siamese.evaluation.pair_sources import (
+    FilePairs,
+    ForgeryPairs,
+    SampledPairs,
+    read_pair_source,
+    sample_forgery_pairs,
+    sample_pairs,
+)
 from siamese.evaluation.report import format_markdown, format_table, summary_rows, write_report
 from siamese.evaluation.retrieval import RetrievalResult, average_precisions, retrieval_metrics, retrieval_subset
 from siamese.evaluation.steps import (
@@ -62,6 +69,7 @@ __all__ = [
     "Evaluation",
     "FewShotResult",
     "FilePairs",
+    "ForgeryPairs",
     "HistoryStep",
     "IdentificationResult",
     "IdentificationStep",
@@ -77,6 +85,7 @@ __all__ = [
     "VerificationMetrics",
     "average_precisions",
     "default_way",
+    "sample_forgery_pairs",
     "sample_pairs",
     "sample_trial",
     "embed_dataset",
