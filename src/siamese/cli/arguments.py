@@ -292,6 +292,18 @@ def _add_evaluate(commands) -> None:
     )
     parser.add_argument("--pairs-count", type=int, default=2000, help="pairs drawn from DATA, half same (default 2000)")
     parser.add_argument(
+        "--references",
+        type=_filters,
+        default=(1, 3, 5),
+        help="on signers' genuine/forged folders: writer-dependent verification with these numbers of "
+        "genuine references per writer, against skilled and random forgeries (default 1,3,5)",
+    )
+    parser.add_argument(
+        "--normalized-threshold",
+        type=float,
+        help="the normalized claim rule's threshold, for its FAR / FRR (default: its EER only)",
+    )
+    parser.add_argument(
         "--retrieval-images",
         type=int,
         default=2000,

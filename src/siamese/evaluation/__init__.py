@@ -1,5 +1,5 @@
 """Evaluation on unseen data: verification metrics, N-way episodes, the official one-shot
-runs, retrieval, pictures and a report.
+runs, retrieval, writer-dependent verification against forgeries, pictures and a report.
 
 Models come in as an `embed` and a `distance` function, so nothing here loads one (the CLI
 wires a `SiameseModel`'s `embed` and `distances` in). `evaluate` runs a list of steps, one
@@ -58,9 +58,11 @@ from siamese.evaluation.verification import (
     true_accept_rate_at,
     verification_metrics,
 )
+from siamese.evaluation.writers import REFERENCE_COUNTS, WritersResult, WritersStep, writer_scores
 
 __all__ = [
     "Context",
+    "REFERENCE_COUNTS",
     "SampledPairs",
     "Episode",
     "EpisodesStep",
@@ -83,6 +85,8 @@ __all__ = [
     "RunsStep",
     "Step",
     "VerificationMetrics",
+    "WritersResult",
+    "WritersStep",
     "average_precisions",
     "default_way",
     "sample_forgery_pairs",
@@ -111,5 +115,6 @@ __all__ = [
     "true_accept_rate_at",
     "verification_metrics",
     "wilson_interval",
+    "writer_scores",
     "write_report",
 ]

@@ -65,6 +65,17 @@ def _authentication(keys: KeyStore):
     return caller, writer
 
 
+def _verify_answer(gallery: Gallery, lock, first, second, name, rule: str, threshold: float | None) -> dict:
+    """The two-image answer, or a claim's against every reference of `name`, with the same fields."""
+    model = gallery.model
+    if second is not None:
+        result = model.verify(first, second, threshold=threshold)
+        return {**dataclasses.asdict(result), "model_id": model.model_id}
+    with lock:
+        claim = gallery.verify_claim(name, first, rule=rule, threshold=threshold)
+    return {**dataclasses.asdict(claim), "distance": claim.distance, "same": claim.same}
+
+
 def create_app(gallery: Gallery, keys: KeyStore, limits: Limits = Limits()) -> FastAPI:
     """The FastAPI application over an opened gallery (its model answers) and its keys."""
     app = FastAPI(
@@ -103,15 +114,8 @@ def create_app(gallery: Gallery, keys: KeyStore, limits: Limits = Limits()) -> F
     ):
         if (image2 is None) == (name is None):
             raise SiameseError("verify takes image1 with either image2 or name (a claimed identity), not both")
-        if name is None:
-            result = model.verify(
-                await image_of(image1, "image1"), await image_of(image2, "image2"), threshold=threshold
-            )
-            return {**dataclasses.asdict(result), "model_id": model.model_id}
-        query = await image_of(image1, "image1")
-        with lock:
-            claim = gallery.verify_claim(name, query, rule=rule, threshold=threshold)
-        return {**dataclasses.asdict(claim), "distance": claim.distance, "same": claim.same}
+        second = None if image2 is None else await image_of(image2, "image2")
+        return _verify_answer(gallery, lock, await image_of(image1, "image1"), second, name, rule, threshold)
 
     @app.post("/identify", tags=["gallery"])
     async def identify(image: UploadFile = File(...), top: int = Form(5), key: Key = Depends(caller)):
