@@ -95,6 +95,7 @@ def test_the_cli_answers_a_claim_in_words_and_in_json(gallery, shapes_dir, capsy
         (["--gallery", "{g}", "--claim", "square", "{image}", "{image}"], "--claim NAME takes --gallery G and one"),
         (["--gallery", "{g}", "{image}", "{image}"], "verify takes two images"),
         (["{image}"], "verify takes two images"),
+        (["{image}", "{image}", "--rule", "min"], "verify takes two images"),
     ],
 )
 def test_bad_claims_on_the_command_line_exit_2_with_one_line(gallery, shapes_dir, capsys, args, fragment):

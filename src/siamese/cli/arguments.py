@@ -220,7 +220,6 @@ def _add_verify(commands) -> None:
     parser.add_argument(
         "--rule",
         choices=CLAIM_RULES,
-        default="mean",
         help="with --claim: score by the mean or the min distance to NAME's references, or the mean "
         "divided by the references' own spread (normalized, 2+ references) (default mean)",
     )

@@ -21,7 +21,7 @@ def _claim(args) -> int:
         )
     gallery = Gallery.open(args.gallery, args.model)
     try:
-        result = gallery.verify_claim(args.claim, args.image1, rule=args.rule, threshold=args.threshold)
+        result = gallery.verify_claim(args.claim, args.image1, rule=args.rule or "mean", threshold=args.threshold)
     finally:
         gallery.close()
     if args.json:
@@ -40,8 +40,8 @@ def run(args) -> int:
 
     if args.claim is not None:
         return _claim(args)
-    if args.image2 is None or args.gallery is not None:
-        raise SiameseError("verify takes two images (siamese verify A B), or --gallery G --claim NAME IMAGE")
+    if args.image2 is None or args.gallery is not None or args.rule is not None:
+        raise SiameseError("verify takes two images (siamese verify A B), or --gallery G --claim NAME IMAGE [--rule R]")
 
     model = siamese.load_model(args.model, engine=args.engine)
     result = model.verify(args.image1, args.image2, threshold=args.threshold)
