@@ -151,7 +151,8 @@ def sample_forgery_pairs(dataset: ImageDataset, count: int = 2000, *, seed: int 
     if not signers:
         raise DatasetError(f"{dataset.origin}: no signer has both 2 genuine images and a skilled forgery")
     signed, rng = dataset.subset(signers), np.random.default_rng(seed)
-    same = np.array([rng.choice(idx, 2, replace=False) for idx in rng.choice(signed.class_indices, count // 2)])
+    signers = rng.integers(signed.num_classes, size=count // 2)
+    same = np.array([rng.choice(signed.class_indices[c], 2, replace=False) for c in signers]).reshape(-1, 2)
     genuine, forged = forgery_pairs(signed, count - count // 2, seed=seed)
     pairs = PairIndices(
         first=np.concatenate([same[:, 0], genuine]),
