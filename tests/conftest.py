@@ -132,3 +132,25 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+SIGNERS = {"square": "diamond", "circle": "pentagon", "hline": "diag", "wave": "arc", "cross": "spiral"}
+
+
+def write_signers(root: Path, genuine: int = 7, forged: int = 4, seed: int = 0, signers=SIGNERS) -> Path:
+    """Write `<signer>/genuine/NN.png` and `<signer>/forged/NN.png`: each signer draws one shape, its
+    forger a look-alike (another shape); returns root."""
+    rng = np.random.default_rng(seed)
+    for signer, imitation in signers.items():
+        for kind, shape, count in (("genuine", signer, genuine), ("forged", imitation, forged)):
+            folder = root / signer / kind
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                cv2.imwrite(str(folder / f"{i:02d}.png"), _draw(shape, rng))
+    return root
+
+
+@pytest.fixture(scope="session")
+def signers_dir(tmp_path_factory) -> Path:
+    """5 signers of 7 genuine drawings and 4 skilled forgeries each, in the genuine/forged layout."""
+    return write_signers(tmp_path_factory.mktemp("signers"))

@@ -40,6 +40,8 @@ LOSSES = Names("loss", ("contrastive", "crossentropy", "multi_similarity"))
 REDUCERS = Names("reducer", ("nonzero", "mean"))
 ENGINES = Names("engine", ("auto", "onnx", "keras"))
 OBJECTIVES = Names("objective", ("accuracy", "eer", "far"))
+# How a questioned image is scored against a claimed identity's references (siamese.claims).
+CLAIM_RULES = Names("claim rule", ("mean", "min", "normalized"))
 EXPORT_FORMATS = Names("format", ("onnx", "saved_model", "litert"))
 PRETRAINED = Names("pretrained model", ("omniglot", "signatures", "faces"))
 RECIPES = Names("recipe", ("handwriting", "signatures", "faces"))

@@ -15,6 +15,7 @@ from pathlib import Path
 from siamese import __version__
 from siamese.registry import (
     BACKBONES,
+    CLAIM_RULES,
     CONTRASTS,
     CROPS,
     DISTANCES,
@@ -201,11 +202,27 @@ def _engine_option(parser) -> None:
 
 
 def _add_verify(commands) -> None:
-    parser = _command(commands, "verify", "are two images the same class?")
+    parser = _command(
+        commands, "verify", "are two images the same class? (or, with --gallery and --claim, is one image NAME?)"
+    )
     parser.add_argument("image1")
-    parser.add_argument("image2")
+    parser.add_argument("image2", nargs="?", help="the second image (not with --claim)")
     parser.add_argument("--model", help=MODEL_HELP)
-    parser.add_argument("--threshold", type=float, help="override the model's calibrated threshold")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        help="override the model's calibrated threshold (the normalized rule needs one of its own)",
+    )
+    parser.add_argument("--gallery", type=Path, help="with --claim: the gallery NAME is enrolled in")
+    parser.add_argument(
+        "--claim", metavar="NAME", help="verify IMAGE against every reference of NAME in --gallery (1:1)"
+    )
+    parser.add_argument(
+        "--rule",
+        choices=CLAIM_RULES,
+        help="with --claim: score by the mean or the min distance to NAME's references, or the mean "
+        "divided by the references' own spread (normalized, 2+ references) (default mean)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     _engine_option(parser)
 
@@ -274,6 +291,18 @@ def _add_evaluate(commands) -> None:
     )
     parser.add_argument("--pairs-count", type=int, default=2000, help="pairs drawn from DATA, half same (default 2000)")
     parser.add_argument(
+        "--references",
+        type=_filters,
+        default=(1, 3, 5),
+        help="on signers' genuine/forged folders: writer-dependent verification with these numbers of "
+        "genuine references per writer, against skilled and random forgeries (default 1,3,5)",
+    )
+    parser.add_argument(
+        "--normalized-threshold",
+        type=float,
+        help="the normalized claim rule's threshold, for its FAR / FRR (default: its EER only)",
+    )
+    parser.add_argument(
         "--retrieval-images",
         type=int,
         default=2000,
@@ -300,7 +329,8 @@ def _add_calibrate(commands) -> None:
     parser.add_argument(
         "data",
         type=Path,
-        help="validation pairs: a CSV pairs file, or a folder / .zip of class folders to draw pairs from",
+        help="validation pairs: a CSV pairs file, or a folder / .zip of class folders to draw pairs from "
+        "(signers' genuine/forged folders: genuine pairs against skilled forgeries of the same signer)",
     )
     parser.add_argument(
         "--objective",

@@ -1,5 +1,9 @@
 """`siamese calibrate MODEL PAIRS`: fit the threshold on validation pairs and store it in the model.
 
+A folder of signers with skilled forgeries (`<signer>/genuine`, `<signer>/forged`) gives
+pairs against the forgeries (`ForgeryPairs`): `--objective far --target-far 0.05` then sets
+the threshold that accepts at most 5% of skilled forgeries.
+
 Light by construction: the calibrator needs numpy and scikit-learn, the model runs on ONNX
 Runtime when it has an up-to-date export, and every input is read before the model loads.
 """
@@ -9,7 +13,7 @@ from __future__ import annotations
 
 def run(args) -> int:
     import siamese
-    from siamese.evaluation import format_table, read_pair_source, verification_metrics
+    from siamese.evaluation import ForgeryPairs, format_table, read_pair_source, verification_metrics
     from siamese.training import ThresholdCalibrator
 
     calibrator = ThresholdCalibrator(args.objective, target_far=args.target_far)
@@ -22,8 +26,9 @@ def run(args) -> int:
     model.threshold = calibrator.threshold_
     model.save()  # also updates an up-to-date export's metadata, so it does not go stale
     was = "none" if before is None else f"{before:.4f}"
+    kind = " (different = skilled forgeries)" if isinstance(validation, ForgeryPairs) else ""
     print(
-        f"threshold {was} -> {calibrator.threshold_:.4f} ({args.objective} on {len(validation.same)} validation pairs: "
+        f"threshold {was} -> {calibrator.threshold_:.4f} ({args.objective} on {len(validation.same)} validation pairs{kind}: "
         f"FAR {calibrator.false_accept_rate_:.4f}, TAR {calibrator.true_accept_rate_:.4f}), saved in {args.model}"
     )
     if test is not None:

@@ -1,5 +1,8 @@
 """`siamese evaluate MODEL [DATA]`: the evaluation steps the arguments ask for, their table and report.
 
+On signers' genuine/forged folders it adds writer-dependent verification: K references per
+writer against skilled and random forgeries (`siamese.evaluation.writers`).
+
 Every input is read and checked (data, pairs file, runs, history) before the model is
 loaded, and the steps draw their pairs and episodes before any image is embedded.
 """
@@ -51,6 +54,12 @@ def run(args) -> int:
         steps.append(runs)
     if dataset is not None and args.identification:
         steps.append(ev.IdentificationStep(threshold=model.threshold, unknown_share=args.unknown_share))
+    if dataset is not None and dataset.num_forgeries:
+        steps.append(
+            ev.WritersStep(
+                threshold=model.threshold, normalized_threshold=args.normalized_threshold, references=args.references
+            )
+        )
     if dataset is not None:
         steps.append(ev.RetrievalStep(args.retrieval_images))
     about = {

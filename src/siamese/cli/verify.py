@@ -1,12 +1,47 @@
-"""`siamese verify A B`: same or different, with the distance and the threshold."""
+"""`siamese verify A B`: same or different, with the distance and the threshold.
+
+`siamese verify --gallery G --claim NAME IMAGE`: is IMAGE NAME? Scored against every
+reference of NAME in the gallery (`Gallery.verify_claim`), accepted or rejected.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+
+from siamese.errors import SiameseError
+
+
+def _claim(args) -> int:
+    from siamese.gallery import Gallery
+
+    if args.gallery is None or args.image2 is not None:
+        raise SiameseError(
+            "--claim NAME takes --gallery G and one image: siamese verify --gallery G --claim NAME IMAGE"
+        )
+    gallery = Gallery.open(args.gallery, args.model)
+    try:
+        result = gallery.verify_claim(args.claim, args.image1, rule=args.rule or "mean", threshold=args.threshold)
+    finally:
+        gallery.close()
+    if args.json:
+        print(json.dumps({**dataclasses.asdict(result), "distance": result.distance, "same": result.same}))
+    else:
+        verdict = "accepted" if result.accepted else "rejected"
+        print(
+            f"{verdict}: {result.name} ({result.rule} score {result.score:.4f}, threshold {result.threshold:.4f}, "
+            f"{result.references} reference(s))"
+        )
+    return 0
 
 
 def run(args) -> int:
     import siamese
+
+    if args.claim is not None:
+        return _claim(args)
+    if args.image2 is None or args.gallery is not None or args.rule is not None:
+        raise SiameseError("verify takes two images (siamese verify A B), or --gallery G --claim NAME IMAGE [--rule R]")
 
     model = siamese.load_model(args.model, engine=args.engine)
     result = model.verify(args.image1, args.image2, threshold=args.threshold)

@@ -90,6 +90,10 @@ class ImageDataset:
     def image(self, index: int, channels: int = 1) -> np.ndarray:
         return decode_image(self.read(index), name=self.name(index), channels=channels)
 
+    def forgery_image(self, index: int, channels: int = 1) -> np.ndarray:
+        source, member, _ = self.forgeries[index]
+        return decode_image(self._read(source, member), name=self.forgery_name(index), channels=channels)
+
     def load(self, preprocessing: Preprocessing, indices: Sequence[int] | None = None, workers: int = 4) -> np.ndarray:
         """Decode and preprocess images to float32 (n, h, w, c), in parallel threads."""
         indices = range(len(self)) if indices is None else indices

@@ -1,5 +1,5 @@
 """Evaluation on unseen data: verification metrics, N-way episodes, the official one-shot
-runs, retrieval, pictures and a report.
+runs, retrieval, writer-dependent verification against forgeries, pictures and a report.
 
 Models come in as an `embed` and a `distance` function, so nothing here loads one (the CLI
 wires a `SiameseModel`'s `embed` and `distances` in). `evaluate` runs a list of steps, one
@@ -30,7 +30,14 @@ from siamese.evaluation.oneshot_runs import (
     runs_from_dataset,
     score_oneshot_runs,
 )
-from siamese.evaluation.pair_sources import FilePairs, SampledPairs, read_pair_source, sample_pairs
+from siamese.evaluation.pair_sources import (
+    FilePairs,
+    ForgeryPairs,
+    SampledPairs,
+    read_pair_source,
+    sample_forgery_pairs,
+    sample_pairs,
+)
 from siamese.evaluation.report import format_markdown, format_table, summary_rows, write_report
 from siamese.evaluation.retrieval import RetrievalResult, average_precisions, retrieval_metrics, retrieval_subset
 from siamese.evaluation.steps import (
@@ -51,9 +58,11 @@ from siamese.evaluation.verification import (
     true_accept_rate_at,
     verification_metrics,
 )
+from siamese.evaluation.writers import REFERENCE_COUNTS, WritersResult, WritersStep, writer_scores
 
 __all__ = [
     "Context",
+    "REFERENCE_COUNTS",
     "SampledPairs",
     "Episode",
     "EpisodesStep",
@@ -62,6 +71,7 @@ __all__ = [
     "Evaluation",
     "FewShotResult",
     "FilePairs",
+    "ForgeryPairs",
     "HistoryStep",
     "IdentificationResult",
     "IdentificationStep",
@@ -75,8 +85,11 @@ __all__ = [
     "RunsStep",
     "Step",
     "VerificationMetrics",
+    "WritersResult",
+    "WritersStep",
     "average_precisions",
     "default_way",
+    "sample_forgery_pairs",
     "sample_pairs",
     "sample_trial",
     "embed_dataset",
@@ -102,5 +115,6 @@ __all__ = [
     "true_accept_rate_at",
     "verification_metrics",
     "wilson_interval",
+    "writer_scores",
     "write_report",
 ]

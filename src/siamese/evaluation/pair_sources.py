@@ -1,5 +1,10 @@
 """Verification pairs from where they come: a pairs file of paths, or drawn from a dataset.
 
+A dataset of signers with skilled forgeries (`<signer>/genuine`, `<signer>/forged`) gives
+the pairs that test a signature verifier: two genuine signatures of one signer (same)
+against a genuine signature and a skilled forgery of that signer (different), never
+another signer's genuine one: a threshold set on them holds against imitators.
+
 Both kinds answer the same questions: the labels (`same`, known before any image is
 embedded, so a source without both same and different pairs fails at once, naming its
 file), the distances under a model's `embed` and `distance`, and the two images of a pair
@@ -17,9 +22,10 @@ import numpy as np
 
 from siamese.data.datasets import ImageDataset, load_dataset
 from siamese.data.images import read_image
-from siamese.data.pairs import PairIndices, PairSampler
+from siamese.data.pairs import PairIndices, PairSampler, forgery_pairs
 from siamese.data.pairs_file import PairList, read_pairs_file
-from siamese.evaluation.embedding import Distance, Embed, embed_dataset, path_pair_distances
+from siamese.errors import DatasetError
+from siamese.evaluation.embedding import Distance, Embed, embed_dataset, embed_images, path_pair_distances
 from siamese.scores import require_both_kinds
 
 
@@ -95,6 +101,67 @@ class SampledPairs(_PairSource):
         return frozenset((int(self.pairs.first[index]), int(self.pairs.second[index])))
 
 
+@dataclasses.dataclass(frozen=True)
+class ForgeryPairs(_PairSource):
+    """Genuine-genuine pairs of a signer (same) and genuine-vs-skilled-forgery pairs of that
+    signer (different); `pairs.second` at `len(dataset)` and above indexes the forgeries."""
+
+    dataset: ImageDataset
+    pairs: PairIndices
+
+    @property
+    def name(self) -> str:
+        return self.dataset.origin
+
+    @property
+    def needed(self) -> np.ndarray:
+        """Dataset indices of the genuine images the pairs use."""
+        both = np.concatenate([self.pairs.first, self.pairs.second])
+        return both[both < len(self.dataset)]
+
+    def distances(
+        self, embed: Embed, distance: Distance, *, channels: int = 1, table: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Distances (n,): genuine images from `table` when given (else embedded once), each forgery embedded once."""
+        if table is None:
+            table = embed_dataset(self.dataset, embed, self.needed, channels=channels)
+        forged = embed_images(
+            [self.dataset.forgery_image(i, channels) for i in range(self.dataset.num_forgeries)], embed
+        )
+        table = np.concatenate([table, forged.astype(table.dtype)])
+        return np.asarray(distance(table[self.pairs.first], table[self.pairs.second]), dtype=np.float64)
+
+    def images(self, index: int, channels: int = 1) -> tuple:
+        second, size = int(self.pairs.second[index]), len(self.dataset)
+        image = (
+            self.dataset.image(second, channels)
+            if second < size
+            else self.dataset.forgery_image(second - size, channels)
+        )
+        return self.dataset.image(int(self.pairs.first[index]), channels), image
+
+    def key(self, index: int) -> frozenset:
+        return frozenset((int(self.pairs.first[index]), int(self.pairs.second[index])))
+
+
+def sample_forgery_pairs(dataset: ImageDataset, count: int = 2000, *, seed: int = 0) -> ForgeryPairs:
+    """`count` pairs of the signers with skilled forgeries and 2 or more genuine images, half
+    genuine-genuine, half genuine-vs-forgery of one signer, drawn with the seed."""
+    signers = [c for c in np.unique(dataset.forgery_labels) if dataset.class_sizes[c] >= 2]
+    if not signers:
+        raise DatasetError(f"{dataset.origin}: no signer has both 2 genuine images and a skilled forgery")
+    signed, rng = dataset.subset(signers), np.random.default_rng(seed)
+    signers = rng.integers(signed.num_classes, size=count // 2)
+    same = np.array([rng.choice(signed.class_indices[c], 2, replace=False) for c in signers]).reshape(-1, 2)
+    genuine, forged = forgery_pairs(signed, count - count // 2, seed=seed)
+    pairs = PairIndices(
+        first=np.concatenate([same[:, 0], genuine]),
+        second=np.concatenate([same[:, 1], len(signed) + forged]),
+        same=np.concatenate([np.ones(len(same), np.int64), np.zeros(len(genuine), np.int64)]),
+    )
+    return ForgeryPairs(signed, pairs)
+
+
 def sample_pairs(dataset: ImageDataset, count: int = 2000, *, seed: int = 0) -> SampledPairs:
     """`count` pairs, half same, drawn with the seed; different pairs within one group when
     the dataset has groups (the harder test, as the one-shot runs pose it)."""
@@ -104,8 +171,12 @@ def sample_pairs(dataset: ImageDataset, count: int = 2000, *, seed: int = 0) -> 
 
 def read_pair_source(path: str | os.PathLike, *, count: int = 2000, seed: int = 0) -> FilePairs | SampledPairs:
     """A pairs file (CSV, `siamese.data.pairs_file`) as it is, or `count` pairs drawn from a
-    folder / zip of class folders; checked, nothing embedded."""
+    folder / zip of class folders (against skilled forgeries where it has them: `ForgeryPairs`);
+    checked, nothing embedded."""
     path = Path(path)
     if path.suffix.lower() == ".csv" or (path.is_file() and not zipfile.is_zipfile(path)):
         return FilePairs(read_pairs_file(path), str(path))
-    return sample_pairs(load_dataset(path), count, seed=seed)
+    dataset = load_dataset(path)
+    if dataset.num_forgeries:
+        return sample_forgery_pairs(dataset, count, seed=seed)
+    return sample_pairs(dataset, count, seed=seed)

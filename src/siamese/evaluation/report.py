@@ -62,6 +62,40 @@ def summary_rows(metrics: dict) -> list[tuple[str, dict]]:
     if retrieval:
         rows.append((f"retrieval precision@1 ({retrieval['classes']} classes)", retrieval["precision_at_1"]))
         rows.append(("retrieval mean average precision", retrieval["mean_average_precision"]))
+    if metrics.get("writers"):
+        rows += _writer_rows(metrics["writers"])
+    return rows
+
+
+def _rate_rows(label: str, measured: dict) -> list[tuple[str, dict]]:
+    """EER against skilled and random forgeries, and FRR / FAR at the threshold where there is one."""
+    rows, some = [], next(measured[kind] for kind in ("skilled", "random") if kind in measured)
+    for kind in ("skilled", "random"):
+        if kind in measured:
+            at = f" (threshold {measured[kind]['eer_threshold']:.4f})"
+            rows.append((f"{label} EER vs {kind} forgeries{at}", measured[kind]["eer"]))
+    accepted = some["true_accept_rate"]
+    if accepted:
+        threshold = some["threshold"]
+        rejected = {
+            **accepted,
+            "value": 1 - accepted["value"],
+            "low": 1 - accepted["high"],
+            "high": 1 - accepted["low"],
+        }
+        rows.append((f"  FRR at threshold {threshold:.4f}", rejected))
+        for kind in ("skilled", "random"):
+            if kind in measured:
+                rows.append((f"  FAR vs {kind} forgeries at threshold", measured[kind]["false_accept_rate"]))
+    return rows
+
+
+def _writer_rows(writers: dict) -> list[tuple[str, dict]]:
+    """Writer-dependent verification (`siamese.evaluation.writers`): per K references and rule."""
+    rows = []
+    for k, found in writers.items():
+        for rule, measured in found["rules"].items():
+            rows += _rate_rows(f"K={k} {rule} ({found['writers']} writers):", measured)
     return rows
 
 

@@ -3,6 +3,7 @@
     gallery = Gallery.create("people.db", model="omniglot")   # or Gallery.open("people.db")
     gallery.enroll("alice", ["alice1.png", "alice2.png"])
     gallery.identify("query.png")      # Identification(name='alice', distance=0.08, known=True, ...)
+    gallery.verify_claim("alice", "query.png", rule="mean")   # ClaimVerification(accepted=True, ...)
     gallery.forget("alice")            # every embedding of hers, and her name, gone from the file
 
 Only embeddings are stored, never images, each with the model that made it; a gallery
@@ -18,6 +19,7 @@ import os
 
 import numpy as np
 
+from siamese.claims import claim_scores, minimum_references, reference_spread
 from siamese.errors import ConfigError, GalleryError, UnknownIdentityError
 from siamese.gallery.index import Index
 from siamese.gallery.store import Store
@@ -43,6 +45,31 @@ class Identification:
     threshold: float
     candidates: tuple
     model_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimVerification:
+    """Is the image who it claims to be? `score` of the image against the `references`
+    enrolled embeddings of `name` under `rule` (`siamese.claims`), accepted when at or below
+    `threshold`; `distances` to each reference, in enrolment order. `distance` and `same`
+    read it as the two-image `Verification` does."""
+
+    name: str
+    rule: str
+    score: float
+    threshold: float
+    accepted: bool
+    references: int
+    distances: tuple
+    model_id: str
+
+    @property
+    def distance(self) -> float:
+        return self.score
+
+    @property
+    def same(self) -> bool:
+        return self.accepted
 
 
 def _check_name(name: str) -> str:
@@ -156,6 +183,48 @@ class Gallery:
             known=known,
             threshold=threshold,
             candidates=candidates,
+            model_id=self.model.model_id,
+        )
+
+    def verify_claim(
+        self, name: str, image, *, rule: str = "mean", threshold: float | None = None
+    ) -> ClaimVerification:
+        """1:1 verification: `image` against every embedding enrolled under `name`, scored by
+        `rule` ("mean", "min" or "normalized", see `siamese.claims`) and decided at `threshold`.
+
+        The model's threshold (a pair distance) serves mean and min; the normalized score is a
+        ratio and needs its own `threshold`, chosen on validation data.
+        """
+        minimum = minimum_references(rule)
+        if threshold is None and rule == "normalized":
+            raise ConfigError("the normalized rule needs its own threshold (a ratio, not a distance); pass one")
+        threshold = self.model.threshold if threshold is None else float(threshold)
+        if threshold is None:
+            raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
+        references = self.store.vectors_of(name)
+        if references is None:
+            raise UnknownIdentityError(f"{self.store.path}: no identity named {name!r}")
+        if len(references) < minimum:
+            raise GalleryError(
+                f"{self.store.path}: {name!r} has {len(references)} reference(s); the {rule} rule needs {minimum} or more"
+            )
+        query = self.model.embed(image)
+        to_references = self.model.distances(np.repeat(query, len(references), 0), references)
+        spread = None
+        if rule == "normalized":
+            first, second = np.triu_indices(len(references), k=1)
+            among = np.zeros((len(references), len(references)))
+            among[first, second] = self.model.distances(references[first], references[second])
+            spread = reference_spread(among)
+        score = float(claim_scores(to_references[None], rule, spread=spread)[0])
+        return ClaimVerification(
+            name=name,
+            rule=rule,
+            score=score,
+            threshold=threshold,
+            accepted=bool(score <= threshold),
+            references=len(references),
+            distances=tuple(float(d) for d in to_references),
             model_id=self.model.model_id,
         )
 

@@ -193,6 +193,14 @@ class Store:
         vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), self.dim)
         return ids, vectors, generation
 
+    def vectors_of(self, name: str) -> np.ndarray | None:
+        """The embeddings (n, dim) enrolled under `name`, in enrolment order; None when no such identity."""
+        row = self._db.execute("SELECT id FROM identities WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        blobs = [b for (b,) in self._db.execute("SELECT vector FROM embeddings WHERE identity = ? ORDER BY id", row)]
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), self.dim)
+
     def names_of(self, ids) -> dict:
         """Embedding row id -> identity name, for the given ids."""
         ids = [int(i) for i in ids]

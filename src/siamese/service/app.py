@@ -4,6 +4,8 @@
     GET  /                     no key    a page to try it from a browser
     GET  /docs, /openapi.json  no key    the API, documented
     POST /verify               any key   multipart image1, image2 -> distance, same, threshold
+                                         or image1, name (+ rule, threshold) -> the same, against
+                                         every reference of name (1:1), with rule and references
     POST /identify             any key   multipart image (+ top) -> name or "unknown", candidates
     POST /enroll               write key multipart name, image (one or more) -> embeddings stored
     DELETE /identities/{name}  write key the identity and all its embeddings removed
@@ -63,6 +65,17 @@ def _authentication(keys: KeyStore):
     return caller, writer
 
 
+def _verify_answer(gallery: Gallery, lock, first, second, name, rule: str, threshold: float | None) -> dict:
+    """The two-image answer, or a claim's against every reference of `name`, with the same fields."""
+    model = gallery.model
+    if second is not None:
+        result = model.verify(first, second, threshold=threshold)
+        return {**dataclasses.asdict(result), "model_id": model.model_id}
+    with lock:
+        claim = gallery.verify_claim(name, first, rule=rule, threshold=threshold)
+    return {**dataclasses.asdict(claim), "distance": claim.distance, "same": claim.same}
+
+
 def create_app(gallery: Gallery, keys: KeyStore, limits: Limits = Limits()) -> FastAPI:
     """The FastAPI application over an opened gallery (its model answers) and its keys."""
     app = FastAPI(
@@ -91,9 +104,18 @@ def create_app(gallery: Gallery, keys: KeyStore, limits: Limits = Limits()) -> F
         return (importlib.resources.files("siamese.service") / "page.html").read_text(encoding="utf-8")
 
     @app.post("/verify", tags=["images"])
-    async def verify(image1: UploadFile = File(...), image2: UploadFile = File(...), key: Key = Depends(caller)):
-        result = model.verify(await image_of(image1, "image1"), await image_of(image2, "image2"))
-        return {**dataclasses.asdict(result), "model_id": model.model_id}
+    async def verify(
+        image1: UploadFile = File(...),
+        image2: UploadFile | None = File(None),
+        name: str | None = Form(None),
+        rule: str = Form("mean"),
+        threshold: float | None = Form(None),
+        key: Key = Depends(caller),
+    ):
+        if (image2 is None) == (name is None):
+            raise SiameseError("verify takes image1 with either image2 or name (a claimed identity), not both")
+        second = None if image2 is None else await image_of(image2, "image2")
+        return _verify_answer(gallery, lock, await image_of(image1, "image1"), second, name, rule, threshold)
 
     @app.post("/identify", tags=["gallery"])
     async def identify(image: UploadFile = File(...), top: int = Form(5), key: Key = Depends(caller)):

@@ -1,0 +1,115 @@
+"""Writer-dependent verification on a genuine/forged folder: K references per writer against
+skilled and random forgeries, scores checked against plain loops, each image embedded once."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from siamese.cli import main
+from siamese.data import load_dataset
+from siamese.errors import ConfigError, DatasetError
+from siamese.evaluation import WritersStep, euclidean, evaluate, writer_scores
+
+
+class PixelEmbed:
+    """Downsampled pixels as embeddings, counting every image it is handed."""
+
+    def __init__(self):
+        self.images = 0
+
+    def __call__(self, images):
+        self.images += len(images)
+        return np.stack([cv2.resize(np.asarray(i, np.float32).squeeze(), (8, 8)).ravel() / 255 for i in images])
+
+
+def _loop_scores(table, forged, forgery_labels, order, random_pick, k, rule):
+    """Every writer's questioned images against its first k references, by explicit loops."""
+    found = {"genuine": [], "skilled": [], "random": []}
+    for w, indices in enumerate(order):
+        if len(indices) <= k:
+            continue
+        refs = [table[i] for i in indices[:k]]
+        spread = np.mean([np.linalg.norm(a - b) for i, a in enumerate(refs) for b in refs[i + 1 :]]) if k > 1 else 1
+        questioned = {
+            "genuine": [table[i] for i in indices[k:]],
+            "skilled": [f for f, label in zip(forged, forgery_labels) if label == w],
+            "random": [table[random_pick[v]] for v in range(len(order)) if v != w],
+        }
+        for kind, rows in questioned.items():
+            for q in rows:
+                d = [np.linalg.norm(q - r) for r in refs]
+                found[kind].append({"mean": np.mean(d), "min": min(d), "normalized": np.mean(d) / spread}[rule])
+    return found
+
+
+@pytest.mark.parametrize("k, rule", [(1, "mean"), (3, "mean"), (3, "min"), (3, "normalized"), (5, "normalized")])
+def test_writer_scores_match_loops(k, rule):
+    rng = np.random.default_rng(k)
+    table, forged = rng.normal(size=(30, 4)), rng.normal(size=(9, 4))
+    forgery_labels = np.array([0, 0, 1, 1, 1, 2, 2, 3, 3])
+    order = [rng.permutation(np.arange(w * 7, w * 7 + 7)) for w in range(4)] + [np.array([28, 29])]
+    random_pick = [int(o[0]) for o in order]
+    scores = writer_scores(table, forged, forgery_labels, order, random_pick, k, euclidean)
+    expected = _loop_scores(table, forged, forgery_labels, order, random_pick, k, rule)
+    assert set(scores) == ({"mean"} if k == 1 else {"mean", "min", "normalized"})
+    for kind in ("genuine", "skilled", "random"):
+        assert np.allclose(scores[rule][kind], expected[kind]), kind
+
+
+def test_the_step_pools_every_writer_and_embeds_each_image_once(signers_dir):
+    dataset, embed = load_dataset(signers_dir), PixelEmbed()
+    result = evaluate(embed, euclidean, [WritersStep(threshold=0.5)], dataset=dataset, resamples=50)
+    writers = result.metrics["writers"]
+    assert embed.images == len(dataset) + dataset.num_forgeries == 55
+    assert list(writers) == ["1", "3", "5"] and all(writers[k]["writers"] == 5 for k in writers)
+    assert set(writers["1"]["rules"]) == {"mean"} and set(writers["5"]["rules"]) == {"mean", "min", "normalized"}
+    mean = writers["3"]["rules"]["mean"]
+    assert mean["genuine"] == 5 * (7 - 3) and mean["skilled"]["different_pairs"] == 20
+    assert mean["random"]["different_pairs"] == 5 * 4 and mean["skilled"]["threshold"] == 0.5
+    assert writers["3"]["rules"]["normalized"]["skilled"]["true_accept_rate"] is None  # no threshold of its own
+    assert 0.0 <= mean["skilled"]["eer"]["value"] <= 1.0
+
+
+def test_the_draw_follows_the_seed(signers_dir):
+    dataset = load_dataset(signers_dir)
+    figures = [
+        evaluate(
+            PixelEmbed(), euclidean, [WritersStep(references=(3,))], dataset=dataset, resamples=20, seed=s
+        ).metrics["writers"]["3"]["rules"]["min"]["skilled"]["auc"]["value"]
+        for s in (0, 0, 1, 2)
+    ]
+    assert figures[0] == figures[1] and len(set(figures)) > 1
+
+
+@pytest.mark.parametrize(
+    "references, error, message",
+    [
+        (
+            (7,),
+            DatasetError,
+            "7 references need a writer with 8 or more genuine images \\(a questioned one\\), the most is 7",
+        ),
+        ((0, 1), ConfigError, "references must be counts of 1 or more"),
+    ],
+)
+def test_references_beyond_the_data_are_refused_before_embedding(signers_dir, references, error, message):
+    embed = PixelEmbed()
+    with pytest.raises(error, match=message):
+        evaluate(embed, euclidean, [WritersStep(references=references)], dataset=load_dataset(signers_dir))
+    assert embed.images == 0
+
+
+def test_the_cli_reports_k_references_against_skilled_and_random_forgeries(
+    trained_model_path, signers_dir, tmp_path, capsys
+):
+    out = tmp_path / "evaluation"
+    argv = ["evaluate", str(trained_model_path), str(signers_dir), "--out", str(out), "--references", "1,3"]
+    assert main([*argv, "--normalized-threshold", "1.2"]) == 0
+    printed = capsys.readouterr().out
+    assert "K=1 mean (5 writers): EER vs skilled forgeries" in printed and "K=3 normalized (5 writers)" in printed
+    assert "FAR vs random forgeries at threshold" in printed
+    metrics = json.loads((out / "metrics.json").read_text())["writers"]
+    assert list(metrics) == ["1", "3"] and metrics["3"]["rules"]["normalized"]["skilled"]["threshold"] == 1.2
+    assert "K=3 min" in (out / "report.md").read_text()
