@@ -184,13 +184,12 @@ def run(args, work):
         shutil.copy(args.model, model_path)
         about = str(args.model.relative_to(REPO) if args.model.is_relative_to(REPO) else args.model)
     else:
-        from siamese.data import Preprocessing
+        import dataclasses
+
         from siamese.training import TrainConfig, build_network
 
         config = TrainConfig()
-        network = build_network(
-            config, Preprocessing(image_size=config.image_size, channels=config.channels, invert=True)
-        )
+        network = build_network(config, dataclasses.replace(config.preprocessing, invert=True))
         network.threshold = 0.5
         save_network(network, model_path)
         about = "untrained stand-in of the default architecture (models/omniglot.keras is absent)"

@@ -5,12 +5,14 @@ and the exporters all read these lists, so a new distance, loss or engine is nam
 once; a test checks that every name has its Keras class and, for distances, its numpy twin.
 
     DISTANCES.check("cosine")      # -> "cosine"
-    DISTANCES.check("cosin")       # ValueError: distance must be one of [...], got 'cosin'
+    DISTANCES.check("cosin")       # ConfigError: distance must be one of [...], got 'cosin'
 """
 
 from __future__ import annotations
 
 import dataclasses
+
+from siamese.errors import ConfigError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,9 +29,9 @@ class Names:
         return value in self.names
 
     def check(self, value) -> str:
-        """`value` if it is one of the names, else a ValueError naming the kind and the choices."""
+        """`value` if it is one of the names, else a ConfigError naming the kind and the choices."""
         if value not in self.names:
-            raise ValueError(f"{self.kind} must be one of {list(self.names)}, got {value!r}")
+            raise ConfigError(f"{self.kind} must be one of {list(self.names)}, got {value!r}")
         return value
 
 

@@ -172,7 +172,7 @@ def test_mirrored_strategy_trains_on_the_one_cpu(shapes_dir, tmp_path):
             if batch == 0:
                 first_losses.append(logs["loss"])
 
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         image_size=(16, 16),
         filters=(8, 8),
         embedding_dim=8,

@@ -15,6 +15,8 @@ import dataclasses
 import cv2
 import numpy as np
 
+from siamese.errors import ConfigError
+
 
 def random_affine(
     rng: np.random.Generator,
@@ -64,8 +66,9 @@ class Distortions:
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
-            if getattr(self, field.name) < 0:
-                raise ValueError(f"{field.name} must be zero or positive, got {getattr(self, field.name)}")
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"{field.name} must be a number zero or above, got {value!r}")
 
     def __call__(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         out = np.empty_like(images)

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from siamese.data import framing
-from siamese.errors import ImageError
+from siamese.errors import ConfigError, ImageError
 from siamese.registry import CONTRASTS, CROPS, STROKES
 
 ImageLike = str | os.PathLike | np.ndarray
@@ -39,7 +39,8 @@ class Preprocessing:
         image_size: (height, width) the image is resized to.
         channels: 1 (grey) or 3 (RGB).
         invert: map dark ink on light paper to bright ink on a dark (zero) background, which
-            suits convolutions with zero padding.
+            suits convolutions with zero padding. None (in a training config only) leaves it to
+            training to decide from the data.
         crop: "ink" (the box around the strokes), "face" (the face, eyes levelled; see
             `siamese.data.faces`) or "none"; see `siamese.data.framing`.
         contrast: "stretch" (darkest ink to black, paper to white), "equalize" (local
@@ -51,7 +52,7 @@ class Preprocessing:
 
     image_size: tuple = (32, 32)
     channels: int = 1
-    invert: bool = False
+    invert: bool | None = False
     crop: str = "none"
     contrast: str = "none"
     strokes: str = "keep"
@@ -60,10 +61,12 @@ class Preprocessing:
     def __post_init__(self):
         size = tuple(int(s) for s in self.image_size)
         if len(size) != 2 or min(size) < 8:
-            raise ValueError(f"image_size must be (height, width) of at least 8, got {self.image_size!r}")
+            raise ConfigError(f"image_size must be (height, width) of at least 8, got {self.image_size!r}")
         object.__setattr__(self, "image_size", size)
         if self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels!r}")
+            raise ConfigError(f"channels must be 1 or 3, got {self.channels!r}")
+        if self.invert not in (True, False, None):
+            raise ConfigError(f"invert must be true, false or none, got {self.invert!r}")
         CROPS.check(self.crop)
         CONTRASTS.check(self.contrast)
         STROKES.check(self.strokes)
