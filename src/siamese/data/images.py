@@ -39,8 +39,7 @@ class Preprocessing:
         image_size: (height, width) the image is resized to.
         channels: 1 (grey) or 3 (RGB).
         invert: map dark ink on light paper to bright ink on a dark (zero) background, which
-            suits convolutions with zero padding. None (in a training config only) leaves it to
-            training to decide from the data.
+            suits convolutions with zero padding (None, in a training config: decided from the data).
         crop: "ink" (the box around the strokes), "face" (the face, eyes levelled; see
             `siamese.data.faces`) or "none"; see `siamese.data.framing`.
         contrast: "stretch" (darkest ink to black, paper to white), "equalize" (local
@@ -65,8 +64,6 @@ class Preprocessing:
         object.__setattr__(self, "image_size", size)
         if self.channels not in (1, 3):
             raise ConfigError(f"channels must be 1 or 3, got {self.channels!r}")
-        if self.invert not in (True, False, None):
-            raise ConfigError(f"invert must be true, false or none, got {self.invert!r}")
         CROPS.check(self.crop)
         CONTRASTS.check(self.contrast)
         STROKES.check(self.strokes)

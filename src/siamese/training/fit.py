@@ -23,7 +23,6 @@ from siamese.data.images import Preprocessing, default_workers
 from siamese.data.pairs import ClassBatchSampler, PairIndices, PairSampler, forgery_pairs
 from siamese.data.rotations import add_rotated_classes
 from siamese.data.streaming import decode_pairs, image_errors, streamed_split
-from siamese.errors import TrainingError
 from siamese.files import check_writable, exclusive_lock
 from siamese.model import ClassProxies, losses
 from siamese.model.backbones import build_backbone_tower
@@ -33,10 +32,10 @@ from siamese.model.towers import build_tower
 from siamese.training import distributed
 from siamese.training.batches import ClassBatches
 from siamese.training.calibration import ThresholdCalibrator
-from siamese.training.callbacks import BestNetworkCheckpoint, PairValidation, ResumableEarlyStopping, StopOnBadLoss
+from siamese.training.callbacks import PairValidation
 from siamese.training.config import TrainConfig
-from siamese.training.resume import ResumeState, restore, trim_log
-from siamese.training.run_folder import RunFolder
+from siamese.training.run_callbacks import RunCallbacks
+from siamese.training.run_folder import RunFolder, describe_data
 from siamese.training.trainer import PairwiseTrainer
 
 logger = logging.getLogger(__name__)
@@ -273,7 +272,7 @@ def _train(
         )
     )
     val_images, val_pairs = _validation_pairs(val_set, val_images, val_forged, config)  # forgeries appended
-    run = _Callbacks(
+    run = RunCallbacks(
         network,
         config,
         model_path,
@@ -284,7 +283,7 @@ def _train(
     if folder is not None:  # the preprocessing as decided (invert), so that a resumed run reads images alike
         folder.write_config(
             dataclasses.replace(config, preprocessing=preprocessing),
-            data=_describe(dataset, class_pattern),
+            data=describe_data(dataset, class_pattern),
             model_path=model_path,
             options=options,
         )
@@ -320,78 +319,3 @@ def _train(
     return TrainResult(
         model_path, None if folder is None else folder.path, metrics, history.history, metrics["train_seconds"]
     )
-
-
-class _Callbacks:
-    """The callbacks of one run, in the order Keras must call them, and their resume logic."""
-
-    def __init__(
-        self,
-        network: SiameseNetwork,
-        config: TrainConfig,
-        model_path: Path,
-        folder: RunFolder | None,
-        validation: PairValidation,
-        batches: ClassBatches,
-    ):
-        self.guard = StopOnBadLoss()
-        self.validation = validation
-        self.checkpoint = BestNetworkCheckpoint(network, model_path, monitor="val_auc")
-        self.model_path, self.folder = model_path, folder
-        patience = config.schedule.patience
-        self.early = None
-        if patience is not None:
-            self.early = ResumableEarlyStopping(monitor="val_auc", mode="max", patience=patience)
-        self.callbacks = [self.guard, validation, self.checkpoint] + ([self.early] if self.early else [])
-        self.saver = None
-        if folder is not None:
-            self.saver = ResumeState(folder.resume, self.checkpoint, self.guard, self.early, batches=batches)
-            self.callbacks += [keras.callbacks.CSVLogger(str(folder.history), append=True), self.saver]
-
-    def start_afresh(self) -> int:
-        if self.folder is not None:
-            self.folder.start_afresh()
-        return 0
-
-    def resume(self, trainer: PairwiseTrainer, images_shape: tuple) -> int:
-        """Restore the state a killed run left; returns the epoch to go on from (0: none found, start afresh)."""
-        state = self.folder.resume_state()
-        if state is None:
-            logger.warning(
-                "%s: no resume state (the run ended before its first epoch); starting afresh", self.folder.resume
-            )
-            return self.start_afresh()
-        trainer.build((None, *images_shape[1:]))
-        restore(trainer, self.folder.resume, state)
-        self.saver.resumed = state
-        self.checkpoint.resume_from(state["best"], state["best_epoch"])
-        if self.early is not None:
-            self.early.resume_from(state["best"], state["early_stopping_wait"])
-        trim_log(self.folder.history, state["next_epoch"])
-        return state["next_epoch"]
-
-    def raise_if_stopped(self) -> None:
-        if self.guard.bad is None:
-            return
-        epoch, step, loss = self.guard.bad
-        kept = (
-            f"the best model so far (epoch {self.checkpoint.best_epoch + 1}) is kept in {self.model_path}"
-            if self.checkpoint.best_epoch is not None
-            else "no model was saved"
-        )
-        raise TrainingError(
-            f"training stopped: the loss became {loss:g} at epoch {epoch + 1}, step {step + 1}; {kept}; "
-            "try a lower --learning-rate"
-        )
-
-
-def _describe(dataset: ImageDataset, class_pattern: str | None = None) -> dict:
-    roots = [os.path.abspath(source.location) for source in dataset.sources]
-    return {
-        "sources": roots,
-        "images": len(dataset),
-        "classes": dataset.num_classes,
-        "groups": len(set(dataset.groups)),
-        "class_pattern": class_pattern,
-        "forgeries": dataset.num_forgeries,
-    }

@@ -21,6 +21,7 @@ import json
 import os
 from pathlib import Path
 
+from siamese.data.datasets import ImageDataset
 from siamese.errors import ConfigError
 from siamese.files import write_json
 from siamese.training.config import TrainConfig
@@ -80,7 +81,7 @@ class RunFolder:
         return self.path / ".lock"
 
     def write_config(self, config: TrainConfig, *, data: dict, model_path, options: dict) -> Path:
-        """Write `config.json`: the config, the data as `data` describes it, the model's path, the options."""
+        """Write `config.json`: the config, the data (`describe_data`), the model's path, the options."""
         return write_json(
             self.config,
             {**config.to_dict(), "data": data, "model_path": os.path.abspath(model_path), "options": dict(options)},
@@ -119,3 +120,16 @@ class RunFolder:
         for stale in (self.history, self.resume / STATE):
             if stale.exists():
                 stale.unlink()
+
+
+def describe_data(dataset: ImageDataset, class_pattern: str | None = None) -> dict:
+    """The data of a run as `config.json` records it: where it lies (absolute) and how it is read."""
+    roots = [os.path.abspath(source.location) for source in dataset.sources]
+    return {
+        "sources": roots,
+        "images": len(dataset),
+        "classes": dataset.num_classes,
+        "groups": len(set(dataset.groups)),
+        "class_pattern": class_pattern,
+        "forgeries": dataset.num_forgeries,
+    }
