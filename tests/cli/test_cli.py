@@ -173,7 +173,7 @@ def test_train_cli_rotated_classes_quadruple_the_training_classes(shapes_dir, tm
     assert rotated["training_classes"] == 4 * plain["training_classes"]
     assert rotated["validation_classes"] == plain["validation_classes"]  # validation classes are never rotated
     _, proxied_config = train("proxies", "--rotated-classes", "--proxy-weight", "0.5")  # a proxy for each of the 32
-    assert proxied_config["proxy_weight"] == 0.5 and plain_config["proxy_weight"] == 0.0
+    assert proxied_config["loss"]["proxy_weight"] == 0.5 and plain_config["loss"]["proxy_weight"] == 0.0
 
 
 @pytest.mark.parametrize(

@@ -120,8 +120,8 @@ def test_a_flat_config_without_pool_first_has_the_classic_blocks_it_was_trained_
         ({"channels": 2}, "channels must be 1 or 3"),
         ({"crop": "hat"}, "crop must be one of"),
         ({"augmentation": {"sparkle": 1.0}}, "augmentation must be one of"),
-        ({"augmentation": {"rotation": -1.0}}, "rotation must be a number zero or above"),
-        ({"augmentation": {"rotation": "lots"}}, "rotation must be a number zero or above"),
+        ({"augmentation": {"rotation": -1.0}}, "rotation must be zero or positive"),
+        ({"augmentation": {"rotation": "lots"}}, "rotation must be zero or positive"),
         ({"epoch": 3}, "unknown training setting"),
     ],
 )

@@ -68,7 +68,7 @@ class Distortions:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ConfigError(f"{field.name} must be a number zero or above, got {value!r}")
+                raise ConfigError(f"{field.name} must be zero or positive, got {value!r}")
 
     def __call__(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         out = np.empty_like(images)
