@@ -22,6 +22,12 @@ _RUN_OPTIONS = {
     "recipe",
     "class_pattern",
 }
+# The flags a run keeps in config.json for its resume, with the values of runs saved before they were kept.
+_OPTIONS = {"export": True}
+
+
+def _given_options(args) -> dict:
+    return {"export": False} if args.export is False else {}  # --no-export; its default is None: not given
 
 
 def _new_run(args):
@@ -38,7 +44,7 @@ def _new_run(args):
     if model_path.exists() and not args.overwrite:
         raise SiameseError(f"{model_path}: exists; pass --overwrite to replace it, or --model-out for another file")
     folder = RunFolder(args.results) if args.results else RunFolder.named(run_name)
-    return args.data, config, model_path, folder, {"export": args.export is not False}
+    return args.data, config, model_path, folder, {**_OPTIONS, **_given_options(args)}
 
 
 def _resumed_run(args):
@@ -52,9 +58,7 @@ def _resumed_run(args):
     folder = RunFolder(args.results) if args.results else RunFolder.named(args.resume)
     saved = folder.read()
     args.class_pattern = saved.class_pattern  # the data is read as the run read it
-    options = {"export": True, **saved.options}  # runs saved before options were kept: today's defaults
-    if args.export is False:  # --no-export given now: no export this time either
-        options["export"] = False
+    options = {**_OPTIONS, **saved.options, **_given_options(args)}  # --no-export may still be given
     return saved.sources, saved.config, saved.model_path, folder, options
 
 
