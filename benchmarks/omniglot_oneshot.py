@@ -211,11 +211,11 @@ def ensemble_once(data: list, candidate: dict, seed: int, out: Path):
 
     trained = [train_once(data, member, seed, out) for member in candidate["ensemble"]]
     network = ensemble_network([load_network(path) for path, *_ in trained])
-    config = TrainConfig.from_settings(**{**split_config(candidate), "seed": seed}).validation
+    split = TrainConfig.from_settings(**{**split_config(candidate), "seed": seed}).validation
     _, held_out = split_by_class(
-        load_dataset(data), config.validation_fraction, by_group=config.split_by_group, seed=seed
+        load_dataset(data), split.validation_fraction, by_group=split.split_by_group, seed=seed
     )
-    pairs = PairSampler(config.validation_pairs, same_group_negatives=True, seed=seed).sample(held_out)
+    pairs = PairSampler(split.validation_pairs, same_group_negatives=True, seed=seed).sample(held_out)
     metrics = PairValidation(network, held_out.load(Preprocessing.from_dict(network.preprocessing)), pairs).evaluate()
     network.threshold = metrics["val_threshold"]
     path = save_network(network, out / f"{_digest(candidate, seed)}.keras")
@@ -234,9 +234,9 @@ def validation_runs(data: list, overrides: dict, seed: int, model, episodes: int
     from siamese.evaluation.fewshot import EpisodeSampler, default_way, score_episodes
     from siamese.training import TrainConfig
 
-    config = TrainConfig.from_settings(**{**overrides, "seed": seed}).validation
+    split = TrainConfig.from_settings(**{**overrides, "seed": seed}).validation
     _, held_out = split_by_class(
-        load_dataset(data), config.validation_fraction, by_group=config.split_by_group, seed=seed
+        load_dataset(data), split.validation_fraction, by_group=split.split_by_group, seed=seed
     )
     way = default_way(held_out, within_group=True)
     sampler = EpisodeSampler(way, 1, episodes=episodes, within_group=True, seed=seed)
