@@ -5,11 +5,12 @@ The parts live in the package: `siamese.model.build_tower` (the shared convoluti
 (contrastive, cross-entropy) and `siamese.model.SiameseNetwork` (tower + distance).
 """
 
-from siamese.data import Preprocessing
+import dataclasses
+
 from siamese.training import TrainConfig, build_network
 
 if __name__ == "__main__":
     config = TrainConfig()
-    network = build_network(config, Preprocessing(image_size=config.image_size, channels=config.channels, invert=True))
+    network = build_network(config, dataclasses.replace(config.preprocessing, invert=True))
     network.tower.summary()
-    print(f"distance: {type(network.distance).__name__}, loss: {config.pair_loss} (margin {config.margin})")
+    print(f"distance: {type(network.distance).__name__}, loss: {config.loss.pair_loss} (margin {config.loss.margin})")

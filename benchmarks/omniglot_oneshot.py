@@ -79,17 +79,6 @@ RECIPE = {  # the package's defaults, with Omniglot's own choices spelled out
 }
 
 
-READING = (
-    "image_size",
-    "channels",
-    "invert",
-    "crop",
-    "contrast",
-    "strokes",
-    "keep_aspect",
-)  # TrainConfig's input fields
-
-
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setting", choices=sorted(SETTINGS), default="minimal", help="training set (default minimal)")
@@ -141,13 +130,12 @@ def candidate_configs(args) -> list[dict]:
         configs = []
         for member in candidate.get("ensemble", [candidate]):
             try:
-                configs.append(TrainConfig(**member))
+                configs.append(TrainConfig.from_settings(**member))
             except (TypeError, ValueError) as error:
                 raise SystemExit(f"omniglot_oneshot.py: error: --config {json.dumps(member)}: {error}") from None
-        inputs = {tuple(getattr(c, name) for name in READING) for c in configs}
-        if len(inputs) > 1:
+        if len({c.preprocessing for c in configs}) > 1:
             raise SystemExit(
-                f"omniglot_oneshot.py: error: an ensemble's members must read images alike ({', '.join(READING)}): "
+                "omniglot_oneshot.py: error: an ensemble's members must read images alike (the same preprocessing): "
                 f"{json.dumps(candidate['ensemble'])}"
             )
     return candidates
@@ -196,17 +184,19 @@ def train_once(data: list, overrides: dict, seed: int, out: Path):
     import dataclasses
 
     from siamese.training import TrainConfig, train
+    from siamese.training.run_folder import RunFolder
 
-    config = TrainConfig(**{**overrides, "seed": seed})
+    config = TrainConfig.from_settings(**{**overrides, "seed": seed})
     digest = _digest(overrides, seed)
-    model_path, results = out / f"{digest}.keras", out / digest
-    if model_path.is_file() and (results / "metrics.json").is_file() and (results / "config.json").is_file():
-        saved = TrainConfig.from_dict(json.loads((results / "config.json").read_text()))
-        if dataclasses.replace(saved, invert=config.invert) == config:
-            metrics = json.loads((results / "metrics.json").read_text())
+    model_path, folder = out / f"{digest}.keras", RunFolder(out / digest)
+    if model_path.is_file() and folder.metrics.is_file() and folder.config.is_file():
+        saved = folder.read().config
+        reading = dataclasses.replace(saved.preprocessing, invert=config.preprocessing.invert)  # as decided
+        if dataclasses.replace(saved, preprocessing=reading) == config:
+            metrics = json.loads(folder.metrics.read_text())
             print(f"  reusing {model_path} (trained earlier with the same config and seed)")
             return model_path, metrics, metrics["train_seconds"], metrics["parameters"]
-    result = train(data, model_path=model_path, config=config, results_dir=results, verbose=2)
+    result = train(data, model_path=model_path, config=config, results_dir=folder.path, verbose=2)
     return result.model_path, result.metrics, result.seconds, result.metrics["parameters"]
 
 
@@ -221,11 +211,11 @@ def ensemble_once(data: list, candidate: dict, seed: int, out: Path):
 
     trained = [train_once(data, member, seed, out) for member in candidate["ensemble"]]
     network = ensemble_network([load_network(path) for path, *_ in trained])
-    config = TrainConfig(**{**split_config(candidate), "seed": seed})
+    split = TrainConfig.from_settings(**{**split_config(candidate), "seed": seed}).validation
     _, held_out = split_by_class(
-        load_dataset(data), config.validation_fraction, by_group=config.split_by_group, seed=seed
+        load_dataset(data), split.validation_fraction, by_group=split.split_by_group, seed=seed
     )
-    pairs = PairSampler(config.validation_pairs, same_group_negatives=True, seed=seed).sample(held_out)
+    pairs = PairSampler(split.validation_pairs, same_group_negatives=True, seed=seed).sample(held_out)
     metrics = PairValidation(network, held_out.load(Preprocessing.from_dict(network.preprocessing)), pairs).evaluate()
     network.threshold = metrics["val_threshold"]
     path = save_network(network, out / f"{_digest(candidate, seed)}.keras")
@@ -244,9 +234,9 @@ def validation_runs(data: list, overrides: dict, seed: int, model, episodes: int
     from siamese.evaluation.fewshot import EpisodeSampler, default_way, score_episodes
     from siamese.training import TrainConfig
 
-    config = TrainConfig(**{**overrides, "seed": seed})
+    split = TrainConfig.from_settings(**{**overrides, "seed": seed}).validation
     _, held_out = split_by_class(
-        load_dataset(data), config.validation_fraction, by_group=config.split_by_group, seed=seed
+        load_dataset(data), split.validation_fraction, by_group=split.split_by_group, seed=seed
     )
     way = default_way(held_out, within_group=True)
     sampler = EpisodeSampler(way, 1, episodes=episodes, within_group=True, seed=seed)

@@ -88,7 +88,7 @@ def worker(rank: int, processes: int, port: int, args) -> None:
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch
 
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         image_size=(args.image_size, args.image_size),
         epochs=2,
         steps_per_epoch=args.steps,

@@ -2,7 +2,7 @@
 
 **What.** A synthetic dataset of 1,000,000 small PNGs (32x32, 50,000 classes of 20 images
 in 250 groups) is written as sharded zip archives of class folders, indexed as one dataset
-(`load_dataset([...shards])`), and trained on with `TrainConfig(stream=True)` for a number
+(`load_dataset([...shards])`), and trained on with `TrainConfig.from_settings(stream=True)` for a number
 of steps. Every few steps the process's resident memory (RSS) is sampled, with the count of
 images read from the archives so far. The summary gives the time to index the dataset,
 the images read per second while training, and the slope of RSS against images read.
@@ -222,7 +222,7 @@ def main():
                 if self.step % args.every == 0 or self.step == 1:
                     samples.append((self.step, sum(s.reads for s in sources), rss_mb(), time.perf_counter()))
 
-        config = TrainConfig(
+        config = TrainConfig.from_settings(
             stream=True,
             image_size=(SIZE, SIZE),
             filters=(32, 32, 32),
@@ -266,7 +266,7 @@ def report(samples, seconds, result, config):
     print(f"\n{'step':>6s} {'seconds':>8s} {'images read':>12s} {'RSS MB':>9s}")
     for step, reads, rss, at in samples:
         print(f"{step:6d} {at - samples[0][3]:8.0f} {reads:12,d} {rss:9,.0f}")
-    steady = [s for s in samples if s[0] > config.steps_per_epoch] or samples
+    steady = [s for s in samples if s[0] > config.schedule.steps_per_epoch] or samples
     reads = np.array([s[1] for s in steady], float)
     rss = np.array([s[2] for s in steady], float)
     slope = np.polyfit(reads, rss, 1)[0] * 100_000 if len(steady) > 1 and np.ptp(reads) else float("nan")
@@ -281,7 +281,7 @@ def report(samples, seconds, result, config):
         f"({last[1]:,} images from step 1 to {last[0]}, validation included)"
     )
     print(
-        f"train: {seconds:.0f} s in all, {result.metrics['epochs_run']} epochs of {config.steps_per_epoch} steps; "
+        f"train: {seconds:.0f} s in all, {result.metrics['epochs_run']} epochs of {config.schedule.steps_per_epoch} steps; "
         f"validation AUC {result.metrics.get('val_auc', float('nan')):.3f} (random drawings: about 0.5 is expected)"
     )
 

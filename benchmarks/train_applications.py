@@ -76,14 +76,14 @@ def _train(name: str, dataset, config, out_dir: Path, results_dir: Path) -> None
 
     model_path = out_dir / f"{name}.keras"
     print(
-        f"{name}: {len(dataset)} images of {dataset.num_classes} classes; {config.epochs} epochs x {config.steps_per_epoch} steps",
+        f"{name}: {len(dataset)} images of {dataset.num_classes} classes; {config.schedule.epochs} epochs x {config.schedule.steps_per_epoch} steps",
         flush=True,
     )
     result = train(dataset, model_path=model_path, config=config, results_dir=results_dir / name, verbose=2)
     exported = export_model(model_path)
     m = result.metrics
     print(
-        f"{name}: validation AUC {m['val_auc']:.4f}, threshold {m['val_threshold']:.4f} ({config.threshold_objective}); "
+        f"{name}: validation AUC {m['val_auc']:.4f}, threshold {m['val_threshold']:.4f} ({config.validation.threshold_objective}); "
         f"{result.seconds:.0f} s; {model_path} + {exported.path}",
         flush=True,
     )

@@ -214,12 +214,11 @@ def copy_or_stand_in(model: Path, model_path: Path) -> str:
     if model.is_file():
         shutil.copy(model, model_path)
         return str(model.relative_to(REPO) if model.is_relative_to(REPO) else model)
-    from siamese.data import Preprocessing
     from siamese.model import save_network
     from siamese.training import TrainConfig, build_network
 
     config = TrainConfig()
-    network = build_network(config, Preprocessing(image_size=config.image_size, channels=config.channels, invert=True))
+    network = build_network(config, dataclasses.replace(config.preprocessing, invert=True))
     network.threshold = 0.5
     save_network(network, model_path)
     return "untrained stand-in of the default architecture (models/omniglot.keras is absent)"

@@ -97,7 +97,7 @@ def trained_model_path(shapes_dir, tmp_path_factory) -> Path:
     from siamese.training import TrainConfig, train
 
     path = tmp_path_factory.mktemp("model") / "shapes.keras"
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         image_size=(24, 24),
         filters=(16, 32, 32),
         embedding_dim=32,

@@ -33,7 +33,7 @@ def _run(code: str, cwd=REPO):
 CASES = {
     "calibrator": "from siamese.training import ThresholdCalibrator\n"
     "print(ThresholdCalibrator('eer').fit([0.1, 0.2, 0.8, 0.9], [1, 1, 0, 0]).threshold_)",
-    "train config": "from siamese.training import TrainConfig\nprint(TrainConfig(epochs=3).epochs)",
+    "train config": "from siamese.training import RunFolder, TrainConfig\nprint(TrainConfig.from_settings(epochs=3).schedule.epochs, RunFolder.named('r').history)",
     "evaluation": "import numpy as np\nfrom siamese.evaluation import evaluate, PairsStep, FilePairs\nfrom siamese.data import PairList\n"
     f"runs = {str(BUNDLED / 'all_runs.zip')!r}\n"
     "from siamese.evaluation import RunsStep, read_oneshot_runs\n"

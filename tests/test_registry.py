@@ -37,7 +37,7 @@ def test_each_distance_has_a_keras_layer_and_a_numpy_twin_that_agree(name):
 def test_each_loss_is_made_by_name_and_configured_by_the_config(name):
     assert isinstance(losses.get(name, margin=0.5), losses.BatchLoss)
     distance = "learned" if name in registry.PROBABILITY_LOSSES else "cosine"
-    assert TrainConfig(loss=name, distance=distance).pair_loss == name
+    assert TrainConfig.from_settings(loss=name, distance=distance).loss.pair_loss == name
 
 
 @pytest.mark.parametrize("name", list(registry.REDUCERS))
@@ -68,4 +68,4 @@ def test_each_pretrained_model_is_installed(name):
 )
 def test_train_config_refuses_bad_names_at_once(field, value, message):
     with pytest.raises(ValueError, match=message):
-        TrainConfig(**{field: value})
+        TrainConfig.from_settings(**{field: value})

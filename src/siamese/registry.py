@@ -5,7 +5,7 @@ and the exporters all read these lists, so a new distance, loss or engine is nam
 once; a test checks that every name has its Keras class and, for distances, its numpy twin.
 
     DISTANCES.check("cosine")      # -> "cosine"
-    DISTANCES.check("cosin")       # ValueError: distance must be one of [...], got 'cosin'
+    DISTANCES.check("cosin")       # ConfigError: distance must be one of [...], got 'cosin'
 """
 
 from __future__ import annotations

@@ -165,13 +165,15 @@ def test_train_cli_rotated_classes_quadruple_the_training_classes(shapes_dir, tm
 
     plain, plain_config = train("plain")
     rotated, rotated_config = train("rotated", "--rotated-classes")
-    assert plain_config["rotated_classes"] is False and rotated_config["rotated_classes"] is True
+    assert (
+        plain_config["sampling"]["rotated_classes"] is False and rotated_config["sampling"]["rotated_classes"] is True
+    )
     # 12 shape classes in 3 groups; one group is held out, so 8 train, and each gains 3 quarter turns.
     assert plain["training_classes"] == 8 and plain["validation_classes"] == 4
     assert rotated["training_classes"] == 4 * plain["training_classes"]
     assert rotated["validation_classes"] == plain["validation_classes"]  # validation classes are never rotated
     _, proxied_config = train("proxies", "--rotated-classes", "--proxy-weight", "0.5")  # a proxy for each of the 32
-    assert proxied_config["proxy_weight"] == 0.5 and plain_config["proxy_weight"] == 0.0
+    assert proxied_config["loss"]["proxy_weight"] == 0.5 and plain_config["loss"]["proxy_weight"] == 0.0
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def test_train_distributed_records_it_in_the_config(shapes_dir, tmp_path, capsys
         *TINY,
     ]
     assert main(args) == 0
-    assert json.loads((results / "config.json").read_text())["distributed"] is True
+    assert json.loads((results / "config.json").read_text())["runtime"]["distributed"] is True
     assert (tmp_path / "m.keras").exists() and "model:" in capsys.readouterr().out
 
 

@@ -36,7 +36,7 @@ def test_train_stream_with_rotated_classes(shapes_dir, tmp_path, capsys):
     ]
     assert main(args) == 0
     config, metrics = (json.loads((results / name).read_text()) for name in ("config.json", "metrics.json"))
-    assert config["stream"] is True and config["rotated_classes"] is True
+    assert config["runtime"]["stream"] is True and config["sampling"]["rotated_classes"] is True
     assert (
         metrics["training_classes"] == 4 * 8 and metrics["validation_classes"] == 4
     )  # 8 training classes, 3 turns added

@@ -181,7 +181,7 @@ def test_training_on_a_pairs_file(shapes_dir, tmp_path):
         for part in (train_set, val_set)
     ]
     assert halves[0] | halves[1] == components and not halves[0] & halves[1]
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         image_size=(16, 16),
         filters=(8, 8),
         embedding_dim=8,

@@ -48,7 +48,9 @@ def test_a_network_with_a_backbone_saves_and_reloads(tmp_path):
     from siamese.model.saving import load_network, save_network
     from siamese.training import TrainConfig, build_network
 
-    config = TrainConfig(backbone="mobilenetv3small", backbone_weights="none", embedding_dim=8, image_size=(32, 32))
+    config = TrainConfig.from_settings(
+        backbone="mobilenetv3small", backbone_weights="none", embedding_dim=8, image_size=(32, 32)
+    )
     network = build_network(config, Preprocessing(image_size=(32, 32)))
     path = tmp_path / "backbone.keras"
     save_network(network, path)

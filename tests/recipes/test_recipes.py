@@ -1,6 +1,5 @@
 """Recipes: named settings that go through the one trainer and travel inside the model."""
 
-import dataclasses
 import json
 
 import numpy as np
@@ -8,6 +7,7 @@ import pytest
 
 import siamese
 from siamese.cli import main
+from siamese.errors import ConfigError
 from siamese.recipes import RECIPES, describe, recipe_config
 from siamese.registry import RECIPES as RECIPE_NAMES
 from siamese.training import TrainConfig
@@ -22,22 +22,27 @@ def test_every_registered_recipe_has_a_module_and_a_valid_config():
 
 
 def test_recipes_state_what_each_application_needs():
-    signatures, faces = recipe_config("signatures"), recipe_config("faces")
+    signatures, faces = recipe_config("signatures").preprocessing, recipe_config("faces").preprocessing
     assert (signatures.crop, signatures.keep_aspect, signatures.invert) == ("ink", True, True)
     assert signatures.image_size[1] > signatures.image_size[0]  # wide, as signatures are
     assert (faces.crop, faces.contrast, faces.invert) == ("face", "equalize", False)
-    assert faces.augmentation["flip"] and not signatures.augmentation.get("flip")
-    assert recipe_config("handwriting").rotated_classes
+    assert recipe_config("faces").distortions.flip and not recipe_config("signatures").distortions.flip
+    assert recipe_config("handwriting").sampling.rotated_classes
 
 
 def test_overrides_replace_the_recipes_values_and_are_checked():
-    assert recipe_config("signatures", epochs=2).epochs == 2
-    with pytest.raises(ValueError, match="recipe must be one of"):
+    config = recipe_config("signatures", epochs=2, crop="none")
+    assert config.schedule.epochs == 2 and config.preprocessing.crop == "none"
+    assert config.schedule.steps_per_epoch == 80 and config.preprocessing.image_size == (64, 128)  # the rest kept
+    assert recipe_config("faces", augment=False).distortions is None
+    with pytest.raises(ConfigError, match="recipe must be one of"):
         recipe_config("fingerprints")
-    with pytest.raises(ValueError, match="augmentation"):
+    with pytest.raises(ConfigError, match="augmentation"):
         recipe_config("faces", augmentation={"sparkle": 1.0})
-    with pytest.raises(ValueError, match="crop"):
+    with pytest.raises(ConfigError, match="crop"):
         recipe_config("faces", crop="hat")
+    with pytest.raises(ConfigError, match="unknown training setting"):
+        recipe_config("faces", epoch=3)
 
 
 def test_a_config_with_a_recipe_round_trips_through_its_json():
@@ -98,7 +103,7 @@ def test_train_with_the_signatures_recipe_saves_its_framing_in_the_model(tmp_pat
     assert loaded.preprocessing.crop == "ink" and loaded.preprocessing.keep_aspect
     assert loaded.preprocessing.image_size == (32, 64)  # the option overrode the recipe's 64x128
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert saved["recipe"] == "signatures" and saved["threshold_objective"] == "eer"
+    assert saved["recipe"] == "signatures" and saved["validation"]["threshold_objective"] == "eer"
     result = loaded.verify(data / "signer00" / "0.png", data / "signer00" / "0.png")
     assert result.same and result.distance == pytest.approx(0.0, abs=1e-5)
 
@@ -168,7 +173,12 @@ def test_an_unknown_recipe_is_one_line_and_exit_2(tmp_path, capsys):
     assert "invalid choice: 'fingerprints'" in capsys.readouterr().err
 
 
-def test_recipe_fields_are_the_train_configs_fields():
-    names = {field.name for field in dataclasses.fields(TrainConfig)}
+def test_a_recipe_is_its_flat_settings_over_the_defaults():
+    """What `describe` lists (a recipe's flat settings that differ from the defaults) makes the recipe again."""
+    default = TrainConfig().to_settings()
     for name in RECIPES:
-        assert set(dataclasses.asdict(recipe_config(name))) == names
+        settings = recipe_config(name).to_settings()
+        assert set(settings) == set(default)
+        changed = {key: value for key, value in settings.items() if value != default[key]}
+        assert TrainConfig.from_settings(**changed) == recipe_config(name)
+        assert all(f"{key}=" in describe(name) for key in changed)

@@ -40,7 +40,7 @@ def test_duplicates_across_classes_are_found_and_reported_by_training(shapes_cop
     assert [(dataset.name(a), dataset.name(b)) for a, b in found] == [
         (str(shapes_copy / "curves" / "circle" / "99.png"), str(shapes_copy / "lines" / "hline" / "03.png"))
     ]
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         image_size=(16, 16),
         filters=(8,),
         embedding_dim=8,

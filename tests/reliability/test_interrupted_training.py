@@ -125,7 +125,7 @@ class _Poisoned:
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_model(shapes_dir, tmp_path, monkeypatch):
     _Poisoned(monkeypatch)
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         image_size=(24, 24),
         filters=(16, 32),
         embedding_dim=16,

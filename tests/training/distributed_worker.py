@@ -66,7 +66,7 @@ def main(data: str, out: str, record: str, mode: str) -> None:
 
     seen = {}
     _record_batches(seen)
-    config = TrainConfig(**CONFIG, distributed=mode == "distributed")
+    config = TrainConfig.from_settings(**CONFIG, distributed=mode == "distributed")
     result = train(
         data,
         model_path=os.path.join(out, "model.keras"),

@@ -11,7 +11,6 @@ TensorFlow, MirroredStrategy trains on the one CPU device, and on two logical on
 replica's loss is its share of the mean. The rest: the slicing, and the typed errors.
 """
 
-import dataclasses
 import importlib.util
 import json
 import os
@@ -172,7 +171,7 @@ def test_mirrored_strategy_trains_on_the_one_cpu(shapes_dir, tmp_path):
             if batch == 0:
                 first_losses.append(logs["loss"])
 
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         image_size=(16, 16),
         filters=(8, 8),
         embedding_dim=8,
@@ -190,7 +189,7 @@ def test_mirrored_strategy_trains_on_the_one_cpu(shapes_dir, tmp_path):
     plain = train(
         shapes_dir,
         model_path=tmp_path / "plain.keras",
-        config=dataclasses.replace(config, distributed=False),
+        config=config.with_settings(distributed=False),
         verbose=0,
         callbacks=[Strategy()],
     )

@@ -32,7 +32,7 @@ def test_training_on_signers_with_forgeries(tmp_path):
     train_set, val_set = split_by_class(load_dataset(data), 0.25, seed=0)  # the split `train` makes
     sizes = {len(ClassBatchSampler(4, 2).sample(train_set, np.random.default_rng(i))[0]) for i in range(20)}
     assert len(sizes) > 1 and val_set.num_forgeries
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         image_size=(16, 16),
         filters=(8, 8),
         embedding_dim=8,

@@ -62,18 +62,20 @@ def test_streamed_batches_equal_the_decoded_batches(tmp_path):
 
 def test_streamed_training_trains_and_saves_as_the_decoded_one(shapes_dir, tmp_path):
     shards = _shards(shapes_dir, tmp_path)
-    decoded = train(shards, model_path=tmp_path / "decoded.keras", config=TrainConfig(**CONFIG), verbose=0)
+    decoded = train(
+        shards, model_path=tmp_path / "decoded.keras", config=TrainConfig.from_settings(**CONFIG), verbose=0
+    )
     streamed = train(
         shards,
         model_path=tmp_path / "streamed.keras",
-        config=TrainConfig(**CONFIG, stream=True),
+        config=TrainConfig.from_settings(**CONFIG, stream=True),
         results_dir=tmp_path / "results",
         verbose=0,
     )
     assert streamed.history["loss"] == decoded.history["loss"]  # the same batches, in the same order
     assert streamed.metrics["val_auc"] == decoded.metrics["val_auc"]  # the same validation pairs
     assert streamed.metrics["validation_pairs"] == 40 and streamed.metrics["training_classes"] == 8
-    assert json.loads((tmp_path / "results" / "config.json").read_text())["stream"] is True
+    assert json.loads((tmp_path / "results" / "config.json").read_text())["runtime"]["stream"] is True
     model = load_model(streamed.model_path, engine="keras")
     assert model.preprocessing.image_size == (16, 16) and model.threshold == pytest.approx(
         streamed.metrics["val_threshold"]
@@ -81,11 +83,13 @@ def test_streamed_training_trains_and_saves_as_the_decoded_one(shapes_dir, tmp_p
 
 
 def test_a_corrupt_image_met_while_streaming_is_named(shapes_copy, tmp_path):
-    config = TrainConfig(**CONFIG, stream=True)
+    config = TrainConfig.from_settings(**CONFIG, stream=True)
     dataset = load_dataset(shapes_copy)
-    train_set, _ = split_by_class(dataset, config.validation_fraction, by_group=False, seed=config.seed)
+    train_set, _ = split_by_class(dataset, config.validation.validation_fraction, by_group=False, seed=config.seed)
     sampler = ClassBatchSampler(
-        config.classes_per_batch, config.examples_per_class, same_group_fraction=config.same_group_fraction
+        config.sampling.classes_per_batch,
+        config.sampling.examples_per_class,
+        same_group_fraction=config.sampling.same_group_fraction,
     )
     drawn = [set(sampler.sample(train_set, np.random.default_rng((config.seed, 0, i)))[0].tolist()) for i in range(4)]
     late = min(drawn[3] - drawn[0] - drawn[1] - drawn[2])  # first drawn by the fourth batch, after Keras's first looks
@@ -104,7 +108,7 @@ def test_streamed_validation_decodes_only_what_it_uses(shapes_dir, tmp_path, mon
         made.append(self)
 
     monkeypatch.setattr(StreamedImages, "__init__", init)
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         **{**CONFIG, "validation_pairs": 4, "steps_per_epoch": 10, "classes_per_batch": 2}, stream=True
     )
     train(shapes_dir, model_path=tmp_path / "m.keras", config=config, verbose=0)

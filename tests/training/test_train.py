@@ -27,7 +27,7 @@ def test_training_writes_model_and_results(trained_model_path):
     rows = list(csv.DictReader((results / "history.csv").open()))
     assert len(rows) == metrics["epochs_run"] == 6  # no early stopping unless asked
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])  # the loss falls
-    assert config["invert"] is True  # ink on paper was detected
+    assert config["preprocessing"]["invert"] is True  # ink on paper was detected
     assert metrics["val_auc"] > (
         0.93 if ON_TENSORFLOW else 0.75
     )  # 0.9497 with seed 0 (0.9814 with --classic-blocks on these tiny 3x3 maps)
@@ -51,7 +51,7 @@ def test_same_pairs_end_closer_than_different_on_unseen_classes(trained_model_pa
 
 
 def test_training_is_reproducible(shapes_dir, tmp_path):
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         image_size=(16, 16),
         filters=(8, 8),
         embedding_dim=8,
@@ -69,7 +69,7 @@ def test_training_is_reproducible(shapes_dir, tmp_path):
 
 
 def test_learned_head_with_crossentropy_trains(shapes_dir, tmp_path):
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         image_size=(16, 16),
         filters=(8, 8),
         embedding_dim=8,
@@ -81,7 +81,7 @@ def test_learned_head_with_crossentropy_trains(shapes_dir, tmp_path):
         distance="learned",
     )
     result = train(shapes_dir, model_path=tmp_path / "koch.keras", config=config, verbose=0)
-    assert config.pair_loss == "crossentropy"
+    assert config.loss.pair_loss == "crossentropy"
     assert 0.0 < result.metrics["val_threshold"] < 1.0
     model = load_model(result.model_path, engine="keras")
     network = model.network
@@ -117,8 +117,10 @@ def test_class_proxies_train_resume_and_stay_out_of_the_saved_model(shapes_dir, 
         validation_pairs=40,
         seed=3,
     )
-    plain = train(shapes_dir, model_path=tmp_path / "plain.keras", config=TrainConfig(**base, epochs=2), verbose=0)
-    config = TrainConfig(**base, epochs=2, proxy_weight=1.0, proxy_scale=10.0)
+    plain = train(
+        shapes_dir, model_path=tmp_path / "plain.keras", config=TrainConfig.from_settings(**base, epochs=2), verbose=0
+    )
+    config = TrainConfig.from_settings(**base, epochs=2, proxy_weight=1.0, proxy_scale=10.0)
     with_proxies = train(
         shapes_dir, model_path=tmp_path / "p.keras", config=config, results_dir=tmp_path / "r", verbose=0
     )
@@ -130,7 +132,7 @@ def test_class_proxies_train_resume_and_stay_out_of_the_saved_model(shapes_dir, 
     resumed = train(
         shapes_dir,
         model_path=tmp_path / "p.keras",
-        config=TrainConfig(**base, epochs=3, proxy_weight=1.0, proxy_scale=10.0),
+        config=TrainConfig.from_settings(**base, epochs=3, proxy_weight=1.0, proxy_scale=10.0),
         results_dir=tmp_path / "r",
         resume=True,
         verbose=0,
@@ -160,11 +162,11 @@ def test_bad_data_fails_before_any_file_is_written(tmp_path, shapes_dir):
 )
 def test_config_checks_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        TrainConfig(**kwargs)
+        TrainConfig.from_settings(**kwargs)
 
 
 def test_mixed_precision_and_xla_options_train_and_give_float32_embeddings(shapes_dir, tmp_path):
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         image_size=(16, 16),
         filters=(8, 8),
         embedding_dim=8,
@@ -185,7 +187,7 @@ def test_mixed_precision_and_xla_options_train_and_give_float32_embeddings(shape
 
 
 def test_patience_stops_a_run_that_no_longer_improves(shapes_dir, tmp_path):
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         image_size=(16, 16),
         filters=(8, 8),
         embedding_dim=8,

@@ -100,8 +100,8 @@ def _add_train(commands) -> None:
         "--no-export",
         dest="export",
         action="store_false",
-        default=True,
-        help="do not write the ONNX export beside the model (default: write it, so verification needs no TensorFlow)",
+        default=None,
+        help="do not write the ONNX export beside the model (default: write it; a resumed run keeps the choice)",
     )
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--steps", dest="steps_per_epoch", type=int, help="batches per epoch")

@@ -12,11 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from siamese.errors import SiameseError
+from siamese.training.run_folder import RunFolder
 
 
 def _history(args) -> Path | None:
     """The history to draw: --history, or the model's training run's if it is where train puts it."""
-    beside = Path("results") / args.model.stem / "history.csv"
+    beside = RunFolder.of_model(args.model).history
     return args.history if args.history is not None else (beside if beside.is_file() else None)
 
 
@@ -69,7 +70,7 @@ def run(args) -> int:
         "pairs_file": None if args.pairs is None else str(args.pairs),
         "runs_path": None if args.runs is None else str(args.runs),
     }
-    out = args.out or Path("results") / args.model.stem / "evaluation"
+    out = args.out or RunFolder.of_model(args.model).evaluation
     result = ev.evaluate(
         model.embed,
         model.distances,

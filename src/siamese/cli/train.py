@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import datetime
-import json
 import sys
 from pathlib import Path
 
 from siamese.errors import SiameseError
+from siamese.training.run_folder import RunFolder
 
 _RUN_OPTIONS = {
     "data",
@@ -22,55 +22,59 @@ _RUN_OPTIONS = {
     "recipe",
     "class_pattern",
 }
+# The flags a run keeps in config.json for its resume, with the values of runs saved before they were kept.
+_OPTIONS = {"export": True}
 
 
-def _new_run(args, TrainConfig):
-    """(data, config, model path, results folder) of a new run, from the arguments."""
+def _given_options(args) -> dict:
+    return {"export": False} if args.export is False else {}  # --no-export; its default is None: not given
+
+
+def _new_run(args):
+    """(data, config, model path, results folder, options) of a new run, from the arguments."""
     if not args.data:
         raise SiameseError("train: give DATA (folders, zips or pairs files), or --resume RUN")
     from siamese.recipes import recipe_config
+    from siamese.training import TrainConfig
 
     settings = {k: v for k, v in vars(args).items() if k not in _RUN_OPTIONS}
-    config = recipe_config(args.recipe, **settings) if args.recipe else TrainConfig(**settings)
+    config = recipe_config(args.recipe, **settings) if args.recipe else TrainConfig.from_settings(**settings)
     run_name = args.run or f"{Path(args.data[0]).stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     model_path = args.model_out or Path("models") / f"{run_name}.keras"
     if model_path.exists() and not args.overwrite:
         raise SiameseError(f"{model_path}: exists; pass --overwrite to replace it, or --model-out for another file")
-    return args.data, config, model_path, args.results or Path("results") / run_name
+    folder = RunFolder(args.results) if args.results else RunFolder.named(run_name)
+    return args.data, config, model_path, folder, {**_OPTIONS, **_given_options(args)}
 
 
-def _resumed_run(args, TrainConfig):
-    """(data, config, model path, results folder) of the run to go on with, as its config.json saved them."""
+def _resumed_run(args):
+    """(data, config, model path, results folder, options) of the run to go on with, as it started."""
     given = sorted(k for k in vars(args) if k not in _RUN_OPTIONS)
     if given or args.data or args.model_out or args.run or args.class_pattern:
         raise SiameseError(
             f"--resume {args.resume}: the run goes on with its saved data and settings; give no others "
             f"({', '.join(given) or 'data, --run, --model-out, --class-pattern'})"
         )
-    results = args.results or Path("results") / args.resume
-    saved_path = results / "config.json"
-    try:
-        saved = json.loads(saved_path.read_text())
-    except (OSError, ValueError):
-        raise SiameseError(
-            f"{saved_path}: no training run to resume there (config.json missing or unreadable)"
-        ) from None
-    args.class_pattern = saved["data"].get("class_pattern")  # the data is read as the run read it
-    return saved["data"]["sources"], TrainConfig.from_dict(saved), Path(saved["model_path"]), results
+    folder = RunFolder(args.results) if args.results else RunFolder.named(args.resume)
+    saved = folder.read()
+    args.class_pattern = saved.class_pattern  # the data is read as the run read it
+    options = {**_OPTIONS, **saved.options, **_given_options(args)}  # --no-export may still be given
+    return saved.sources, saved.config, saved.model_path, folder, options
 
 
 def run(args) -> int:
     from siamese.data import load_dataset
-    from siamese.training import TrainConfig, train
+    from siamese.training import train
 
-    data, config, model_path, results = (_resumed_run if args.resume else _new_run)(args, TrainConfig)
+    data, config, model_path, folder, options = (_resumed_run if args.resume else _new_run)(args)
     dataset = load_dataset(data, class_pattern=args.class_pattern)  # fail on bad data before anything is created
     dataset.check_trainable()
-    verb = f"resuming {results}" if args.resume else "training"
+    verb = f"resuming {folder.path}" if args.resume else "training"
     forged = f" and {dataset.num_forgeries} skilled forgeries" if dataset.num_forgeries else ""
     print(
         f"{verb} on {len(dataset)} images of {dataset.num_classes} classes{forged} ({', '.join(map(str, data))}): "
-        f"{config.epochs} epochs x {config.steps_per_epoch} steps of {config.classes_per_batch * config.examples_per_class} "
+        f"{config.schedule.epochs} epochs x {config.schedule.steps_per_epoch} steps of "
+        f"{config.sampling.classes_per_batch * config.sampling.examples_per_class} "
         "images; the time to expect follows the first steps"
     )
     from siamese.cli.eta import EpochEta
@@ -79,11 +83,12 @@ def run(args) -> int:
         dataset,
         model_path=model_path,
         config=config,
-        results_dir=results,
+        results_dir=folder.path,
         resume=bool(args.resume),
         verbose=1 if sys.stdout.isatty() else 2,
         class_pattern=args.class_pattern,
-        callbacks=[EpochEta(config.epochs)],
+        callbacks=[EpochEta(config.schedule.epochs)],
+        options=options,
     )
     m = result.metrics
     print(
@@ -91,7 +96,7 @@ def run(args) -> int:
         f"ROC AUC {m['val_auc']:.4f}, pair accuracy {m['val_pair_accuracy']:.4f} at threshold {m['val_threshold']:.4f}"
     )
     print(f"model:   {result.model_path}")
-    if args.export:
+    if options["export"]:
         _export(result.model_path)
     print(f"results: {result.results_dir} (history.csv, metrics.json, config.json)")
     print(f"time:    {result.seconds:.0f} s")

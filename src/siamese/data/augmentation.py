@@ -66,8 +66,9 @@ class Distortions:
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
-            if getattr(self, field.name) < 0:
-                raise ConfigError(f"{field.name} must be zero or positive, got {getattr(self, field.name)}")
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"{field.name} must be zero or positive, got {value!r}")
 
     def __call__(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         out = np.empty_like(images)

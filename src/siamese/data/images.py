@@ -39,7 +39,7 @@ class Preprocessing:
         image_size: (height, width) the image is resized to.
         channels: 1 (grey) or 3 (RGB).
         invert: map dark ink on light paper to bright ink on a dark (zero) background, which
-            suits convolutions with zero padding.
+            suits convolutions with zero padding (None, in a training config: decided from the data).
         crop: "ink" (the box around the strokes), "face" (the face, eyes levelled; see
             `siamese.data.faces`) or "none"; see `siamese.data.framing`.
         contrast: "stretch" (darkest ink to black, paper to white), "equalize" (local
@@ -51,7 +51,7 @@ class Preprocessing:
 
     image_size: tuple = (32, 32)
     channels: int = 1
-    invert: bool = False
+    invert: bool | None = False
     crop: str = "none"
     contrast: str = "none"
     strokes: str = "keep"

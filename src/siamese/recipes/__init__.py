@@ -11,8 +11,6 @@ so `siamese verify --model models/signatures.keras a.png b.png` needs no flags.
 
 from __future__ import annotations
 
-import dataclasses
-
 from siamese import registry
 from siamese.recipes import faces, handwriting, signatures
 from siamese.training.config import TrainConfig
@@ -21,20 +19,16 @@ RECIPES = {module.NAME: module for module in (handwriting, signatures, faces)}
 
 
 def recipe_config(name: str, **overrides) -> TrainConfig:
-    """The recipe's `TrainConfig`, with `overrides` (TrainConfig fields) in place of its values."""
+    """The recipe's `TrainConfig`, with `overrides` (flat settings, as `TrainConfig.with_settings`
+    takes them) in place of its values."""
     registry.RECIPES.check(name)
-    return dataclasses.replace(RECIPES[name].CONFIG, **overrides)
+    return RECIPES[name].CONFIG.with_settings(**overrides)
 
 
 def describe(name: str) -> str:
     """What the recipe is for and what it sets, for `siamese train --recipe NAME --help`-like listings."""
-    config = recipe_config(name)
-    default = TrainConfig()
-    changed = {
-        field.name: getattr(config, field.name)
-        for field in dataclasses.fields(TrainConfig)
-        if getattr(config, field.name) != getattr(default, field.name)
-    }
+    config, default = recipe_config(name).to_settings(), TrainConfig().to_settings()
+    changed = {key: value for key, value in config.items() if value != default[key]}
     return f"{name}: {RECIPES[name].__doc__.strip().splitlines()[0]}\n  " + ", ".join(
         f"{k}={v}" for k, v in changed.items()
     )

@@ -8,28 +8,16 @@ changes brightness and contrast; shapes are distorted only a little. 64x64 grey 
 with `--channels 3`). The threshold is set for a 1% false-accept rate on validation people.
 """
 
-from siamese.training.config import TrainConfig
+from siamese.data.augmentation import Distortions
+from siamese.data.images import Preprocessing
+from siamese.training.config import LossConfig, ScheduleConfig, TrainConfig, ValidationConfig
 
 NAME = "faces"
 CONFIG = TrainConfig(
     recipe=NAME,
-    image_size=(64, 64),
-    invert=False,
-    crop="face",
-    contrast="equalize",
-    keep_aspect=True,
-    augmentation={
-        "rotation": 5.0,
-        "shear": 0.05,
-        "zoom": 0.08,
-        "shift": 0.06,
-        "flip": 1.0,
-        "brightness": 0.2,
-        "contrast": 0.2,
-    },
-    margin=0.5,
-    epochs=15,
-    steps_per_epoch=80,
-    threshold_objective="far",
-    target_far=0.01,
+    preprocessing=Preprocessing(image_size=(64, 64), invert=False, crop="face", contrast="equalize", keep_aspect=True),
+    distortions=Distortions(rotation=5.0, shear=0.05, zoom=0.08, shift=0.06, flip=1.0, brightness=0.2, contrast=0.2),
+    loss=LossConfig(margin=0.5),
+    schedule=ScheduleConfig(epochs=15, steps_per_epoch=80),
+    validation=ValidationConfig(threshold_objective="far", target_far=0.01),
 )

@@ -5,7 +5,7 @@ quarter turn of a character as a class of its own (a rotated character is a new 
 Cosine distance, contrastive loss (margin 0.6), the threshold with the best accuracy.
 """
 
-from siamese.training.config import TrainConfig
+from siamese.training.config import SamplingConfig, TrainConfig
 
 NAME = "handwriting"
-CONFIG = TrainConfig(recipe=NAME, rotated_classes=True)
+CONFIG = TrainConfig(recipe=NAME, sampling=SamplingConfig(rotated_classes=True))

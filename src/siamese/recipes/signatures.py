@@ -10,20 +10,17 @@ every batch, and the multi-similarity loss weighs the hardest pairs most (valida
 at the equal error rate of the validation signers.
 """
 
-from siamese.training.config import TrainConfig
+from siamese.data.augmentation import Distortions
+from siamese.data.images import Preprocessing
+from siamese.training.config import LossConfig, ScheduleConfig, TowerConfig, TrainConfig, ValidationConfig
 
 NAME = "signatures"
 CONFIG = TrainConfig(
     recipe=NAME,
-    image_size=(64, 128),
-    invert=True,
-    crop="ink",
-    contrast="stretch",
-    keep_aspect=True,
-    filters=(32, 64, 96, 128),
-    augmentation={"rotation": 4.0, "shear": 0.1, "zoom": 0.05, "shift": 0.04},
-    loss="multi_similarity",
-    epochs=15,
-    steps_per_epoch=80,
-    threshold_objective="eer",
+    preprocessing=Preprocessing(image_size=(64, 128), invert=True, crop="ink", contrast="stretch", keep_aspect=True),
+    distortions=Distortions(rotation=4.0, shear=0.1, zoom=0.05, shift=0.04),
+    tower=TowerConfig(filters=(32, 64, 96, 128)),
+    loss=LossConfig(loss="multi_similarity"),
+    schedule=ScheduleConfig(epochs=15, steps_per_epoch=80),
+    validation=ValidationConfig(threshold_objective="eer"),
 )

@@ -1,11 +1,21 @@
 """Training: batches, the pairwise trainer, callbacks, threshold calibration, `train`.
 
-`TrainConfig` and `ThresholdCalibrator` need no Keras, so importing this package is light;
+`TrainConfig` (with its groups), `RunFolder` and `ThresholdCalibrator` need no Keras, so
+importing this package is light;
 `train`, `build_network` and `TrainResult` bring Keras (and its backend) on first use.
 """
 
 from siamese.training.calibration import ThresholdCalibrator
-from siamese.training.config import TrainConfig
+from siamese.training.config import (
+    LossConfig,
+    RuntimeConfig,
+    SamplingConfig,
+    ScheduleConfig,
+    TowerConfig,
+    TrainConfig,
+    ValidationConfig,
+)
+from siamese.training.run_folder import RunFolder
 
 _KERAS_NAMES = ("TrainResult", "build_network", "train")
 
@@ -18,4 +28,17 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'siamese.training' has no attribute {name!r}")
 
 
-__all__ = ["ThresholdCalibrator", "TrainConfig", "TrainResult", "build_network", "train"]
+__all__ = [
+    "LossConfig",
+    "RunFolder",
+    "RuntimeConfig",
+    "SamplingConfig",
+    "ScheduleConfig",
+    "ThresholdCalibrator",
+    "TowerConfig",
+    "TrainConfig",
+    "TrainResult",
+    "ValidationConfig",
+    "build_network",
+    "train",
+]

@@ -18,14 +18,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from siamese.data.augmentation import Distortions
 from siamese.data.datasets import ImageDataset, load_dataset, split_by_class
 from siamese.data.images import Preprocessing, default_workers
 from siamese.data.pairs import ClassBatchSampler, PairIndices, PairSampler, forgery_pairs
 from siamese.data.rotations import add_rotated_classes
 from siamese.data.streaming import decode_pairs, image_errors, streamed_split
-from siamese.errors import TrainingError
-from siamese.files import check_writable, exclusive_lock, write_json
+from siamese.files import check_writable, exclusive_lock
 from siamese.model import ClassProxies, losses
 from siamese.model.backbones import build_backbone_tower
 from siamese.model.network import SiameseNetwork
@@ -34,9 +32,10 @@ from siamese.model.towers import build_tower
 from siamese.training import distributed
 from siamese.training.batches import ClassBatches
 from siamese.training.calibration import ThresholdCalibrator
-from siamese.training.callbacks import BestNetworkCheckpoint, PairValidation, ResumableEarlyStopping, StopOnBadLoss
+from siamese.training.callbacks import PairValidation
 from siamese.training.config import TrainConfig
-from siamese.training.resume import STATE, ResumeState, read_state, restore, trim_log
+from siamese.training.run_callbacks import RunCallbacks
+from siamese.training.run_folder import RunFolder, describe_data
 from siamese.training.trainer import PairwiseTrainer
 
 logger = logging.getLogger(__name__)
@@ -62,54 +61,49 @@ def _looks_like_ink_on_paper(dataset: ImageDataset, seed: int) -> bool:
 
 def build_network(config: TrainConfig, preprocessing: Preprocessing) -> SiameseNetwork:
     """A fresh, untrained network as the config describes it."""
-    if config.backbone is not None:
+    settings = config.tower
+    if settings.backbone is not None:
         tower = build_backbone_tower(
             preprocessing.input_shape,
-            config.backbone,
-            weights=config.backbone_weights,
-            embedding_dim=config.embedding_dim,
-            dropout=config.dropout,
-            normalize=config.normalize,
+            settings.backbone,
+            weights=settings.backbone_weights,
+            embedding_dim=settings.embedding_dim,
+            dropout=settings.dropout,
+            normalize=settings.normalize,
         )
-        return SiameseNetwork(tower, config.distance, preprocessing=preprocessing.to_dict())
-    tower = build_tower(
-        preprocessing.input_shape,
-        filters=tuple(config.filters),
-        embedding_dim=config.embedding_dim,
-        batchnorm=config.batchnorm,
-        pool_first=config.pool_first,
-        dropout=config.dropout,
-        l2=config.l2,
-        normalize=config.normalize,
-        mixed_precision=config.mixed_precision,
-    )
-    return SiameseNetwork(tower, config.distance, preprocessing=preprocessing.to_dict())
+    else:
+        tower = build_tower(
+            preprocessing.input_shape,
+            filters=settings.filters,
+            embedding_dim=settings.embedding_dim,
+            batchnorm=settings.batchnorm,
+            pool_first=settings.pool_first,
+            dropout=settings.dropout,
+            l2=settings.l2,
+            normalize=settings.normalize,
+            mixed_precision=config.runtime.mixed_precision,
+        )
+    return SiameseNetwork(tower, config.loss.distance, preprocessing=preprocessing.to_dict())
 
 
 def _calibrator(config: TrainConfig) -> ThresholdCalibrator:
-    return ThresholdCalibrator(config.threshold_objective, target_far=config.target_far)
+    return ThresholdCalibrator(config.validation.threshold_objective, target_far=config.validation.target_far)
 
 
 def _decoded_split(dataset: ImageDataset, config: TrainConfig):
     """((train_set, images, forgeries), (val_set, images, forgeries), preprocessing): classes split, images
     and skilled forgeries decoded once."""
     train_set, val_set = split_by_class(
-        dataset, config.validation_fraction, by_group=config.split_by_group, seed=config.seed
+        dataset, config.validation.validation_fraction, by_group=config.validation.split_by_group, seed=config.seed
     )
-    invert = config.invert if config.invert is not None else _looks_like_ink_on_paper(dataset, config.seed)
-    preprocessing = Preprocessing(
-        image_size=tuple(config.image_size),
-        channels=config.channels,
-        invert=invert,
-        crop=config.crop,
-        contrast=config.contrast,
-        strokes=config.strokes,
-        keep_aspect=config.keep_aspect,
-    )
-    if config.stream:  # nothing decoded now: batches decode the images they draw (siamese.data.streaming)
+    preprocessing = config.preprocessing
+    if preprocessing.invert is None:
+        preprocessing = dataclasses.replace(preprocessing, invert=_looks_like_ink_on_paper(dataset, config.seed))
+    rotated_classes = config.sampling.rotated_classes
+    if config.runtime.stream:  # nothing decoded now: batches decode the images they draw (siamese.data.streaming)
         logger.info("streaming %d training and %d validation images from disk", len(train_set), len(val_set))
         return (
-            *streamed_split(train_set, val_set, preprocessing, rotated_classes=config.rotated_classes),
+            *streamed_split(train_set, val_set, preprocessing, rotated_classes=rotated_classes),
             preprocessing,
         )
     logger.info(
@@ -119,7 +113,7 @@ def _decoded_split(dataset: ImageDataset, config: TrainConfig):
         dataset.num_forgeries,
     )
     train_images = train_set.load(preprocessing)
-    if config.rotated_classes:
+    if rotated_classes:
         train_set, train_images = add_rotated_classes(
             train_set, train_images
         )  # forgeries stay with the unturned classes
@@ -131,7 +125,7 @@ def _validation_pairs(val_set: ImageDataset, images: np.ndarray, forged: np.ndar
     """(images, pairs) to validate on: drawn same / different pairs and, when the validation signers
     have skilled forgeries, half the different ones made a genuine signature against a forgery of
     the same signer, with the forgeries' images after the others."""
-    pairs = PairSampler(config.validation_pairs, same_group_negatives=True, seed=config.seed).sample(val_set)
+    pairs = PairSampler(config.validation.validation_pairs, same_group_negatives=True, seed=config.seed).sample(val_set)
     if not val_set.num_forgeries:
         return images, pairs
     different = np.flatnonzero(pairs.same == 0)  # in a random order already: the sampler shuffles its pairs
@@ -144,13 +138,20 @@ def _validation_pairs(val_set: ImageDataset, images: np.ndarray, forged: np.ndar
 
 def _compiled_trainer(network: SiameseNetwork, config: TrainConfig, num_classes: int) -> PairwiseTrainer:
     """The network's tower and distance under the config's loss (and class proxies) and schedule."""
-    loss = losses.get(config.pair_loss, margin=config.margin, reducer=config.reducer)
-    proxies = ClassProxies(num_classes, config.proxy_scale, config.proxy_margin) if config.proxy_weight > 0 else None
-    trainer = PairwiseTrainer(network.tower, network.distance, loss, proxies=proxies, proxy_weight=config.proxy_weight)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        config.learning_rate, decay_steps=config.epochs * config.steps_per_epoch, alpha=0.05
+    settings, timing = config.loss, config.schedule
+    loss = losses.get(settings.pair_loss, margin=settings.margin, reducer=settings.reducer)
+    proxies = (
+        ClassProxies(num_classes, settings.proxy_scale, settings.proxy_margin) if settings.proxy_weight > 0 else None
     )
-    trainer.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=distributed.jit_compile(config.jit_compile))
+    trainer = PairwiseTrainer(
+        network.tower, network.distance, loss, proxies=proxies, proxy_weight=settings.proxy_weight
+    )
+    schedule = keras.optimizers.schedules.CosineDecay(
+        timing.learning_rate, decay_steps=timing.epochs * timing.steps_per_epoch, alpha=0.05
+    )
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(schedule), jit_compile=distributed.jit_compile(config.runtime.jit_compile)
+    )
     return trainer
 
 
@@ -164,6 +165,7 @@ def train(
     verbose: int = 1,
     class_pattern: str | None = None,
     callbacks: tuple = (),
+    options: dict | None = None,
 ) -> TrainResult:
     """Train on `data` (dataset, or paths of folders / zips of class folders) and save the best model.
 
@@ -171,10 +173,12 @@ def train(
     and is kept in `config.json`, so a resumed run reads its data alike. A dataset's skilled
     forgeries (signatures) join the training batches and validation pairs as negatives of their signer.
     `callbacks` (Keras callbacks, e.g. a progress line) run after the run's own, which they can read.
+    `options` (JSON values, such as the CLI's `--no-export`) are kept in `config.json` for a
+    resume to find (`RunFolder.read`).
 
     The model is written atomically to `model_path` each time validation AUC improves; the
-    history (`history.csv`), `config.json` and `metrics.json` go to `results_dir`, with the
-    state a killed run needs to go on (`resume/`, see `siamese.training.resume`). With
+    history, config and metrics go to `results_dir` (laid out by `RunFolder`), with the
+    state a killed run needs to go on (see `siamese.training.resume`). With
     `resume`, training continues from that state's last finished epoch. One run at a time
     writes to a results folder (or, without one, to a model file): a second is refused.
     A NaN or exploding loss stops training with a `TrainingError`; the last good model stays.
@@ -189,21 +193,23 @@ def train(
         if folder is not None:
             check_writable(folder)  # a read-only or missing output folder fails now, not at the first save
     replicas = distributed.setup(
-        config.distributed, resume=resume
+        config.runtime.distributed, resume=resume
     )  # joins the other processes; only process 0 writes here
     with replicas.own_outputs(model_path, results_dir) as (written, results):
-        lock = Path(results) / ".lock" if results is not None else written.with_name(f".{written.name}.lock")
+        run = None if results is None else RunFolder(results)
+        lock = run.lock if run is not None else written.with_name(f".{written.name}.lock")
         with exclusive_lock(lock), replicas.scope():
             result = _train(
                 dataset,
                 written,
                 config,
-                None if results is None else Path(results),
+                run,
                 resume,
                 verbose,
                 start,
                 class_pattern,
                 callbacks=tuple(callbacks),
+                options=dict(options or {}),
             )
     return dataclasses.replace(
         result, model_path=model_path, results_dir=None if results_dir is None else Path(results_dir)
@@ -214,13 +220,14 @@ def _train(
     dataset: ImageDataset,
     model_path: Path,
     config: TrainConfig,
-    results_dir: Path | None,
+    folder: RunFolder | None,
     resume: bool,
     verbose: int,
     start: float,
     class_pattern: str | None,
     *,
     callbacks: tuple,
+    options: dict,
 ) -> TrainResult:
     duplicates = dataset.duplicates_across_classes()
     if duplicates:
@@ -237,19 +244,20 @@ def _train(
     network = build_network(config, preprocessing)
     trainer = _compiled_trainer(network, config, train_set.num_classes)
 
+    sampling, steps = config.sampling, config.schedule.steps_per_epoch
     sampler = ClassBatchSampler(
-        config.classes_per_batch, config.examples_per_class, same_group_fraction=config.same_group_fraction
+        sampling.classes_per_batch, sampling.examples_per_class, same_group_fraction=sampling.same_group_fraction
     )
     train_batches = distributed.shard(
         ClassBatches(
             train_images,
             train_set,
             sampler,
-            steps=config.steps_per_epoch,
+            steps=steps,
             seed=config.seed,
             forgeries=train_forged,
-            augmentation=Distortions(**config.augmentation) if config.augment else None,
-            workers=default_workers() if config.stream else 1,
+            augmentation=config.distortions,
+            workers=default_workers() if config.runtime.stream else 1,
         )
     )  # streamed: decode batches in threads
     val_batches = distributed.shard(
@@ -257,30 +265,27 @@ def _train(
             val_images,
             val_set,
             sampler,
-            steps=max(5, config.steps_per_epoch // 10),
+            steps=max(5, steps // 10),
             seed=config.seed + 1,
             per_epoch=False,
             forgeries=val_forged,
         )
     )
     val_images, val_pairs = _validation_pairs(val_set, val_images, val_forged, config)  # forgeries appended
-    run = _Callbacks(
+    run = RunCallbacks(
         network,
         config,
         model_path,
-        results_dir,
+        folder,
         PairValidation(network, *decode_pairs(val_images, val_pairs), calibrator=_calibrator(config)),
         train_batches,
     )
-    if results_dir is not None:
-        write_json(
-            results_dir / "config.json",
-            {
-                **config.to_dict(),
-                "invert": preprocessing.invert,
-                "data": _describe(dataset, class_pattern),
-                "model_path": os.path.abspath(model_path),
-            },
+    if folder is not None:  # the preprocessing as decided (invert), so that a resumed run reads images alike
+        folder.write_config(
+            dataclasses.replace(config, preprocessing=preprocessing),
+            data=describe_data(dataset, class_pattern),
+            model_path=model_path,
+            options=options,
         )
     initial_epoch = run.resume(trainer, train_images.shape) if resume else run.start_afresh()
 
@@ -288,7 +293,7 @@ def _train(
         history = trainer.fit(
             train_batches,
             validation_data=val_batches,
-            epochs=config.epochs,
+            epochs=config.schedule.epochs,
             initial_epoch=initial_epoch,
             callbacks=run.callbacks + list(callbacks),
             verbose=verbose,
@@ -309,81 +314,8 @@ def _train(
     }
     network.threshold = metrics["val_threshold"]
     save_network(network, model_path)
-    if results_dir is not None:
-        write_json(results_dir / "metrics.json", metrics)
-    return TrainResult(model_path, results_dir, metrics, history.history, metrics["train_seconds"])
-
-
-class _Callbacks:
-    """The callbacks of one run, in the order Keras must call them, and their resume logic."""
-
-    def __init__(
-        self,
-        network: SiameseNetwork,
-        config: TrainConfig,
-        model_path: Path,
-        results_dir: Path | None,
-        validation: PairValidation,
-        batches: ClassBatches,
-    ):
-        self.guard = StopOnBadLoss()
-        self.validation = validation
-        self.checkpoint = BestNetworkCheckpoint(network, model_path, monitor="val_auc")
-        self.model_path, self.results_dir = model_path, results_dir
-        self.early = None
-        if config.patience is not None:
-            self.early = ResumableEarlyStopping(monitor="val_auc", mode="max", patience=config.patience)
-        self.callbacks = [self.guard, validation, self.checkpoint] + ([self.early] if self.early else [])
-        self.log = self.state = self.saver = None
-        if results_dir is not None:
-            self.log = results_dir / "history.csv"
-            self.state = results_dir / "resume"
-            self.saver = ResumeState(self.state, self.checkpoint, self.guard, self.early, batches=batches)
-            self.callbacks += [keras.callbacks.CSVLogger(str(self.log), append=True), self.saver]
-
-    def start_afresh(self) -> int:
-        for stale in (self.log, self.state / STATE if self.state else None):
-            if stale is not None and stale.exists():
-                stale.unlink()
-        return 0
-
-    def resume(self, trainer: PairwiseTrainer, images_shape: tuple) -> int:
-        """Restore the state a killed run left; returns the epoch to go on from (0: none found, start afresh)."""
-        state = read_state(self.state)
-        if state is None:
-            logger.warning("%s: no resume state (the run ended before its first epoch); starting afresh", self.state)
-            return self.start_afresh()
-        trainer.build((None, *images_shape[1:]))
-        restore(trainer, self.state, state)
-        self.saver.resumed = state
-        self.checkpoint.resume_from(state["best"], state["best_epoch"])
-        if self.early is not None:
-            self.early.resume_from(state["best"], state["early_stopping_wait"])
-        trim_log(self.log, state["next_epoch"])
-        return state["next_epoch"]
-
-    def raise_if_stopped(self) -> None:
-        if self.guard.bad is None:
-            return
-        epoch, step, loss = self.guard.bad
-        kept = (
-            f"the best model so far (epoch {self.checkpoint.best_epoch + 1}) is kept in {self.model_path}"
-            if self.checkpoint.best_epoch is not None
-            else "no model was saved"
-        )
-        raise TrainingError(
-            f"training stopped: the loss became {loss:g} at epoch {epoch + 1}, step {step + 1}; {kept}; "
-            "try a lower --learning-rate"
-        )
-
-
-def _describe(dataset: ImageDataset, class_pattern: str | None = None) -> dict:
-    roots = [os.path.abspath(source.location) for source in dataset.sources]
-    return {
-        "sources": roots,
-        "images": len(dataset),
-        "classes": dataset.num_classes,
-        "groups": len(set(dataset.groups)),
-        "class_pattern": class_pattern,
-        "forgeries": dataset.num_forgeries,
-    }
+    if folder is not None:
+        folder.write_metrics(metrics)
+    return TrainResult(
+        model_path, None if folder is None else folder.path, metrics, history.history, metrics["train_seconds"]
+    )
