@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from siamese.cli.faces import say_faceless
 from siamese.cli.progress import Progress
 
 
@@ -9,16 +10,25 @@ def run(args) -> int:
     import numpy as np
 
     import siamese
+    from siamese.data.faces import FaceLog
     from siamese.files import atomic_path
 
     model = siamese.load_model(args.model, engine=args.engine)
-    progress = Progress()
+    progress, faces = Progress(), FaceLog()
     try:
-        embeddings = model.embed(args.images, batch_size=args.batch_size, workers=args.workers, progress=progress)
+        embeddings = model.embed(
+            args.images,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            progress=progress,
+            detect=args.detect,
+            faces=faces,
+        )
     finally:
         progress.close()
     with atomic_path(args.out) as temporary:
         with open(temporary, "wb") as handle:
             np.save(handle, embeddings)
     print(f"{embeddings.shape[0]} embeddings of size {embeddings.shape[1]} written to {args.out}")
+    say_faceless(faces)
     return 0

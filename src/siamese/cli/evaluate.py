@@ -6,6 +6,7 @@ loaded, and the steps draw their pairs and episodes before any image is embedded
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from siamese.errors import SiameseError
@@ -21,6 +22,7 @@ def run(args) -> int:
     import siamese
     from siamese import evaluation as ev
     from siamese.data import load_dataset, read_pairs_file
+    from siamese.data.faces import FaceLog
 
     if args.data is None and args.pairs is None and args.runs is None:
         raise SiameseError("nothing to evaluate: give DATA, --pairs FILE.csv or --runs all_runs.zip")
@@ -61,8 +63,10 @@ def run(args) -> int:
         "runs_path": None if args.runs is None else str(args.runs),
     }
     out = args.out or Path("results") / args.model.stem / "evaluation"
+    faces = FaceLog()  # one photo without a face never ends a run: it is embedded whole, named and counted
+    face_model = model.preprocessing.crop == "face" and args.detect
     result = ev.evaluate(
-        model.embed,
+        functools.partial(model.embed, detect=args.detect, faces=faces),
         model.distances,
         steps,
         dataset=dataset,
@@ -70,8 +74,11 @@ def run(args) -> int:
         seed=args.seed,
         out=out,
         about=about,
+        notes=(lambda: {"faces_not_found": len(faces.faceless)}) if face_model else None,
     )
     print(ev.format_table(result.metrics))
+    if face_model:
+        print(f"faces not found: {len(faces.faceless)} (embedded whole)")
     print(f"time:    {result.metrics['seconds']:.1f} s")
     print(f"report:  {result.report} (metrics.json and {len(result.pictures)} pictures beside it)")
     return 0

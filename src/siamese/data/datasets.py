@@ -21,7 +21,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from siamese.data.images import Preprocessing, decode_image, preprocess
+from siamese.data.faces import FaceLog
+from siamese.data.images import Preprocessing, decode_image, named, preprocess
 from siamese.data.layouts import class_pattern as compile_class_pattern
 from siamese.data.layouts import classify
 from siamese.data.pairs_file import classes_from_pairs, read_pairs_file
@@ -88,7 +89,8 @@ class ImageDataset:
         return self._read(*self.members[index])
 
     def image(self, index: int, channels: int = 1) -> np.ndarray:
-        return decode_image(self.read(index), name=self.name(index), channels=channels)
+        """The image `index`, decoded, as a `NamedImage` that carries its name (for later messages)."""
+        return named(decode_image(self.read(index), name=self.name(index), channels=channels), self.name(index))
 
     def load(self, preprocessing: Preprocessing, indices: Sequence[int] | None = None, workers: int = 4) -> np.ndarray:
         """Decode and preprocess images to float32 (n, h, w, c), in parallel threads."""
@@ -104,7 +106,7 @@ class ImageDataset:
         (h, w, c), as `load` does; a bad file raises `ImageError` naming it."""
         name = self.sources[source].name(member)
         array = decode_image(self._read(source, member), name=name, channels=preprocessing.channels)
-        return preprocess(array, preprocessing, name=name)
+        return preprocess(array, preprocessing, name=name, faces=FaceLog())  # a photo without a face: whole, warned
 
     def _decode(self, members: list, preprocessing: Preprocessing, workers: int) -> np.ndarray:
         from concurrent.futures import ThreadPoolExecutor

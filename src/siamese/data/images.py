@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from siamese.data import framing
+from siamese.data.faces import FaceLog
 from siamese.errors import ImageError
 from siamese.registry import CONTRASTS, CROPS, STROKES
 
@@ -40,7 +41,8 @@ class Preprocessing:
         channels: 1 (grey) or 3 (RGB).
         invert: map dark ink on light paper to bright ink on a dark (zero) background, which
             suits convolutions with zero padding.
-        crop: "ink" (the box around the strokes), "face" (the face, eyes levelled; see
+        crop: "ink" (the box around the strokes), "face" (the largest face, aligned by its 5
+            landmarks to dlib's face chip of the larger side of `image_size`; see
             `siamese.data.faces`) or "none"; see `siamese.data.framing`.
         contrast: "stretch" (darkest ink to black, paper to white), "equalize" (local
             histogram equalisation, for lighting) or "none".
@@ -74,6 +76,11 @@ class Preprocessing:
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "image_size": list(self.image_size)}
+
+    def without_face_detection(self) -> Preprocessing:
+        """The same steps without the face crop, for images that are already face chips
+        (`--no-detect`): the image is taken whole and resized to `image_size`."""
+        return dataclasses.replace(self, crop="none") if self.crop == "face" else self
 
     @classmethod
     def from_dict(cls, config: dict) -> Preprocessing:
@@ -206,12 +213,18 @@ def _coerce_array(array: np.ndarray, *, name: str, channels: int) -> np.ndarray:
     return array
 
 
-def preprocess(image: np.ndarray, preprocessing: Preprocessing, *, name: str = "image") -> np.ndarray:
-    """uint8 (h, w, c) image -> float32 (height, width, channels) in [0, 1], as the tower wants."""
+def preprocess(
+    image: np.ndarray, preprocessing: Preprocessing, *, name: str = "image", faces: FaceLog | None = None
+) -> np.ndarray:
+    """uint8 (h, w, c) image -> float32 (height, width, channels) in [0, 1], as the tower wants.
+
+    `faces` records the faces a face crop finds and keeps images without one (`FaceLog`);
+    without it, such an image raises `NoFaceError`.
+    """
     image = _coerce_array(image, name=name, channels=preprocessing.channels)
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise ImageError(f"{name}: image of {image.shape[1]}x{image.shape[0]} pixels is too large")
-    image = framing.frame(image, preprocessing)  # crop, contrast, strokes, padding
+    image = framing.frame(image, preprocessing, name=name, faces=faces)  # crop, contrast, strokes, padding
     height, width = preprocessing.image_size
     if image.shape[:2] != (height, width):
         shrinking = image.shape[0] > height or image.shape[1] > width
@@ -230,10 +243,32 @@ def as_image_list(images) -> list:
     return list(images)
 
 
-def _prepare(index: int, image: ImageLike, preprocessing: Preprocessing) -> np.ndarray:
+class NamedImage(np.ndarray):
+    """A decoded image that keeps its file's name, so what is said about it later (no face
+    found, in the middle of an evaluation) names the file; otherwise a plain array."""
+
+    name: str | None = None
+
+
+def named(image: np.ndarray, name: str) -> NamedImage:
+    """`image` as a `NamedImage` called `name` (a view: no copy)."""
+    view = image.view(NamedImage)
+    view.name = name
+    return view
+
+
+def image_name(index: int, image: ImageLike) -> str:
+    """How messages and a `FaceLog` name the `index`-th image of a call: its path, its name, or "image N"."""
     if isinstance(image, (str, os.PathLike)):
-        return preprocess(read_image(image, channels=preprocessing.channels), preprocessing, name=str(image))
-    return preprocess(image, preprocessing, name=f"image {index}")
+        return str(image)
+    return getattr(image, "name", None) or f"image {index}"
+
+
+def _prepare(index: int, image: ImageLike, preprocessing: Preprocessing, faces: FaceLog | None) -> np.ndarray:
+    name = image_name(index, image)
+    if isinstance(image, (str, os.PathLike)):
+        image = read_image(image, channels=preprocessing.channels)
+    return preprocess(image, preprocessing, name=name, faces=faces)
 
 
 def default_workers() -> int:
@@ -247,12 +282,14 @@ def iter_image_batches(
     *,
     batch_size: int = 256,
     workers: int | None = None,
+    faces: FaceLog | None = None,
 ) -> Iterator[np.ndarray]:
     """Float32 batches (<= batch_size, height, width, channels) of paths and/or arrays, in order.
 
     Images are read and prepared by `workers` threads (default: `default_workers()`), one
     batch ahead of the consumer, so decoding overlaps whatever the caller does with a batch.
-    An unreadable image raises its `ImageError` when its batch is reached.
+    An unreadable image raises its `ImageError` when its batch is reached; so does an image
+    without a face for a face crop, unless `faces` keeps it (`siamese.data.faces.FaceLog`).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -264,12 +301,12 @@ def iter_image_batches(
     if workers <= 1 or len(items) < 2 * workers:
         for start in starts:
             yield np.stack(
-                [_prepare(i, items[i], preprocessing) for i in range(start, min(start + batch_size, len(items)))]
+                [_prepare(i, items[i], preprocessing, faces) for i in range(start, min(start + batch_size, len(items)))]
             )
         return
 
     def prepare_range(start: int, stop: int) -> list:
-        return [_prepare(i, items[i], preprocessing) for i in range(start, stop)]
+        return [_prepare(i, items[i], preprocessing, faces) for i in range(start, stop)]
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="siamese-decode") as pool:
 
@@ -289,11 +326,16 @@ def iter_image_batches(
 
 
 def load_images(
-    images: Sequence[ImageLike] | ImageLike, preprocessing: Preprocessing, *, workers: int | None = 1
+    images: Sequence[ImageLike] | ImageLike,
+    preprocessing: Preprocessing,
+    *,
+    workers: int | None = 1,
+    faces: FaceLog | None = None,
 ) -> np.ndarray:
     """Paths and/or arrays -> float32 batch (n, height, width, channels).
 
     A single path or a single 2-D/3-D array counts as one image; a 4-D array as a batch.
-    `workers` threads decode (None: one per core, see `default_workers`).
+    `workers` threads decode (None: one per core, see `default_workers`); `faces` as in `preprocess`.
     """
-    return np.concatenate(list(iter_image_batches(images, preprocessing, batch_size=1 << 30, workers=workers)))
+    batches = iter_image_batches(images, preprocessing, batch_size=1 << 30, workers=workers, faces=faces)
+    return np.concatenate(list(batches))

@@ -23,7 +23,7 @@ import threading
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from siamese.data.images import decode_image
+from siamese.data.images import decode_image, named
 from siamese.errors import GalleryError, SiameseError
 from siamese.gallery import Gallery
 from siamese.service.keys import Key, KeyStore
@@ -78,7 +78,7 @@ def create_app(gallery: Gallery, keys: KeyStore, limits: Limits = Limits()) -> F
         data = await upload.read()
         name = upload.filename or field
         limits.check_upload(name, upload.content_type, data)
-        return decode_image(data, name=name, channels=model.preprocessing.channels)
+        return named(decode_image(data, name=name, channels=model.preprocessing.channels), name)  # named in errors
 
     @app.get("/health", tags=["service"])
     def health():
