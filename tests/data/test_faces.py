@@ -16,7 +16,7 @@ import pytest
 from siamese.data import Preprocessing, preprocess, read_image
 from siamese.data import faces as face_module
 from siamese.data.faces import FaceLog, align_face, crop_face, find_faces
-from siamese.data.images import named
+from siamese.data.named import named
 from siamese.errors import ImageError, NoFaceError
 from tests.conftest import write_faceless, write_two_faces
 

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 
 def run(args) -> int:
-    import functools
-
     import siamese
-    from siamese.cli.faces import say_faceless
-    from siamese.data.faces import FaceLog
+    from siamese.cli.faces import batch_embed, say_faceless
     from siamese.evaluation import format_table, read_pair_source, verification_metrics
     from siamese.training import ThresholdCalibrator
 
@@ -21,8 +18,7 @@ def run(args) -> int:
     test = read_pair_source(args.test, count=args.pairs_count, seed=args.seed) if args.test is not None else None
     model = siamese.load_model(args.model)
     channels = model.preprocessing.channels
-    faces = FaceLog()  # a photo without a face: embedded whole, named in a warning and counted
-    embed = functools.partial(model.embed, detect=args.detect, faces=faces)
+    embed, faces, _ = batch_embed(model, args.detect)
     calibrator.fit(validation.distances(embed, model.distances, channels=channels), validation.same)
     before = model.threshold
     model.threshold = calibrator.threshold_

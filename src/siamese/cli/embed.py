@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from siamese.cli.faces import say_faceless
+from siamese.cli.faces import batch_embed, say_faceless
 from siamese.cli.progress import Progress
 
 
@@ -10,20 +10,13 @@ def run(args) -> int:
     import numpy as np
 
     import siamese
-    from siamese.data.faces import FaceLog
     from siamese.files import atomic_path
 
     model = siamese.load_model(args.model, engine=args.engine)
-    progress, faces = Progress(), FaceLog()
+    progress = Progress()
+    embed, faces, _ = batch_embed(model, args.detect)
     try:
-        embeddings = model.embed(
-            args.images,
-            batch_size=args.batch_size,
-            workers=args.workers,
-            progress=progress,
-            detect=args.detect,
-            faces=faces,
-        )
+        embeddings = embed(args.images, batch_size=args.batch_size, workers=args.workers, progress=progress)
     finally:
         progress.close()
     with atomic_path(args.out) as temporary:

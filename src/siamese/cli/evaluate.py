@@ -6,9 +6,9 @@ loaded, and the steps draw their pairs and episodes before any image is embedded
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
+from siamese.cli.faces import batch_embed, say_faceless
 from siamese.errors import SiameseError
 
 
@@ -22,7 +22,6 @@ def run(args) -> int:
     import siamese
     from siamese import evaluation as ev
     from siamese.data import load_dataset, read_pairs_file
-    from siamese.data.faces import FaceLog
 
     if args.data is None and args.pairs is None and args.runs is None:
         raise SiameseError("nothing to evaluate: give DATA, --pairs FILE.csv or --runs all_runs.zip")
@@ -63,22 +62,11 @@ def run(args) -> int:
         "runs_path": None if args.runs is None else str(args.runs),
     }
     out = args.out or Path("results") / args.model.stem / "evaluation"
-    faces = FaceLog()  # one photo without a face never ends a run: it is embedded whole, named and counted
-    face_model = model.preprocessing.crop == "face" and args.detect
-    result = ev.evaluate(
-        functools.partial(model.embed, detect=args.detect, faces=faces),
-        model.distances,
-        steps,
-        dataset=dataset,
-        channels=model.preprocessing.channels,
-        seed=args.seed,
-        out=out,
-        about=about,
-        notes=(lambda: {"faces_not_found": len(faces.faceless)}) if face_model else None,
-    )
+    embed, faces, note = batch_embed(model, args.detect)  # one photo without a face never ends a run
+    options = {"dataset": dataset, "channels": model.preprocessing.channels, "seed": args.seed, "about": about}
+    result = ev.evaluate(embed, model.distances, steps, out=out, notes=note, **options)
     print(ev.format_table(result.metrics))
-    if face_model:
-        print(f"faces not found: {len(faces.faceless)} (embedded whole)")
+    say_faceless(faces)
     print(f"time:    {result.metrics['seconds']:.1f} s")
     print(f"report:  {result.report} (metrics.json and {len(result.pictures)} pictures beside it)")
     return 0

@@ -22,9 +22,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from siamese.data.faces import FaceLog
-from siamese.data.images import Preprocessing, decode_image, named, preprocess
+from siamese.data.images import Preprocessing, decode_image, preprocess
 from siamese.data.layouts import class_pattern as compile_class_pattern
 from siamese.data.layouts import classify
+from siamese.data.named import named
 from siamese.data.pairs_file import classes_from_pairs, read_pairs_file
 from siamese.data.sources import PairsSource, open_source
 from siamese.errors import DatasetError, ImageError

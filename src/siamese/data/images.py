@@ -8,7 +8,6 @@ training did.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import re
@@ -23,70 +22,14 @@ from PIL import Image
 
 from siamese.data import framing
 from siamese.data.faces import FaceLog
+from siamese.data.named import image_name
+from siamese.data.preprocessing import Preprocessing
 from siamese.errors import ImageError
-from siamese.registry import CONTRASTS, CROPS, STROKES
 
 ImageLike = str | os.PathLike | np.ndarray
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 50_000_000  # about 8,660 x 5,770 (a 600 dpi A4 scan is 35 M): larger images are refused, by their header, before decoding
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Preprocessing:
-    """How an image becomes the tower's input; saved with the model.
-
-    Args:
-        image_size: (height, width) the image is resized to.
-        channels: 1 (grey) or 3 (RGB).
-        invert: map dark ink on light paper to bright ink on a dark (zero) background, which
-            suits convolutions with zero padding.
-        crop: "ink" (the box around the strokes), "face" (the largest face, aligned by its 5
-            landmarks to dlib's face chip of the larger side of `image_size`; see
-            `siamese.data.faces`) or "none"; see `siamese.data.framing`.
-        contrast: "stretch" (darkest ink to black, paper to white), "equalize" (local
-            histogram equalisation, for lighting) or "none".
-        strokes: "even" redraws the ink at one width (a pen's, a stylus's and a phone's
-            strokes differ 3x), "keep" leaves them.
-        keep_aspect: pad to the aspect of `image_size` before resizing, never stretch.
-    """
-
-    image_size: tuple = (32, 32)
-    channels: int = 1
-    invert: bool = False
-    crop: str = "none"
-    contrast: str = "none"
-    strokes: str = "keep"
-    keep_aspect: bool = False
-
-    def __post_init__(self):
-        size = tuple(int(s) for s in self.image_size)
-        if len(size) != 2 or min(size) < 8:
-            raise ValueError(f"image_size must be (height, width) of at least 8, got {self.image_size!r}")
-        object.__setattr__(self, "image_size", size)
-        if self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels!r}")
-        CROPS.check(self.crop)
-        CONTRASTS.check(self.contrast)
-        STROKES.check(self.strokes)
-
-    @property
-    def input_shape(self) -> tuple:
-        return (*self.image_size, self.channels)
-
-    def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "image_size": list(self.image_size)}
-
-    def without_face_detection(self) -> Preprocessing:
-        """The same steps without the face crop, for images that are already face chips
-        (`--no-detect`): the image is taken whole and resized to `image_size`."""
-        return dataclasses.replace(self, crop="none") if self.crop == "face" else self
-
-    @classmethod
-    def from_dict(cls, config: dict) -> Preprocessing:
-        """Models saved before framing existed hold only size, channels and invert: the rest defaults."""
-        names = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{key: value for key, value in config.items() if key in names})
 
 
 def _describe_undecodable(data: bytes) -> str:
@@ -216,11 +159,8 @@ def _coerce_array(array: np.ndarray, *, name: str, channels: int) -> np.ndarray:
 def preprocess(
     image: np.ndarray, preprocessing: Preprocessing, *, name: str = "image", faces: FaceLog | None = None
 ) -> np.ndarray:
-    """uint8 (h, w, c) image -> float32 (height, width, channels) in [0, 1], as the tower wants.
-
-    `faces` records the faces a face crop finds and keeps images without one (`FaceLog`);
-    without it, such an image raises `NoFaceError`.
-    """
+    """uint8 (h, w, c) image -> float32 (height, width, channels) in [0, 1], as the tower wants;
+    `faces`: see `siamese.data.framing.frame` (without it, an image with no face raises `NoFaceError`)."""
     image = _coerce_array(image, name=name, channels=preprocessing.channels)
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise ImageError(f"{name}: image of {image.shape[1]}x{image.shape[0]} pixels is too large")
@@ -241,27 +181,6 @@ def as_image_list(images) -> list:
     if isinstance(images, (str, os.PathLike)) or (isinstance(images, np.ndarray) and images.ndim in (2, 3)):
         return [images]
     return list(images)
-
-
-class NamedImage(np.ndarray):
-    """A decoded image that keeps its file's name, so what is said about it later (no face
-    found, in the middle of an evaluation) names the file; otherwise a plain array."""
-
-    name: str | None = None
-
-
-def named(image: np.ndarray, name: str) -> NamedImage:
-    """`image` as a `NamedImage` called `name` (a view: no copy)."""
-    view = image.view(NamedImage)
-    view.name = name
-    return view
-
-
-def image_name(index: int, image: ImageLike) -> str:
-    """How messages and a `FaceLog` name the `index`-th image of a call: its path, its name, or "image N"."""
-    if isinstance(image, (str, os.PathLike)):
-        return str(image)
-    return getattr(image, "name", None) or f"image {index}"
 
 
 def _prepare(index: int, image: ImageLike, preprocessing: Preprocessing, faces: FaceLog | None) -> np.ndarray:

@@ -23,7 +23,8 @@ import threading
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from siamese.data.images import decode_image, named
+from siamese.data.images import decode_image
+from siamese.data.named import named
 from siamese.errors import GalleryError, SiameseError
 from siamese.gallery import Gallery
 from siamese.service.keys import Key, KeyStore
