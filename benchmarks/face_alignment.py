@@ -175,7 +175,7 @@ def compare(files: list, dlib_run, seed: int) -> dict:
         mine, _landmarks = ours(image)
         if theirs is not None:
             points = [(p.x, p.y) for p in shape.parts()]
-            same_landmarks.append(np.abs(align_face(image, points, SIZE).astype(int) - theirs.astype(int)).mean())
+            same_landmarks.append(np.abs(align_face(image, points, SIZE).astype(int) - theirs.astype(int)))
         if theirs is not None and mine is not None:
             whole.append(np.abs(mine.astype(int) - theirs.astype(int)).mean())
         for name, chip in (("ours", mine), ("dlib", theirs)):
@@ -193,7 +193,12 @@ def compare(files: list, dlib_run, seed: int) -> dict:
     return {
         "photos": len(files),
         "no_face": missing,
-        "pixel_difference_same_landmarks": {"mean": float(np.mean(same_landmarks)), "photos": len(same_landmarks)},
+        "pixel_difference_same_landmarks": {
+            "mean": float(np.mean([d.mean() for d in same_landmarks])),
+            "worst_photo_mean": float(max(d.mean() for d in same_landmarks)),
+            "max": int(max(d.max() for d in same_landmarks)),
+            "photos": len(same_landmarks),
+        },
         "pixel_difference_whole_pipeline": {
             "mean": float(np.mean(whole)),
             "median": float(np.median(whole)),

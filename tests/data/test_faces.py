@@ -57,6 +57,18 @@ def test_alignment_is_dlibs_face_chip(shared_data, zoom):
         assert difference.max() <= 1 and difference.mean() < 1e-3, (path, difference.mean())
 
 
+def test_alignment_of_a_face_cut_by_the_photos_edge_is_dlibs(shared_data):
+    """Where the chip reaches past the photo, dlib leaves black what OpenCV would blend."""
+    for path in _celeba(shared_data, 6):
+        image = read_image(path, channels=3)
+        for part in (image[:, : int(0.55 * image.shape[1])], image[int(0.4 * image.shape[0]) :]):
+            part = np.ascontiguousarray(part)
+            if not _dlib_models()[0](part, 1):
+                continue
+            theirs, landmarks = _dlib_chip(part)
+            assert np.abs(align_face(part, landmarks, 150).astype(int) - theirs.astype(int)).max() <= 1, path
+
+
 def test_alignment_of_a_grey_photo_is_dlibs_too(shared_data):
     image = read_image(shared_data / "yalefaces" / "subject02.sad", channels=1)
     theirs, landmarks = _dlib_chip(image[:, :, 0], size=96)
