@@ -10,7 +10,8 @@ OpenCV) against:
 
 On real photos (`../shared/data`: CelebA in-the-wild photos, Yale faces, Extended Yale B
 crops) it reports, per set and detector, the share of photos with a face found and the time
-per photo (detect, landmarks, chip). Then, on the CelebA photos, it compares the chips: the
+per photo (detect, landmarks, chip), and the time on the Yale photos enlarged to a phone
+photo's size. Then, on the CelebA photos, it compares the chips: the
 mean absolute pixel difference between our chip and dlib's for the same landmarks (the
 alignment alone) and for each pipeline's own detection (the whole crop); and the
 descriptors of dlib's face recognition ResNet (`dlib.face_recognition_model_v1`, read from
@@ -47,6 +48,7 @@ DATA = REPO.parent / "shared" / "data"
 OUT = REPO / "results" / "benchmarks" / "face_alignment.json"
 SIZE, PADDING = 150, 0.25  # dlib's face chip: what its ResNet was trained on
 PEOPLE = 150  # CelebA people drawn (3-6 photos each)
+LARGE = 4  # the Yale photos are also timed enlarged this many times (1280x972, a phone photo's size)
 YALE_B_PHOTOS = 300  # Extended Yale B photos drawn
 SEED = 0
 
@@ -64,6 +66,7 @@ def photos(data: Path, people: int, yale_b: int, seed: int) -> dict:
         "celeba": [f for person in chosen for f in sorted(person.glob("*.jpg"))],
         "yalefaces": sorted(p for p in (data / "yalefaces").iterdir() if p.is_file() and "." in p.name),
         "extended-yale-b": [extended[i] for i in sorted(rng.choice(len(extended), min(yale_b, len(extended)), False))],
+        f"yalefaces x{LARGE}": sorted(p for p in (data / "yalefaces").iterdir() if p.is_file() and "." in p.name),
     }
 
 
@@ -119,6 +122,8 @@ def detection(sets: dict, pipelines: dict) -> dict:
     table = {}
     for set_name, files in sets.items():
         images = [read_rgb(f) for f in files]
+        if set_name.endswith(f" x{LARGE}"):
+            images = [cv2.resize(image, None, fx=LARGE, fy=LARGE, interpolation=cv2.INTER_CUBIC) for image in images]
         seconds, found = dict.fromkeys(pipelines, 0.0), dict.fromkeys(pipelines, 0)
         for run in pipelines.values():
             run(images[0])  # loads the models outside the timing

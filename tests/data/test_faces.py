@@ -2,7 +2,7 @@
 
 The photos come from ../shared/data (skipped without it); faceless images are drawn here.
 The alignment is held to dlib's own chip: at most one grey level at any pixel, and fewer
-than 1 pixel in 1,000 off by that one level (measured: 6 in a million; the rest are equal).
+than 1 value in 1,000 off by that one level (measured over 847 photos: 6 in a million).
 """
 
 import functools

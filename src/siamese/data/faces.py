@@ -6,11 +6,11 @@ padding=0.25)`, so a chip cut any other way costs it accuracy. The chip here is 
 computed with numpy and OpenCV from dlib's landmarks: the similarity transform (Umeyama's
 least squares) that takes the 5 landmarks to dlib's 5-point template, the chip's corners
 mapped as dlib maps them (its rectangle is one pixel narrower than the scale says), the
-same half-octave pyramid when the face is more than twice the chip's size, and bilinear
-sampling rounded down as dlib rounds. On 847 CelebA photos, given the same landmarks, it is
-dlib's chip to within one grey level, 6 pixels in 10,000 off by that level, and the
-descriptors of dlib's ResNet on both chips have a cosine of 0.99997 at worst
-(benchmarks/face_alignment.py).
+same half-octave pyramid when the face is more than twice the chip's size, bilinear
+sampling rounded down as dlib rounds, and black where the chip reaches past the photo. On
+847 CelebA photos, given the same landmarks, it is dlib's chip to within one grey level (6
+values in a million off by that one), and the descriptors of dlib's ResNet on both chips
+have a cosine of 0.99999998 at worst (benchmarks/face_alignment.py).
 
 The detector is dlib's HOG face detector and the landmarks its 5-point shape predictor
 (dlib-bin: no compiler, no TensorFlow). Chosen for accuracy, then speed, then weight, against
@@ -18,14 +18,16 @@ MTCNN, which it replaces (benchmarks/face_alignment.py, photos of ../shared/data
 found in 99.3% of 853 CelebA photos (MTCNN 99.4%), 98.2% of 164 Yale photos (MTCNN 100%),
 and in a quarter of tight Extended Yale B crops (MTCNN in fewer: such sets want `--no-detect`);
 the verification EER of dlib's ResNet on 4,088 CelebA pairs is 0.0411 through this crop and
-through dlib's own pipeline alike. It takes 15 ms a photo where MTCNN takes 110-190 ms and
-dlib's pipeline as `face_recognition` runs it (always upsampled once) 19-81 ms: photos under
-`SMALL_SIDE` pixels are searched at twice their size, larger ones as they are, and photos
-over `SEARCH_SIDE` on a smaller copy. Its landmarks are those dlib's template is defined on,
-and it needs neither TensorFlow nor Keras. OpenCV's YuNet (`cv2.FaceDetectorYN`) was not
-measured: its model is not in OpenCV's wheel, so it would be one more file to ship, and its
-landmarks are not dlib's. dlib is the optional extra `siamese[faces]`, imported on the first
-face only.
+through dlib's own pipeline alike. Per photo (detect, landmarks, chip; one run on the 2-core
+host): 8 ms on the 160-pixel CelebA photos, as for dlib's pipeline as `face_recognition`
+runs it (its detector upsampled once, on the whole photo); 7 ms against 22 on the 320x243
+Yale photos, and 31 ms against 354 on them enlarged to 1280x972 (160 faces found against
+161), because photos under `SMALL_SIDE` pixels are searched at twice their size, larger ones
+as they are, and those over `SEARCH_SIDE` on a smaller copy. MTCNN took 110-190 ms a photo
+(in a busier run). Its landmarks are those dlib's template is defined on, and it needs
+neither TensorFlow nor Keras. OpenCV's YuNet (`cv2.FaceDetectorYN`) was not measured: its
+model is not in OpenCV's wheel, so it would be one more file to ship, and its landmarks are
+not dlib's. dlib is the optional extra `siamese[faces]`, imported on the first face only.
 
 The detector is shipped as a file beside this module (155 KB, dlib's frontal face detector
 saved in dlib's binary format, Boost Software License: see frontal_face_detector.LICENSE),
