@@ -79,3 +79,22 @@ def test_enroll_many_warns_and_identify_answers_with_its_faces(face_model_path, 
     assert json.loads(capsys.readouterr().out)["faces"]["faces"] == 1
     assert main(["identify", "--gallery", str(gallery), str(noise)]) == 2
     assert main(["identify", "--gallery", str(gallery), str(noise), "--no-detect"]) == 0
+
+
+def test_calibrate_embeds_a_faceless_photo_whole_and_counts_it(face_model_path, photos, tmp_path, capsys):
+    import shutil
+
+    model = tmp_path / "faces.keras"
+    shutil.copy(face_model_path, model)  # calibrate writes its threshold back; the shared model stays as it is
+    noise, pairs = write_faceless(tmp_path / "noise.png"), tmp_path / "pairs.csv"
+    lines = [
+        f"{photos[0]},{photos[1]},1",
+        f"{photos[3]},{photos[4]},1",
+        f"{photos[0]},{photos[3]},0",
+        f"{noise},{photos[2]},0",
+    ]
+    pairs.write_text("\n".join(lines) + "\n")
+    assert main(["calibrate", str(model), str(pairs), "--objective", "eer"]) == 0
+    assert "faces not found: 1" in capsys.readouterr().out
+    assert main(["calibrate", str(model), str(pairs), "--objective", "eer", "--no-detect"]) == 0
+    assert "faces not found" not in capsys.readouterr().out
