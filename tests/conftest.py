@@ -154,3 +154,42 @@ def write_signers(root: Path, genuine: int = 7, forged: int = 4, seed: int = 0, 
 def signers_dir(tmp_path_factory) -> Path:
     """5 signers of 7 genuine drawings and 4 skilled forgeries each, in the genuine/forged layout."""
     return write_signers(tmp_path_factory.mktemp("signers"))
+
+
+@pytest.fixture(scope="session")
+def face_model_path(tmp_path_factory) -> Path:
+    """A tiny untrained face model (crop "face", dlib's 150x150 RGB chip), saved and exported to ONNX."""
+    pytest.importorskip("dlib", reason="face crops need dlib (the faces extra)")
+    import keras
+
+    from siamese.inference import export_model
+    from siamese.model import SiameseNetwork, build_tower, save_network
+
+    keras.utils.set_random_seed(0)
+    preprocessing = {"image_size": [150, 150], "channels": 3, "invert": False, "crop": "face"}
+    network = SiameseNetwork(
+        build_tower((150, 150, 3), filters=(8, 8), embedding_dim=16),
+        "cosine",
+        preprocessing=preprocessing,
+        threshold=0.5,
+    )
+    path = save_network(network, tmp_path_factory.mktemp("faces") / "faces.keras")
+    export_model(path)
+    return path
+
+
+def write_faceless(path: Path) -> Path:
+    """An image in which there is no face to find: seeded noise."""
+    cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8))
+    return path
+
+
+def write_two_faces(path: Path, big: Path, small: Path) -> Path:
+    """A photo of two people: `big` at twice its size on the left, `small` as it is on the right."""
+    large, little = cv2.imread(str(big)), cv2.imread(str(small))
+    large = cv2.resize(large, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+    canvas = np.full((large.shape[0], large.shape[1] + little.shape[1] + 40, 3), 128, np.uint8)
+    canvas[:, : large.shape[1]] = large
+    canvas[: little.shape[0], large.shape[1] + 40 :] = little
+    cv2.imwrite(str(path), canvas)
+    return path

@@ -75,3 +75,15 @@ def test_the_check_sees_keras_when_it_is_imported(tmp_path):
     """The same check fails where Keras comes in: training proper."""
     out = _run("from siamese.training import train", cwd=tmp_path)
     assert "'keras'" in out.strip().splitlines()[-1]
+
+
+def test_a_face_model_finds_aligns_and_verifies_without_keras_or_tensorflow(face_model_path, shared_data, tmp_path):
+    """Detection and alignment (dlib, OpenCV) and the tower on ONNX Runtime: nothing heavy comes in."""
+    a, b = sorted((shared_data / "celeba-faces-dev" / "10001").glob("*.jpg"))[:2]
+    code = (
+        "import siamese\nfrom siamese.data.faces import FaceLog\n"
+        f"m = siamese.load_model({str(face_model_path)!r}); log = FaceLog(keep_faceless=False)\n"
+        f"print(m.engine, m.verify({str(a)!r}, {str(b)!r}, faces=log).same, len(log.found))"
+    )
+    lines = _run(code, cwd=tmp_path).strip().splitlines()
+    assert lines[-2] == "onnx True 2" and lines[-1] == "HEAVY []", lines

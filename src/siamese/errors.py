@@ -17,6 +17,10 @@ class ImageError(SiameseError):
     """An image file is missing, is not an image, or cannot be used by the model."""
 
 
+class NoFaceError(ImageError):
+    """A face model was given an image in which no face is found (pass detect=False for face chips)."""
+
+
 class DatasetError(SiameseError):
     """A dataset folder, archive or pairs file cannot be used for training or evaluation."""
 

@@ -1,12 +1,10 @@
-"""Framing before resizing: ink crops, contrast, padding to the aspect, face crops; saved with the model."""
+"""Framing before resizing: ink crops, contrast, padding to the aspect; saved with the model (face crops: test_faces.py)."""
 
 import cv2
-import keras
 import numpy as np
 import pytest
 
-from siamese.data import Preprocessing, faces, framing, preprocess, read_image
-from siamese.errors import BackendError
+from siamese.data import Preprocessing, framing, preprocess
 
 
 def _signature(height=120, width=300, ink=40, paper=200, box=(20, 60, 100, 220)):
@@ -106,39 +104,3 @@ def test_preprocessing_round_trips_and_reads_models_saved_before_framing():
 def test_unknown_framing_names_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         Preprocessing(**{field: value})
-
-
-def test_face_crop_levels_the_eyes_and_cuts_out_the_face(monkeypatch):
-    image = np.zeros((200, 300, 1), np.uint8)
-    found = {"box": [120, 60, 60, 80], "keypoints": {"left_eye": [135, 85], "right_eye": [165, 95]}, "confidence": 0.99}
-    monkeypatch.setattr(faces, "find_face", lambda image: found)
-    cropped = faces.crop_face(image, margin=0.25)
-    assert cropped.shape[:2] == (120, 90)  # (1 + 2 * 0.25) x the box
-
-
-@pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="the face detector runs on the tensorflow backend")
-def test_face_crops_on_another_backend_are_a_one_line_error():
-    with pytest.raises(
-        BackendError, match=f"face crops need Keras's tensorflow backend .*not {keras.backend.backend()}"
-    ):
-        faces.crop_face(np.zeros((200, 300, 1), np.uint8))
-
-
-def test_face_crop_keeps_crops_and_faceless_images_whole(monkeypatch):
-    image = np.zeros((100, 80, 1), np.uint8)
-    monkeypatch.setattr(faces, "find_face", lambda image: {"box": [5, 5, 70, 90], "keypoints": {}, "confidence": 1.0})
-    assert faces.crop_face(image).shape == image.shape
-    monkeypatch.setattr(faces, "find_face", lambda image: None)
-    assert faces.crop_face(image).shape == image.shape
-
-
-def test_the_real_detector_crops_a_yale_photo_and_passes_a_cropped_face(shared_data):
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip(
-            f"the MTCNN face detector runs on Keras's tensorflow backend only; this run is on {keras.backend.backend()}"
-        )
-    photo = read_image(shared_data / "yalefaces" / "subject01.happy")
-    cropped = faces.crop_face(photo)
-    assert cropped.shape[0] < photo.shape[0] and cropped.shape[1] < photo.shape[1]
-    crop = read_image(shared_data / "extended-yale-b" / "yaleB01" / "yaleB01_P00A+000E+00.pgm")
-    assert faces.crop_face(crop).shape == crop.shape

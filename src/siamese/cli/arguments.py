@@ -201,6 +201,15 @@ def _engine_option(parser) -> None:
     )
 
 
+def _detect_option(parser) -> None:
+    parser.add_argument(
+        "--no-detect",
+        dest="detect",
+        action="store_false",
+        help="face models: the images are already face chips; take each whole (resized) instead of finding the face",
+    )
+
+
 def _add_verify(commands) -> None:
     parser = _command(
         commands, "verify", "are two images the same class? (or, with --gallery and --claim, is one image NAME?)"
@@ -223,7 +232,8 @@ def _add_verify(commands) -> None:
         help="with --claim: score by the mean or the min distance to NAME's references, or the mean "
         "divided by the references' own spread (normalized, 2+ references) (default mean)",
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (with the faces found)")
+    _detect_option(parser)
     _engine_option(parser)
 
 
@@ -234,6 +244,7 @@ def _add_embed(commands) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output .npy file, one row per image")
     parser.add_argument("--batch-size", type=int, default=256, help="images per tower call (default 256)")
     parser.add_argument("--workers", type=int, help="threads decoding images (default: one per core, at most 8)")
+    _detect_option(parser)
     _engine_option(parser)
 
 
@@ -319,6 +330,7 @@ def _add_evaluate(commands) -> None:
         type=Path,
         help="folder for pictures, metrics.json and report.md (default: results/MODEL_NAME/evaluation)",
     )
+    _detect_option(parser)
 
 
 def _add_calibrate(commands) -> None:
@@ -348,6 +360,7 @@ def _add_calibrate(commands) -> None:
         "--pairs-count", type=int, default=2000, help="pairs drawn from a folder / .zip, half same (default 2000)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the pair draw and bootstrap (default 0)")
+    _detect_option(parser)
 
 
 def _add_ensemble(commands) -> None:
@@ -372,6 +385,7 @@ def _add_enroll(commands) -> None:
     parser.add_argument(
         "--model", help="for a new gallery: " + MODEL_HELP + "; for an existing one it must be its model"
     )
+    _detect_option(parser)
 
 
 def _add_identify(commands) -> None:
@@ -380,7 +394,8 @@ def _add_identify(commands) -> None:
     parser.add_argument("image")
     parser.add_argument("--top", type=int, default=5, help="how many nearest identities to list (default 5)")
     parser.add_argument("--threshold", type=float, help="override the model's calibrated threshold")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (with the faces found)")
+    _detect_option(parser)
 
 
 def _add_forget(commands) -> None:

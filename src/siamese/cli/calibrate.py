@@ -13,6 +13,7 @@ from __future__ import annotations
 
 def run(args) -> int:
     import siamese
+    from siamese.cli.faces import batch_embed, say_faceless
     from siamese.evaluation import ForgeryPairs, format_table, read_pair_source, verification_metrics
     from siamese.training import ThresholdCalibrator
 
@@ -21,7 +22,8 @@ def run(args) -> int:
     test = read_pair_source(args.test, count=args.pairs_count, seed=args.seed) if args.test is not None else None
     model = siamese.load_model(args.model)
     channels = model.preprocessing.channels
-    calibrator.fit(validation.distances(model.embed, model.distances, channels=channels), validation.same)
+    embed, faces, _ = batch_embed(model, args.detect)
+    calibrator.fit(validation.distances(embed, model.distances, channels=channels), validation.same)
     before = model.threshold
     model.threshold = calibrator.threshold_
     model.save()  # also updates an up-to-date export's metadata, so it does not go stale
@@ -32,8 +34,9 @@ def run(args) -> int:
         f"FAR {calibrator.false_accept_rate_:.4f}, TAR {calibrator.true_accept_rate_:.4f}), saved in {args.model}"
     )
     if test is not None:
-        distances = test.distances(model.embed, model.distances, channels=channels)
+        distances = test.distances(embed, model.distances, channels=channels)
         metrics = verification_metrics(distances, test.same, threshold=calibrator.threshold_, seed=args.seed)
         print(f"on the test pairs ({args.test}):")
         print(format_table({"verification": metrics.to_dict()}))
+    say_faceless(faces)
     return 0

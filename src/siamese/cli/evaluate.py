@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from siamese.cli.faces import batch_embed, say_faceless
 from siamese.errors import SiameseError
 from siamese.training.run_folder import RunFolder
 
@@ -71,17 +72,11 @@ def run(args) -> int:
         "runs_path": None if args.runs is None else str(args.runs),
     }
     out = args.out or RunFolder.of_model(args.model).evaluation
-    result = ev.evaluate(
-        model.embed,
-        model.distances,
-        steps,
-        dataset=dataset,
-        channels=model.preprocessing.channels,
-        seed=args.seed,
-        out=out,
-        about=about,
-    )
+    embed, faces, note = batch_embed(model, args.detect)  # one photo without a face never ends a run
+    options = {"dataset": dataset, "channels": model.preprocessing.channels, "seed": args.seed, "about": about}
+    result = ev.evaluate(embed, model.distances, steps, out=out, notes=note, **options)
     print(ev.format_table(result.metrics))
+    say_faceless(faces)
     print(f"time:    {result.metrics['seconds']:.1f} s")
     print(f"report:  {result.report} (metrics.json and {len(result.pictures)} pictures beside it)")
     return 0

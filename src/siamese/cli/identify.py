@@ -7,15 +7,20 @@ import json
 
 
 def run(args) -> int:
+    from siamese.data.faces import FaceLog
     from siamese.gallery import Gallery
 
     gallery = Gallery.open(args.gallery)
+    faces = FaceLog(keep_faceless=False)
     try:
-        result = gallery.identify(args.image, top=args.top, threshold=args.threshold)
+        result = gallery.identify(args.image, top=args.top, threshold=args.threshold, detect=args.detect, faces=faces)
     finally:
         gallery.close()
     if args.json:
-        print(json.dumps(dataclasses.asdict(result)))
+        answer = dataclasses.asdict(result)
+        if faces.found:  # a face model: how many faces the image holds, and where (the largest is used)
+            answer["faces"] = faces.describe(args.image)
+        print(json.dumps(answer))
         return 0
     nearest = "no one enrolled" if result.distance is None else f"distance {result.distance:.4f}"
     print(f"{result.name} ({nearest}, threshold {result.threshold:.4f})")

@@ -37,6 +37,7 @@ def _claim(args) -> int:
 
 def run(args) -> int:
     import siamese
+    from siamese.data.faces import FaceLog
 
     if args.claim is not None:
         return _claim(args)
@@ -44,9 +45,13 @@ def run(args) -> int:
         raise SiameseError("verify takes two images (siamese verify A B), or --gallery G --claim NAME IMAGE [--rule R]")
 
     model = siamese.load_model(args.model, engine=args.engine)
-    result = model.verify(args.image1, args.image2, threshold=args.threshold)
+    faces = FaceLog(keep_faceless=False)
+    result = model.verify(args.image1, args.image2, threshold=args.threshold, detect=args.detect, faces=faces)
     if args.json:
-        print(json.dumps({"same": result.same, "distance": result.distance, "threshold": result.threshold}))
+        answer = {"same": result.same, "distance": result.distance, "threshold": result.threshold}
+        if faces.found:  # a face model: how many faces each image holds, and where (the largest is used)
+            answer["faces"] = {image: faces.describe(image) for image in (args.image1, args.image2)}
+        print(json.dumps(answer))
     else:
         verdict = "same" if result.same else "different"
         print(f"{verdict} (distance {result.distance:.4f}, threshold {result.threshold:.4f})")

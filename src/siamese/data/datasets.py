@@ -21,9 +21,11 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from siamese.data.faces import FaceLog
 from siamese.data.images import Preprocessing, decode_image, preprocess
 from siamese.data.layouts import class_pattern as compile_class_pattern
 from siamese.data.layouts import classify
+from siamese.data.named import named
 from siamese.data.pairs_file import classes_from_pairs, read_pairs_file
 from siamese.data.sources import PairsSource, open_source
 from siamese.errors import ConfigError, DatasetError, ImageError
@@ -88,7 +90,8 @@ class ImageDataset:
         return self._read(*self.members[index])
 
     def image(self, index: int, channels: int = 1) -> np.ndarray:
-        return decode_image(self.read(index), name=self.name(index), channels=channels)
+        """The image `index`, decoded, as a `NamedImage` that carries its name (for later messages)."""
+        return named(decode_image(self.read(index), name=self.name(index), channels=channels), self.name(index))
 
     def forgery_image(self, index: int, channels: int = 1) -> np.ndarray:
         source, member, _ = self.forgeries[index]
@@ -108,7 +111,7 @@ class ImageDataset:
         (h, w, c), as `load` does; a bad file raises `ImageError` naming it."""
         name = self.sources[source].name(member)
         array = decode_image(self._read(source, member), name=name, channels=preprocessing.channels)
-        return preprocess(array, preprocessing, name=name)
+        return preprocess(array, preprocessing, name=name, faces=FaceLog())  # a photo without a face: whole, warned
 
     def _decode(self, members: list, preprocessing: Preprocessing, workers: int) -> np.ndarray:
         from concurrent.futures import ThreadPoolExecutor

@@ -8,7 +8,6 @@ training did.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import re
@@ -22,64 +21,15 @@ import numpy as np
 from PIL import Image
 
 from siamese.data import framing
+from siamese.data.faces import FaceLog
+from siamese.data.named import NamedImage, image_name, named
+from siamese.data.preprocessing import Preprocessing
 from siamese.errors import ConfigError, ImageError
-from siamese.registry import CONTRASTS, CROPS, STROKES
 
 ImageLike = str | os.PathLike | np.ndarray
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 50_000_000  # about 8,660 x 5,770 (a 600 dpi A4 scan is 35 M): larger images are refused, by their header, before decoding
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Preprocessing:
-    """How an image becomes the tower's input; saved with the model.
-
-    Args:
-        image_size: (height, width) the image is resized to.
-        channels: 1 (grey) or 3 (RGB).
-        invert: map dark ink on light paper to bright ink on a dark (zero) background, which
-            suits convolutions with zero padding (None, in a training config: decided from the data).
-        crop: "ink" (the box around the strokes), "face" (the face, eyes levelled; see
-            `siamese.data.faces`) or "none"; see `siamese.data.framing`.
-        contrast: "stretch" (darkest ink to black, paper to white), "equalize" (local
-            histogram equalisation, for lighting) or "none".
-        strokes: "even" redraws the ink at one width (a pen's, a stylus's and a phone's
-            strokes differ 3x), "keep" leaves them.
-        keep_aspect: pad to the aspect of `image_size` before resizing, never stretch.
-    """
-
-    image_size: tuple = (32, 32)
-    channels: int = 1
-    invert: bool | None = False
-    crop: str = "none"
-    contrast: str = "none"
-    strokes: str = "keep"
-    keep_aspect: bool = False
-
-    def __post_init__(self):
-        size = tuple(int(s) for s in self.image_size)
-        if len(size) != 2 or min(size) < 8:
-            raise ConfigError(f"image_size must be (height, width) of at least 8, got {self.image_size!r}")
-        object.__setattr__(self, "image_size", size)
-        if self.channels not in (1, 3):
-            raise ConfigError(f"channels must be 1 or 3, got {self.channels!r}")
-        CROPS.check(self.crop)
-        CONTRASTS.check(self.contrast)
-        STROKES.check(self.strokes)
-
-    @property
-    def input_shape(self) -> tuple:
-        return (*self.image_size, self.channels)
-
-    def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "image_size": list(self.image_size)}
-
-    @classmethod
-    def from_dict(cls, config: dict) -> Preprocessing:
-        """Models saved before framing existed hold only size, channels and invert: the rest defaults."""
-        names = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{key: value for key, value in config.items() if key in names})
 
 
 def _describe_undecodable(data: bytes) -> str:
@@ -142,8 +92,9 @@ def _refuse_bombs(data: bytes, name: str) -> None:
         raise ImageError(f"{name}: truncated or corrupt PNG")
 
 
-def decode_image(data: bytes, *, name: str, channels: int = 1) -> np.ndarray:
-    """Decode encoded image bytes to uint8 (height, width, channels); RGB order for colour.
+def decode_image(data: bytes, *, name: str, channels: int = 1) -> NamedImage:
+    """Decode encoded image bytes to uint8 (height, width, channels); RGB order for colour,
+    called `name`, so what is said of it later (no face found, say) names it.
 
     An image whose header declares more than `MAX_PIXELS` pixels is refused before decoding.
     """
@@ -163,7 +114,7 @@ def decode_image(data: bytes, *, name: str, channels: int = 1) -> np.ndarray:
         raise ImageError(f"{name}: truncated or corrupt PNG")
     if channels == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    return image.reshape(image.shape[0], image.shape[1], channels)
+    return named(image.reshape(image.shape[0], image.shape[1], channels), name)
 
 
 def read_image(path: str | os.PathLike, *, channels: int = 1) -> np.ndarray:
@@ -206,12 +157,15 @@ def _coerce_array(array: np.ndarray, *, name: str, channels: int) -> np.ndarray:
     return array
 
 
-def preprocess(image: np.ndarray, preprocessing: Preprocessing, *, name: str = "image") -> np.ndarray:
-    """uint8 (h, w, c) image -> float32 (height, width, channels) in [0, 1], as the tower wants."""
+def preprocess(
+    image: np.ndarray, preprocessing: Preprocessing, *, name: str = "image", faces: FaceLog | None = None
+) -> np.ndarray:
+    """uint8 (h, w, c) image -> float32 (height, width, channels) in [0, 1], as the tower wants;
+    `faces`: see `siamese.data.framing.frame` (without it, an image with no face raises `NoFaceError`)."""
     image = _coerce_array(image, name=name, channels=preprocessing.channels)
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise ImageError(f"{name}: image of {image.shape[1]}x{image.shape[0]} pixels is too large")
-    image = framing.frame(image, preprocessing)  # crop, contrast, strokes, padding
+    image = framing.frame(image, preprocessing, name=name, faces=faces)  # crop, contrast, strokes, padding
     height, width = preprocessing.image_size
     if image.shape[:2] != (height, width):
         shrinking = image.shape[0] > height or image.shape[1] > width
@@ -230,10 +184,11 @@ def as_image_list(images) -> list:
     return list(images)
 
 
-def _prepare(index: int, image: ImageLike, preprocessing: Preprocessing) -> np.ndarray:
+def _prepare(index: int, image: ImageLike, preprocessing: Preprocessing, faces: FaceLog | None) -> np.ndarray:
+    name = image_name(index, image)
     if isinstance(image, (str, os.PathLike)):
-        return preprocess(read_image(image, channels=preprocessing.channels), preprocessing, name=str(image))
-    return preprocess(image, preprocessing, name=f"image {index}")
+        image = read_image(image, channels=preprocessing.channels)
+    return preprocess(image, preprocessing, name=name, faces=faces)
 
 
 def default_workers() -> int:
@@ -247,12 +202,14 @@ def iter_image_batches(
     *,
     batch_size: int = 256,
     workers: int | None = None,
+    faces: FaceLog | None = None,
 ) -> Iterator[np.ndarray]:
     """Float32 batches (<= batch_size, height, width, channels) of paths and/or arrays, in order.
 
     Images are read and prepared by `workers` threads (default: `default_workers()`), one
     batch ahead of the consumer, so decoding overlaps whatever the caller does with a batch.
-    An unreadable image raises its `ImageError` when its batch is reached.
+    An unreadable image raises its `ImageError` when its batch is reached; so does an image
+    without a face for a face crop, unless `faces` keeps it (`siamese.data.faces.FaceLog`).
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
@@ -264,12 +221,12 @@ def iter_image_batches(
     if workers <= 1 or len(items) < 2 * workers:
         for start in starts:
             yield np.stack(
-                [_prepare(i, items[i], preprocessing) for i in range(start, min(start + batch_size, len(items)))]
+                [_prepare(i, items[i], preprocessing, faces) for i in range(start, min(start + batch_size, len(items)))]
             )
         return
 
     def prepare_range(start: int, stop: int) -> list:
-        return [_prepare(i, items[i], preprocessing) for i in range(start, stop)]
+        return [_prepare(i, items[i], preprocessing, faces) for i in range(start, stop)]
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="siamese-decode") as pool:
 
@@ -289,11 +246,16 @@ def iter_image_batches(
 
 
 def load_images(
-    images: Sequence[ImageLike] | ImageLike, preprocessing: Preprocessing, *, workers: int | None = 1
+    images: Sequence[ImageLike] | ImageLike,
+    preprocessing: Preprocessing,
+    *,
+    workers: int | None = 1,
+    faces: FaceLog | None = None,
 ) -> np.ndarray:
     """Paths and/or arrays -> float32 batch (n, height, width, channels).
 
     A single path or a single 2-D/3-D array counts as one image; a 4-D array as a batch.
-    `workers` threads decode (None: one per core, see `default_workers`).
+    `workers` threads decode (None: one per core, see `default_workers`); `faces` as in `preprocess`.
     """
-    return np.concatenate(list(iter_image_batches(images, preprocessing, batch_size=1 << 30, workers=workers)))
+    batches = iter_image_batches(images, preprocessing, batch_size=1 << 30, workers=workers, faces=faces)
+    return np.concatenate(list(batches))

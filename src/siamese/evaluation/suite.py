@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +59,7 @@ def evaluate(
     resamples: int = 1000,
     out: str | os.PathLike | None = None,
     about: dict | None = None,
+    notes: Callable[[], dict] | None = None,
 ) -> Evaluation:
     """Run `steps` on a model given as `embed` (images -> (n, d)) and `distance` (matched rows -> (n,)).
 
@@ -70,6 +71,8 @@ def evaluate(
         resamples: bootstrap resamples for the intervals.
         out: folder for the pictures, `metrics.json` and `report.md`; None writes nothing.
         about: entries (model, data, ...) put at the top of the metrics.
+        notes: entries known once the images are embedded (how many faces were not found),
+            asked for after the steps and put with `about`.
     """
     start = time.perf_counter()
     if not steps:
@@ -88,6 +91,7 @@ def evaluate(
         if step.key is not None:
             results[step.key] = result
             metrics[step.key] = result.to_dict()
+    metrics.update(notes() if notes is not None else {})
     metrics["seconds"] = round(time.perf_counter() - start, 2)
 
     pictures, report = {}, None

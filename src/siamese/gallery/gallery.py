@@ -20,6 +20,7 @@ import os
 import numpy as np
 
 from siamese.claims import claim_scores, minimum_references, reference_spread
+from siamese.data.faces import FaceLog
 from siamese.errors import ConfigError, GalleryError, UnknownIdentityError
 from siamese.gallery.index import Index
 from siamese.gallery.store import Store
@@ -145,13 +146,15 @@ class Gallery:
         self.index.save(self.index_path)
         self._unsaved = False
 
-    def enroll(self, name: str, images) -> int:
+    def enroll(self, name: str, images, *, detect: bool = True, faces: FaceLog | None = None) -> int:
         """Store the embeddings of `images` (paths or arrays) under `name`; returns how many.
+
+        `detect`, `faces`: as in `SiameseModel.embed` (a face model's crop; images without a face).
 
         The database has them at once, for every process; the index file is rewritten when the
         gallery is closed (meanwhile other processes extend the index they load from the database).
         """
-        embeddings = self.model.embed(images)  # every image read before anything is written
+        embeddings = self.model.embed(images, detect=detect, faces=faces)  # every image read before anything is written
         index = self._fresh_index()
         ids, before = self.store.add(_check_name(name), embeddings)
         if index.generation == before:  # nobody else wrote since the index was brought up: extend it
@@ -159,14 +162,23 @@ class Gallery:
             self._unsaved = True
         return len(ids)
 
-    def identify(self, image, *, top: int = 5, threshold: float | None = None) -> Identification:
-        """The nearest identities to `image` and the decision at the model's threshold (or `threshold`)."""
+    def identify(
+        self,
+        image,
+        *,
+        top: int = 5,
+        threshold: float | None = None,
+        detect: bool = True,
+        faces: FaceLog | None = None,
+    ) -> Identification:
+        """The nearest identities to `image` and the decision at the model's threshold (or `threshold`);
+        `detect`, `faces`: as in `SiameseModel.embed`."""
         if top < 1:
             raise ConfigError(f"top must be at least 1, got {top}")
         threshold = self.model.threshold if threshold is None else float(threshold)
         if threshold is None:
             raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
-        query = self.model.embed(image)
+        query = self.model.embed(image, detect=detect, faces=faces)
         index = self._fresh_index()
         distances, ids = index.search(query, max(8 * top, 64))
         names, best = self.store.names_of(ids[0]), {}

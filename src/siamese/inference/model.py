@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from siamese.data.faces import FaceLog
 from siamese.data.images import ImageLike, as_image_list, iter_image_batches
 from siamese.errors import ModelFileError
 from siamese.files import check_keras_archive, file_sha256
@@ -105,15 +106,24 @@ class SiameseModel:
         batch_size: int = 256,
         workers: int | None = None,
         progress: Callable[[int, int], None] | None = None,
+        detect: bool = True,
+        faces: FaceLog | None = None,
     ) -> np.ndarray:
         """Embeddings, float32 (n, embedding_dim), of paths and/or arrays (one image or many).
 
         Images are decoded by `workers` threads (default one per core) while the tower runs
         on the previous batch of `batch_size`; `progress(done, total)` is called after each batch.
+
+        For a face model (preprocessing crop "face"): `detect=False` takes each image as an
+        already cut face chip (resized to the input); `faces` records the faces found and,
+        for batch work, keeps an image without one whole (`siamese.data.faces.FaceLog`);
+        without it such an image raises `NoFaceError`.
         """
         images = as_image_list(images)
+        preprocessing = self.preprocessing if detect else self.preprocessing.without_face_detection()
         chunks, done = [], 0
-        for batch in iter_image_batches(images, self.preprocessing, batch_size=batch_size, workers=workers):
+        batches = iter_image_batches(images, preprocessing, batch_size=batch_size, workers=workers, faces=faces)
+        for batch in batches:
             chunks.append(np.asarray(self._engine.embed_batch(batch), np.float32))
             done += len(batch)
             if progress is not None:
@@ -124,17 +134,25 @@ class SiameseModel:
         """Distances (n,) between matched rows of two embedding arrays (n, d)."""
         return np.asarray(self._engine.distances(first, second), np.float32)
 
-    def distance(self, a: ImageLike, b: ImageLike) -> float:
-        """The distance between two images; smaller is more alike."""
-        embeddings = self.embed([a, b])
+    def distance(self, a: ImageLike, b: ImageLike, *, detect: bool = True, faces: FaceLog | None = None) -> float:
+        """The distance between two images; smaller is more alike (`detect`, `faces`: see `embed`)."""
+        embeddings = self.embed([a, b], detect=detect, faces=faces)
         return float(self.distances(embeddings[:1], embeddings[1:])[0])
 
-    def verify(self, a: ImageLike, b: ImageLike, *, threshold: float | None = None) -> Verification:
-        """Same class or not: `distance <= threshold`."""
+    def verify(
+        self,
+        a: ImageLike,
+        b: ImageLike,
+        *,
+        threshold: float | None = None,
+        detect: bool = True,
+        faces: FaceLog | None = None,
+    ) -> Verification:
+        """Same class or not: `distance <= threshold` (`detect`, `faces`: see `embed`)."""
         threshold = self.threshold if threshold is None else float(threshold)
         if threshold is None:
             raise ModelFileError(f"{self.path or 'model'}: has no calibrated threshold; pass threshold=")
-        distance = self.distance(a, b)
+        distance = self.distance(a, b, detect=detect, faces=faces)
         return Verification(distance=distance, same=bool(distance <= threshold), threshold=threshold)
 
     def save(self, path: str | os.PathLike | None = None) -> Path:

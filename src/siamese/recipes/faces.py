@@ -1,8 +1,8 @@
-"""Faces: found and cut out by a detector, eyes levelled, light evened, mirrored in training.
+"""Faces: found by a detector, aligned to dlib's face chip, light evened, mirrored in training.
 
-A photo holds a face somewhere in a room; the detector (MTCNN, inside the `mtcnn` package)
-finds it, levels the eyes and crops it with a margin, and leaves an image that is already a
-face crop as it is. Local histogram equalisation evens out side light, the largest change
+A photo holds a face somewhere in a room; dlib's detector finds it and its 5 landmarks align
+it to the chip dlib's face models are trained on (`siamese.data.faces`); a training photo in
+which no face is found is used whole, with a warning. Local histogram equalisation evens out side light, the largest change
 between two photos of one person in the Yale sets. Training mirrors faces left-right and
 changes brightness and contrast; shapes are distorted only a little. 64x64 grey (colour
 with `--channels 3`). The threshold is set for a 1% false-accept rate on validation people.

@@ -91,7 +91,7 @@ def create_app(gallery: Gallery, keys: KeyStore, limits: Limits = Limits()) -> F
         data = await upload.read()
         name = upload.filename or field
         limits.check_upload(name, upload.content_type, data)
-        return decode_image(data, name=name, channels=model.preprocessing.channels)
+        return decode_image(data, name=name, channels=model.preprocessing.channels)  # keeps its name for errors
 
     @app.get("/health", tags=["service"])
     def health():

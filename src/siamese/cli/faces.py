@@ -1,0 +1,22 @@
+"""Batch commands and face models: a photo with no face found is warned about, embedded whole and counted."""
+
+from __future__ import annotations
+
+import functools
+
+
+def batch_embed(model, detect: bool):
+    """(embed, log, note): `model.embed` for batch work, the `FaceLog` it fills, and for a face
+    model the note `evaluate` puts in its metrics and report (None otherwise)."""
+    from siamese.data.faces import FaceLog
+
+    log = FaceLog()
+    embed = functools.partial(model.embed, detect=detect, faces=log)
+    face_model = model.preprocessing.crop == "face" and detect
+    return embed, log, (lambda: {"faces_not_found": len(log.faceless)}) if face_model else None
+
+
+def say_faceless(log) -> None:
+    """One line with the count, when there are any (each was named in a warning as it came)."""
+    if log.faceless:
+        print(f"faces not found: {len(log.faceless)} (embedded whole, each named in a warning above)")
