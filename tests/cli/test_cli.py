@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from siamese.cli import main
+from siamese.inference import load_model
 from tests.conftest import REPO
 
 SHIPPED = REPO / "models" / "omniglot.keras"
@@ -50,7 +51,8 @@ def test_verify_json_and_threshold_override(trained_model_path, shapes_dir, caps
     a, b = shapes_dir / "polygons" / "square" / "00.png", shapes_dir / "curves" / "circle" / "00.png"
     assert main(["verify", str(a), str(b), "--model", str(trained_model_path), "--json", "--threshold", "100"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["same"] is True and out["threshold"] == 100.0 and out["distance"] >= 0
+    assert out["same"] is True and out["threshold"] == 100.0
+    assert out["distance"] == pytest.approx(load_model(trained_model_path).distance(a, b), abs=1e-6)
 
 
 @pytest.mark.parametrize(

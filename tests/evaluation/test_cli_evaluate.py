@@ -141,7 +141,11 @@ def test_calibrate_stores_the_threshold_and_reports_the_test_pairs(
     # And no threshold within the target accepts more same pairs (every distance tried as a threshold).
     candidates = np.unique(distances)
     within = [np.mean(distances[same] <= t) for t in candidates if np.mean(distances[~same] <= t) <= 0.01]
-    assert tar == max(within, default=0.0) and tar > 0.5
+    assert tar == max(within, default=0.0)
+    # The fixture's model learned: at 1% false accepts it accepted 0.59-0.92 of these same pairs
+    # over 30 runs (seeds 0-9 and 5 other initial weights, TensorFlow and JAX), where the same
+    # network left untrained (learning rate 1e-9) accepted 0.08-0.38.
+    assert tar > 0.5
     assert "on the test pairs" in printed and "pair accuracy at threshold" in printed
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # saved atomically
 

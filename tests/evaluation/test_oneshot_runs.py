@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from siamese.data import affine_variants
 from siamese.errors import DatasetError
 from siamese.evaluation import read_oneshot_runs, score_oneshot_runs
 from tests.conftest import BUNDLED
@@ -91,20 +92,30 @@ def test_paths_that_are_not_runs(tmp_path, name, message):
 
 
 def test_support_variants_average_over_distorted_copies(runs):
-    calls = []
+    batches = []
 
     def pixels(images):
-        calls.append(len(images))
+        batches.append([np.asarray(i) for i in images])
         return np.stack(
             [cv2.resize(np.asarray(i)[:, :, 0], (16, 16), interpolation=cv2.INTER_AREA).ravel() / 255.0 for i in images]
         )
 
     plain = score_oneshot_runs(runs, pixels)
     augmented = score_oneshot_runs(runs, pixels, support_variants=3, seed=0)
-    assert calls[0] == 40 and calls[20] == 20 + 20 * 4  # test items, then each training image and 3 copies
-    assert augmented.distances[0].shape == (20, 20)
-    assert not np.allclose(augmented.distances[0], plain.distances[0])
-    assert 0.0 < augmented.accuracy.value <= 1.0
+    assert (
+        len(batches[0]) == 40 and len(batches[20]) == 20 + 20 * 4
+    )  # test items, then each training image and 3 copies
+    # Run 01 by hand: training image k comes with its 3 copies (seeded by seed + k), and the
+    # distance from a test item to it is the mean of the distances to those 4 images.
+    first = runs.runs[0]
+    test, supports = pixels(batches[20][:20]), pixels(batches[20][20:]).reshape(20, 4, -1)
+    for k, member in enumerate(first.training):
+        copies = [runs.image(member), *affine_variants(runs.image(member), 3, seed=k)]
+        assert all(np.array_equal(a, b) for a, b in zip(batches[20][20 + 4 * k : 24 + 4 * k], copies, strict=True))
+    expected = np.linalg.norm(test[:, None, None] - supports[None], axis=-1).mean(axis=2)
+    assert np.allclose(augmented.distances[0], expected) and not np.allclose(expected, plain.distances[0])
+    picks = [np.argmin(d, axis=1) == run.answers for d, run in zip(augmented.distances, runs.runs)]
+    assert augmented.accuracy.value == pytest.approx(np.mean(picks)) and augmented.accuracy.n == 400
 
 
 def test_runs_drawn_from_a_grouped_dataset(shapes_dir):

@@ -6,7 +6,7 @@ from sklearn.metrics import roc_auc_score
 
 from siamese.errors import DatasetError
 from siamese.evaluation import equal_error_rate, true_accept_rate_at, verification_metrics
-from siamese.evaluation.verification import _bootstrap_auc_eer, _eer_crossing
+from siamese.evaluation.verification import _bootstrap_auc_eer
 
 SAME = np.array([1, 1, 1, 1, 0, 0, 0, 0])
 SEPARATED = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9])
@@ -54,21 +54,43 @@ def test_eer_interpolates_where_the_errors_cross():
     assert eer == pytest.approx(0.25) and threshold in (0.1, 0.3)
 
 
-def test_the_vectorised_bootstrap_curves_match_scikit_learn():
+class RecordingGenerator(np.random.Generator):
+    """A numpy generator that keeps what each `multinomial` call drew: the bootstrap's resample
+    counts. It goes in as the seed: `np.random.default_rng` hands a Generator back as it is."""
+
+    def __init__(self, seed):
+        super().__init__(np.random.PCG64(seed))
+        self.draws = []
+
+    def multinomial(self, *args, **kwargs):
+        drawn = super().multinomial(*args, **kwargs)
+        self.draws.append(drawn)
+        return drawn
+
+
+def test_every_bootstrap_resample_scores_as_scikit_learn_scores_it():
     rng = np.random.default_rng(1)
-    distances = np.round(rng.random(300), 2)  # many ties
+    distances = np.sort(np.round(rng.random(300), 2))  # many ties; sorted, so the library's order is the input's
     same = rng.integers(0, 2, 300).astype(bool)
-    # One "resample" that is the data itself: weights of one.
-    order = np.argsort(distances, kind="stable")
-    d, s = distances[order], same[order]
-    ends = np.flatnonzero(np.r_[d[1:] != d[:-1], True])
-    tar = np.r_[0, np.cumsum(s)[ends] / s.sum()]
-    far = np.r_[0, np.cumsum(~s)[ends] / (~s).sum()]
-    assert np.sum(np.diff(far) * (tar[1:] + tar[:-1]) / 2) == pytest.approx(roc_auc_score(same, -distances))
-    assert _eer_crossing(far, tar)[0] == pytest.approx(equal_error_rate(distances, same)[0])
-    aucs, eers = _bootstrap_auc_eer(distances, same, 50, seed=3)
+    n_same, n_diff = int(same.sum()), int((~same).sum())
+    assert n_same != n_diff  # the two kinds of draw told apart by their width
+    recorder = RecordingGenerator(3)
+    aucs, eers = _bootstrap_auc_eer(distances, same, 50, seed=recorder)
     assert aucs.shape == eers.shape == (50,)
-    assert np.array_equal(aucs, _bootstrap_auc_eer(distances, same, 50, seed=3)[0])  # seeded
+    counts_same = np.concatenate([d for d in recorder.draws if d.shape[1] == n_same])
+    counts_diff = np.concatenate([d for d in recorder.draws if d.shape[1] == n_diff])
+    assert counts_same.shape == (50, n_same) and counts_diff.shape == (50, n_diff)
+    for row in range(50):
+        # The resample itself, each pair repeated as often as it was drawn, scored by scikit-learn
+        # (AUC) and by `equal_error_rate` on scikit-learn's ROC (the crossing on one curve is
+        # pinned by hand above): the cumulative-count curves must be the resamples' own.
+        counts = np.zeros(300, int)
+        counts[same], counts[~same] = counts_same[row], counts_diff[row]
+        pick = np.repeat(np.arange(300), counts)
+        assert aucs[row] == pytest.approx(roc_auc_score(same[pick], -distances[pick]), abs=1e-12)
+        assert eers[row] == pytest.approx(equal_error_rate(distances[pick], same[pick])[0], abs=1e-12)
+    assert np.array_equal(aucs, _bootstrap_auc_eer(distances, same, 50, seed=3)[0])  # the seed alone decides
+    assert not np.array_equal(aucs, _bootstrap_auc_eer(distances, same, 50, seed=4)[0])  # and it is used
 
 
 def test_the_bootstrap_matches_a_brute_force_stratified_bootstrap():
@@ -98,6 +120,10 @@ def test_intervals_are_reproducible_with_the_seed():
     distances, same = rng.random(200), rng.integers(0, 2, 200)
     a, b = verification_metrics(distances, same, seed=5), verification_metrics(distances, same, seed=5)
     assert a.to_dict() == b.to_dict()
+    other = verification_metrics(distances, same, seed=6)  # another seed: other resamples, other intervals
+    assert other.auc.value == a.auc.value and other.eer.value == a.eer.value
+    assert (other.auc.low, other.auc.high) != (a.auc.low, a.auc.high)
+    assert (other.eer.low, other.eer.high) != (a.eer.low, a.eer.high)
 
 
 @pytest.mark.parametrize(

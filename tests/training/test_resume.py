@@ -1,15 +1,19 @@
 """Resume state in process, on any backend: the weights and the optimiser's state written after an
 epoch, put back into a fresh trainer, give the very step the first trainer takes next.
 
-(The whole killed-and-resumed run, through the CLI, is tests/reliability/test_interrupted_training.py.)
+A run with early-stopping patience, stopped in the middle of an epoch and resumed, stops where
+the same run uninterrupted stops. (The whole killed-and-resumed run, through the CLI, is
+tests/reliability/test_interrupted_training.py.)
 """
 
 from types import SimpleNamespace
 
 import keras
 import numpy as np
+import pytest
 
 from siamese.model import EuclideanDistance, build_tower, losses
+from siamese.training import TrainConfig, train
 from siamese.training.resume import STATE, ResumeState, read_state, restore
 from siamese.training.trainer import PairwiseTrainer
 
@@ -60,3 +64,61 @@ def test_restored_weights_and_optimiser_take_the_same_next_step(tmp_path):
     third.tower.set_weights(saved)
     third.train_on_batch(*_batch(3))
     assert not all(np.allclose(a, b, atol=1e-6) for a, b in zip(_weights(first), _weights(third)))
+
+
+class _Killed(Exception):
+    """Stands in for SIGKILL: raised inside an epoch, after the epoch before it was saved."""
+
+
+class _KillInEpoch(keras.callbacks.Callback):
+    """Raises `_Killed` at the first step of epoch `epoch` (0-based)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch, self.current = epoch, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == self.epoch:
+            raise _Killed
+
+
+def test_a_killed_run_with_patience_stops_where_the_uninterrupted_run_stops(shapes_dir, tmp_path):
+    """Early stopping's best figure and its count of epochs without a better one (Keras's `best`
+    and `wait`, which `EarlyStopping.on_train_begin` resets) come back on resume. A learning rate
+    of 1e-9 keeps validation AUC flat, so with patience 2 a run stops after its 3rd epoch; killed
+    in that epoch and resumed, it must stop there too (with `wait` reset it would run a 4th, with
+    `best` reset a 5th)."""
+    config = TrainConfig(
+        image_size=(16, 16),
+        filters=(8, 8),
+        embedding_dim=8,
+        epochs=8,
+        steps_per_epoch=2,
+        classes_per_batch=4,
+        examples_per_class=2,
+        validation_pairs=40,
+        augment=False,
+        batchnorm=False,
+        learning_rate=1e-9,
+        patience=2,
+    )
+    whole = train(
+        shapes_dir, model_path=tmp_path / "whole.keras", config=config, results_dir=tmp_path / "whole", verbose=0
+    )
+    assert whole.metrics["epochs_run"] == 3 and whole.metrics["best_epoch"] == 1
+
+    killed = dict(model_path=tmp_path / "killed.keras", config=config, results_dir=tmp_path / "killed", verbose=0)
+    with pytest.raises(_Killed):
+        train(shapes_dir, **killed, callbacks=(_KillInEpoch(2),))
+    state = read_state(tmp_path / "killed" / "resume")
+    assert state["next_epoch"] == 2 and state["early_stopping_wait"] == 1 and state["best_epoch"] == 0
+    assert state["best"] == pytest.approx(whole.history["val_auc"][0])
+
+    resumed = train(shapes_dir, **killed, resume=True)
+    assert resumed.metrics["resumed_at_epoch"] == 3 and resumed.metrics["epochs_run"] == 3
+    assert resumed.metrics["best_epoch"] == 1 and resumed.history["val_auc"] == whole.history["val_auc"][2:]
+    history = (tmp_path / "killed" / "history.csv").read_text()
+    assert history == (tmp_path / "whole" / "history.csv").read_text()

@@ -1,6 +1,7 @@
 """Training end to end on real image files: the loss falls, unseen classes separate."""
 
 import csv
+import dataclasses
 import json
 
 import keras
@@ -13,11 +14,19 @@ from siamese.inference import load_model
 from siamese.model import LearnedDistance
 from siamese.training import TrainConfig, build_network, train
 
-# The fixture's figures are those of TensorFlow's initial weights for its seed. Another backend
-# draws other initial weights from the same seed (the steps after that are the same: with
-# TensorFlow's initial weights JAX ends at AUC 0.9492 against 0.9497), and on these 4 validation
-# classes that alone moves the figures (JAX: AUC 0.83, accuracy 0.83); there the bar is clear learning.
-ON_TENSORFLOW = keras.backend.backend() == "tensorflow"
+# What the fixture's tiny training must reach, on every backend and host. Its figures move with
+# the floating-point path (another backend draws other initial weights from the same seed, and
+# another CPU rounds otherwise: one host's JAX gave a pair accuracy of 0.685 where this one gives
+# 0.84), so the bars sit under 30 runs: seeds 0-9 of the fixture's setting (other splits,
+# weights and batches) and 5 other draws of the initial weights alone (the fixture's split),
+# each on TensorFlow and JAX. Validation AUC ranged 0.826-0.996 and the unseen pairs' accuracy
+# at the saved threshold 0.76-0.965 (chance: 0.5). The same network left untrained (learning
+# rate 1e-9) already separates these shapes (AUC 0.73-0.88, accuracy 0.67-0.81), so learning
+# itself is shown by the loss: its last epoch ended at 0.008-0.015 of its first (10 runs),
+# untrained at 0.94-1.02.
+VAL_AUC_BAR = 0.7
+ACCURACY_BAR = 0.65
+LOSS_FALLS_TO = 0.1
 
 
 def test_training_writes_model_and_results(trained_model_path):
@@ -26,11 +35,9 @@ def test_training_writes_model_and_results(trained_model_path):
     config = json.loads((results / "config.json").read_text())
     rows = list(csv.DictReader((results / "history.csv").open()))
     assert len(rows) == metrics["epochs_run"] == 6  # no early stopping unless asked
-    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])  # the loss falls
+    assert float(rows[-1]["loss"]) < LOSS_FALLS_TO * float(rows[0]["loss"])  # it learned
     assert config["preprocessing"]["invert"] is True  # ink on paper was detected
-    assert metrics["val_auc"] > (
-        0.93 if ON_TENSORFLOW else 0.75
-    )  # 0.9497 with seed 0 (0.9814 with --classic-blocks on these tiny 3x3 maps)
+    assert metrics["val_auc"] > VAL_AUC_BAR  # the held-out classes separate, far from chance
     model = load_model(trained_model_path)
     assert model.threshold == pytest.approx(metrics["val_threshold"])
     assert model.preprocessing.image_size == (24, 24)
@@ -47,7 +54,7 @@ def test_same_pairs_end_closer_than_different_on_unseen_classes(trained_model_pa
     same = pairs.same.astype(bool)
     assert distances[same].mean() < distances[~same].mean()
     accuracy = np.mean((distances <= model.threshold) == same)
-    assert accuracy > (0.85 if ON_TENSORFLOW else 0.7)
+    assert accuracy > ACCURACY_BAR  # the threshold saved from validation holds on unseen pairs
 
 
 def test_training_is_reproducible(shapes_dir, tmp_path):
@@ -66,6 +73,8 @@ def test_training_is_reproducible(shapes_dir, tmp_path):
     second = train(shapes_dir, model_path=tmp_path / "b.keras", config=config, verbose=0)
     assert first.history["loss"] == second.history["loss"]
     assert first.metrics["val_auc"] == second.metrics["val_auc"]
+    other = train(shapes_dir, model_path=tmp_path / "c.keras", config=dataclasses.replace(config, seed=8), verbose=0)
+    assert other.history["loss"] != first.history["loss"]  # the seed decides: another gives another run
 
 
 def test_learned_head_with_crossentropy_trains(shapes_dir, tmp_path):
