@@ -91,7 +91,7 @@ def test_a_killed_run_with_patience_stops_where_the_uninterrupted_run_stops(shap
     of 1e-9 keeps validation AUC flat, so with patience 2 a run stops after its 3rd epoch; killed
     in that epoch and resumed, it must stop there too (with `wait` reset it would run a 4th, with
     `best` reset a 5th)."""
-    config = TrainConfig(
+    config = TrainConfig.from_settings(
         image_size=(16, 16),
         filters=(8, 8),
         embedding_dim=8,
