@@ -28,6 +28,7 @@ HELPERS = [
     "numpy_distances",
     "registry",
     "scores",
+    "shipped",
 ]  # beside the chain, usable by all
 NEVER = {
     "data": {"keras", "tensorflow"},
@@ -39,6 +40,7 @@ NEVER = {
     "registry": {"keras", "tensorflow"},
     "numpy_distances": {"keras", "tensorflow"},
     "scores": {"keras", "tensorflow"},
+    "shipped": {"keras", "tensorflow"},
     "claims": {"keras", "tensorflow"},
     "integrity": {"keras", "tensorflow"},
 }

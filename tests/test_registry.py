@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from siamese import registry
-from siamese.inference.pretrained import pretrained_path
+from siamese.shipped import pretrained_path
 from siamese.model import distances, losses, reducers
 from siamese.numpy_distances import NumpyDistance
 from siamese.training import ThresholdCalibrator, TrainConfig

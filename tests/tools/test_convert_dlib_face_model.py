@@ -12,7 +12,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from siamese.inference.pretrained import pretrained_path
+from siamese.shipped import pretrained_path
 from siamese.model import EuclideanDistance, load_network, save_network
 from tests.conftest import REPO, SHARED_DATA
 

@@ -187,6 +187,18 @@ def _add_recipe_options(parser) -> None:
         help="backbone weights: imagenet (default; Keras downloads them once), none, or a local weights file",
     )
     parser.add_argument(
+        "--start-from",
+        metavar="MODEL",
+        help="start the tower from a trained model (a shipped name such as faces, or a .keras path); "
+        "its preprocessing is used",
+    )
+    parser.add_argument(
+        "--trainable-layers",
+        type=int,
+        metavar="N",
+        help="with --start-from: only its last N layers with weights train (default: all)",
+    )
+    parser.add_argument(
         "--threshold-objective", choices=OBJECTIVES, help="how the saved threshold is set on validation pairs"
     )
     parser.add_argument("--target-far", type=float, help="false-accept rate for --threshold-objective far")

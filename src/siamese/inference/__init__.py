@@ -9,7 +9,7 @@ as every model reads them, so the gallery and service need nothing from `siamese
 from siamese.data.images import declared_size, decode_image
 from siamese.inference.export import ExportResult, export_model
 from siamese.inference.model import SiameseModel, Verification, load_model
-from siamese.inference.pretrained import lasting_name, pretrained_path, resolve_model
+from siamese.shipped import lasting_name, pretrained_path, resolve_model
 
 __all__ = [
     "ExportResult",

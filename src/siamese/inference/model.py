@@ -29,8 +29,8 @@ from siamese.data.faces import FaceLog
 from siamese.data.images import ImageLike, as_image_list, iter_image_batches
 from siamese.errors import ModelFileError
 from siamese.files import check_keras_archive, file_sha256
-from siamese.inference.pretrained import resolve_model
 from siamese.registry import ENGINES
+from siamese.shipped import resolve_model
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ def load_model(path: str | os.PathLike | None = None, *, engine: str = "auto") -
 
     Args:
         path: a .keras model, a .onnx export of one, or the name of a pretrained model
-            ("omniglot"); default `$SIAMESE_MODEL`, else "omniglot" (`siamese.inference.pretrained`).
+            ("omniglot"); default `$SIAMESE_MODEL`, else "omniglot" (`siamese.shipped`).
         engine: "auto" (ONNX Runtime when an up-to-date export lies beside the .keras file,
             else Keras), "onnx" (fail unless there is one) or "keras".
     """

@@ -1,23 +1,35 @@
-"""Faces: found by a detector, aligned to dlib's face chip, light evened, mirrored in training.
+"""Faces: fine-tune the shipped face-trained tower (dlib's ResNet) on your own people.
 
-A photo holds a face somewhere in a room; dlib's detector finds it and its 5 landmarks align
-it to the chip dlib's face models are trained on (`siamese.data.faces`); a training photo in
-which no face is found is used whole, with a warning. Local histogram equalisation evens out side light, the largest change
-between two photos of one person in the Yale sets. Training mirrors faces left-right and
-changes brightness and contrast; shapes are distorted only a little. 64x64 grey (colour
-with `--channels 3`). The threshold is set for a 1% false-accept rate on validation people.
+No training on a few hundred photos makes up for the millions of faces dlib's network has
+seen, so the recipe starts from it (`start_from="faces"`): the photos are read as that
+model reads them (the largest face, aligned by its 5 landmarks to dlib's 150x150 chip; a
+training photo with no face found is used whole, with a warning), and only its last layers
+with weights move (`trainable_layers`: the 128-d dense layer and the last block's two
+convolutions and two affines), at a small learning rate, with the Euclidean distance the
+model was trained with. Training mirrors faces and changes brightness and contrast; an
+aligned chip needs no other distortion. The threshold is set for best accuracy on
+validation people, as the shipped model's is. Whether fine-tuning helps depends on how
+far your people's photos are from news photos: `benchmarks/faces.py` and the card in
+`models/README.md` say when it helped and when it hurt here.
 """
 
 from siamese.data.augmentation import Distortions
-from siamese.data.images import Preprocessing
-from siamese.training.config import LossConfig, ScheduleConfig, TrainConfig, ValidationConfig
+from siamese.training.config import (
+    LossConfig,
+    SamplingConfig,
+    ScheduleConfig,
+    TowerConfig,
+    TrainConfig,
+    ValidationConfig,
+)
 
 NAME = "faces"
 CONFIG = TrainConfig(
     recipe=NAME,
-    preprocessing=Preprocessing(image_size=(64, 64), invert=False, crop="face", contrast="equalize", keep_aspect=True),
-    distortions=Distortions(rotation=5.0, shear=0.05, zoom=0.08, shift=0.06, flip=1.0, brightness=0.2, contrast=0.2),
-    loss=LossConfig(margin=0.5),
-    schedule=ScheduleConfig(epochs=15, steps_per_epoch=80),
-    validation=ValidationConfig(threshold_objective="far", target_far=0.01),
+    distortions=Distortions(rotation=0.0, shear=0.0, zoom=0.0, shift=0.0, flip=1.0, brightness=0.15, contrast=0.15),
+    tower=TowerConfig(start_from="faces", trainable_layers=5),
+    loss=LossConfig(distance="euclidean", margin=0.8),
+    sampling=SamplingConfig(classes_per_batch=8, examples_per_class=4),
+    schedule=ScheduleConfig(epochs=6, steps_per_epoch=30, learning_rate=1e-4),
+    validation=ValidationConfig(threshold_objective="accuracy"),
 )

@@ -49,6 +49,9 @@ class TowerConfig:
     `siamese.model.towers`); False is the classic order of the models shipped before it.
     `backbone` starts the tower from a Keras Applications network instead, with
     `backbone_weights` "imagenet" (downloaded once by Keras), "none" or a local weights file.
+    `start_from` starts it from a trained model instead (a shipped model's name, such as
+    "faces", or a `.keras` path), weights and all; `trainable_layers` then says how many of
+    its last layers with weights train (None: all). See `siamese.training.transfer`.
     """
 
     filters: tuple = (64, 64, 64, 64)
@@ -60,6 +63,8 @@ class TowerConfig:
     normalize: bool = True
     backbone: str | None = None
     backbone_weights: str = "imagenet"
+    start_from: str | None = None
+    trainable_layers: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "filters", tuple(self.filters))  # a list, read from JSON
@@ -72,6 +77,13 @@ class TowerConfig:
             raise ConfigError(f"l2 must be zero or positive, got {self.l2}")
         if self.backbone is not None:
             BACKBONES.check(self.backbone)
+        if self.backbone is not None and self.start_from is not None:
+            raise ConfigError(f"backbone {self.backbone!r} and start_from {self.start_from!r}: a tower starts from one")
+        if self.trainable_layers is not None and (self.start_from is None or self.trainable_layers < 1):
+            raise ConfigError(
+                f"trainable_layers goes with start_from and is 1 or more, got {self.trainable_layers} "
+                f"(start_from {self.start_from!r})"
+            )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

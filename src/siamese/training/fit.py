@@ -29,7 +29,7 @@ from siamese.model.backbones import build_backbone_tower
 from siamese.model.network import SiameseNetwork
 from siamese.model.saving import save_network
 from siamese.model.towers import build_tower
-from siamese.training import distributed
+from siamese.training import distributed, transfer
 from siamese.training.batches import ClassBatches
 from siamese.training.calibration import ThresholdCalibrator
 from siamese.training.callbacks import PairValidation
@@ -60,9 +60,11 @@ def _looks_like_ink_on_paper(dataset: ImageDataset, seed: int) -> bool:
 
 
 def build_network(config: TrainConfig, preprocessing: Preprocessing) -> SiameseNetwork:
-    """A fresh, untrained network as the config describes it."""
+    """A fresh network as the config describes it (untrained, or a trained model's tower: `start_from`)."""
     settings = config.tower
-    if settings.backbone is not None:
+    if settings.start_from is not None:
+        tower = transfer.start_tower(settings.start_from, settings.trainable_layers)
+    elif settings.backbone is not None:
         tower = build_backbone_tower(
             preprocessing.input_shape,
             settings.backbone,
@@ -97,7 +99,9 @@ def _decoded_split(dataset: ImageDataset, config: TrainConfig):
         dataset, config.validation.validation_fraction, by_group=config.validation.split_by_group, seed=config.seed
     )
     preprocessing = config.preprocessing
-    if preprocessing.invert is None:
+    if config.tower.start_from is not None:  # the images reach the tower as they reached it in its model
+        preprocessing = transfer.run_preprocessing(config.tower.start_from, preprocessing)
+    elif preprocessing.invert is None:
         preprocessing = dataclasses.replace(preprocessing, invert=_looks_like_ink_on_paper(dataset, config.seed))
     rotated_classes = config.sampling.rotated_classes
     if config.runtime.stream:  # nothing decoded now: batches decode the images they draw (siamese.data.streaming)

@@ -1,5 +1,8 @@
 """Pretrained models by name: the ones shipped inside the installed package.
 
+Beside the package chain (it needs no Keras and no engine), so inference loads them and
+training starts from them (`TowerConfig.start_from`) alike.
+
     load_model("omniglot")   # <the installed package>/pretrained/omniglot.keras (+ .onnx)
 
 The files are package data of `siamese.pretrained` (in a source checkout, the `models/`
