@@ -66,7 +66,7 @@ def test_evaluate_counts_faceless_photos_in_its_report(face_model_path, photos, 
     assert main(["evaluate", str(face_model_path), "--pairs", str(pairs), "--out", str(out)]) == 0
     assert "faces not found: 1" in capsys.readouterr().out
     assert json.loads((out / "metrics.json").read_text())["faces_not_found"] == 1
-    assert "Faces not found (embedded whole): `1`" in (out / "report.md").read_text()
+    assert "Faces not found (the whole photo taken as the face): `1`" in (out / "report.md").read_text()
 
 
 def test_enroll_many_warns_and_identify_answers_with_its_faces(face_model_path, photos, tmp_path, capsys):

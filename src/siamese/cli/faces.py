@@ -1,4 +1,4 @@
-"""Batch commands and face models: a photo with no face found is warned about, embedded whole and counted."""
+"""Batch commands and face models: a photo with no face found is warned about, taken whole as the face and counted."""
 
 from __future__ import annotations
 
@@ -19,4 +19,6 @@ def batch_embed(model, detect: bool):
 def say_faceless(log) -> None:
     """One line with the count, when there are any (each was named in a warning as it came)."""
     if log.faceless:
-        print(f"faces not found: {len(log.faceless)} (embedded whole, each named in a warning above)")
+        print(
+            f"faces not found: {len(log.faceless)} (the whole photo taken as the face, each named in a warning above)"
+        )

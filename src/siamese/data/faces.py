@@ -238,8 +238,9 @@ class FaceLog:
 
     Args:
         keep_faceless: batch work (evaluate, embed, enrolling many) passes True: an image in
-            which no face is found is named in a warning, used whole (resized to the chip)
-            and counted in `faceless`, so one photo never ends a run of thousands. False: it
+            which no face is found is named in a warning, taken whole as the face (aligned by
+            the landmarks found in it) and counted in `faceless`, so one photo never ends a run
+            of thousands. False: it
             raises `NoFaceError`, as an image without a log does.
 
     `found` maps each image's name (its path, or "image N" for arrays) to its faces, largest first.
@@ -263,11 +264,24 @@ class FaceLog:
         return {"faces": len(faces), "boxes": [list(face.box) for face in faces]}
 
 
+def whole_image_face(image: np.ndarray) -> Face:
+    """The whole image taken as the face's box, with the 5 landmarks found inside it: what a
+    photo in which the detector finds no face (a tight crop, harsh side light) is aligned by,
+    as dlib's pipeline aligns a face whose box it is given."""
+    dlib = _dlib()
+    height, width = image.shape[:2]
+    grey = image[:, :, 0] if image.shape[2] == 1 else image
+    with _LOCK:
+        _, predictor = _models()
+        shape = predictor(np.ascontiguousarray(grey), dlib.rectangle(0, 0, width - 1, height - 1))
+    return Face(box=(0, 0, width, height), landmarks=tuple((float(p.x), float(p.y)) for p in shape.parts()))
+
+
 def crop_face(image: np.ndarray, size: int, *, name: str = "image", log: FaceLog | None = None) -> np.ndarray:
     """The (size, size, c) chip of the largest face in a uint8 (h, w, c) image.
 
     No face: `NoFaceError` naming the image, or, where `log` keeps faceless images, the
-    image whole, with a warning.
+    chip of the whole image taken as the face (`whole_image_face`), with a warning.
     """
     faces = find_faces(image)
     if log is not None:
@@ -276,5 +290,5 @@ def crop_face(image: np.ndarray, size: int, *, name: str = "image", log: FaceLog
         return align_face(image, faces[0].landmarks, size)
     if log is None or not log.keep_faceless:
         raise NoFaceError(f"{name}: no face found (for images that are already face chips: --no-detect, detect=False)")
-    logger.warning("%s: no face found; used whole", name)
-    return image
+    logger.warning("%s: no face found; the whole image taken as the face", name)
+    return align_face(image, whole_image_face(image).landmarks, size)

@@ -132,7 +132,7 @@ def format_markdown(metrics: dict, pictures: dict | None = None) -> str:
         ("pairs_file", "Pairs file"),
         ("runs_path", "One-shot runs"),
         ("seed", "Seed"),
-        ("faces_not_found", "Faces not found (embedded whole)"),
+        ("faces_not_found", "Faces not found (the whole photo taken as the face)"),
     ):
         if metrics.get(key) is not None:
             lines.append(f"- {label}: `{metrics[key]}`")

@@ -3,7 +3,7 @@
 No training on a few hundred photos makes up for the millions of faces dlib's network has
 seen, so the recipe starts from it (`start_from="faces"`): the photos are read as that
 model reads them (the largest face, aligned by its 5 landmarks to dlib's 150x150 chip; a
-training photo with no face found is used whole, with a warning), and only its last layers
+training photo with no face found is taken whole as the face, with a warning), and only its last layers
 with weights move (`trainable_layers`: the 128-d dense layer and the last block's two
 convolutions and two affines), at a small learning rate, with the Euclidean distance the
 model was trained with. Training mirrors faces and changes brightness and contrast; an
