@@ -8,6 +8,7 @@ import importlib
 import json
 import sys
 
+import numpy as np
 import pytest
 
 from tests.conftest import REPO, SHARED_DATA
@@ -39,6 +40,37 @@ def test_signature_split_is_fixed_disjoint_and_whole(splits):
     assert len(test) == 23 and len(train) == 70 and not set(train) & set(test)
     assert splits.signature_split(SIGNATURES / "bin") == (train, test)  # the data set's folder or its bin/
     assert splits.signature_split(SIGNATURES, seed=1)[1] != test
+
+
+def test_dutch_signature_split_holds_out_validation_and_test_writers(splits, tmp_path):
+    for writer in range(30):
+        (tmp_path / f"{writer:03d}" / "genuine").mkdir(parents=True)
+    train, validation, test = splits.dutch_signature_split(tmp_path)
+    assert (len(train), len(validation), len(test)) == (6, 12, 12)
+    assert sorted(train + validation + test) == [f"{w:03d}" for w in range(30)]
+    assert splits.dutch_signature_split(tmp_path, seed=1)[2] != test
+    (tmp_path / "030" / "genuine").mkdir(parents=True)  # a new writer brings no other one into test
+    assert set(splits.dutch_signature_split(tmp_path)[2]) - set(test) <= {"030"}
+    for writer in range(24):
+        (tmp_path / "small" / str(writer)).mkdir(parents=True)
+    with pytest.raises(ValueError, match="24 writer folders, need more than 24"):
+        splits.dutch_signature_split(tmp_path / "small")
+
+
+def test_merged_signature_sets_keep_each_forgery_with_its_writer(bench, tmp_path):
+    from tests.data.test_layouts import write_signers
+
+    training = importlib.import_module("train_applications")
+    first = training.dutch_dataset(write_signers(tmp_path / "a", signers=3), ["s00", "s02"], groups=2)
+    second = training.dutch_dataset(write_signers(tmp_path / "b", signers=4), ["s01", "s02", "s03"])
+    both = training.merged(first, second)
+    assert both.groups == ("sigcomp2011-dutch-0", "sigcomp2011-dutch-1") + ("sigcomp2011-dutch-0",) * 3
+    assert len(both) == 20 and both.num_forgeries == 15 and both.class_sizes.tolist() == [4] * 5
+    for j in range(both.num_forgeries):  # a/s02/forged/... stays with a's s02 (label 1), b's with b's writer
+        origin, writer = both.forgery_name(j).split("/")[-4:-2]
+        assert (origin, writer) == tuple(
+            both.name(int(np.flatnonzero(both.labels == both.forgery_labels[j])[0])).split("/")[-4:-2]
+        )
 
 
 def test_face_split_keeps_a_third_of_each_set(splits):

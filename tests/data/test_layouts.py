@@ -164,13 +164,18 @@ def test_batches_give_each_forgery_a_label_of_its_own(tmp_path):
         forged = indices[~genuine] - len(dataset)
         classes = set(labels[genuine].tolist())
         assert np.array_equal(dataset.labels[indices[genuine]], labels[genuine])
-        assert len(forged) == 2 * len(classes - {3}) and len(set(forged.tolist())) == len(forged)
-        assert set(dataset.forgery_labels[forged].tolist()) <= classes  # only signers in the batch
+        assert len(forged) == 8 and len(set(forged.tolist())) == len(forged)  # 2 per class of the batch, always
+        for signer in classes - {3}:  # each signer of the batch brings 2 of their own first
+            assert np.sum(dataset.forgery_labels[forged[: 2 * len(classes - {3})]] == signer) == 2
         own = labels[~genuine]
         assert np.all(own < 0) and len(set(own.tolist())) == len(own) and not set(own.tolist()) & classes
         # The genuine draw is the one a dataset without forgeries gets: forgeries are drawn after it.
         alone = sampler.sample(plain, np.random.default_rng(seed))
         assert np.array_equal(alone[0], indices[genuine]) and len(alone[0]) == sampler.batch_size
+    few = dataclasses.replace(dataset, forgeries=tuple(f for f in dataset.forgeries if f[2] in (0, 1)))
+    for seed in range(10):  # fewer forgeries than a batch takes: all of them, every time
+        indices, labels = sampler.sample(few, np.random.default_rng(seed))
+        assert sorted(indices[indices >= len(few)] - len(few)) == list(range(6))
     none = ClassBatchSampler(4, 2, forgeries_per_class=0).sample(dataset, np.random.default_rng(0))
     assert len(none[0]) == 8 and np.all(none[1] >= 0)
     with pytest.raises(ValueError, match="forgeries_per_class must be zero or positive, got -1"):

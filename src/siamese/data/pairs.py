@@ -99,7 +99,8 @@ class ClassBatchSampler:
     batch yields same pairs as well as different ones. With `same_group_fraction`, that
     share of the classes comes from one group (an alphabet), giving hard negatives. A
     class with skilled forgeries brings up to `forgeries_per_class` of them too, each
-    under a label of its own (-1, -2, ...): a negative of every image, its signer's included.
+    under a label of its own (-1, -2, ...): a negative of every image, its signer's included;
+    other forgeries fill the batch to a fixed size (`_forgeries`).
     """
 
     def __init__(
@@ -164,10 +165,20 @@ class ClassBatchSampler:
         return np.concatenate(indices), labels
 
     def _forgeries(self, dataset: ImageDataset, chosen: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Up to `forgeries_per_class` forgeries of each chosen class, as indices into `dataset.forgeries`."""
+        """Forgeries as indices into `dataset.forgeries`: up to `forgeries_per_class` of each chosen
+        class, then others to a fixed count, `forgeries_per_class` per class of the batch (or all the
+        dataset has): more of the batch's signers first, then other signers' (a negative of everyone
+        in the batch). A batch of one size throughout is traced once by the training step."""
         drawn = [np.zeros(0, np.int64)]
         for c in chosen:
             own = np.flatnonzero(dataset.forgery_labels == c)
             if len(own):
                 drawn.append(rng.choice(own, size=min(self.forgeries_per_class, len(own)), replace=False))
-        return np.concatenate(drawn).astype(np.int64)
+        drawn = np.concatenate(drawn).astype(np.int64)
+        missing = min(len(chosen) * self.forgeries_per_class, dataset.num_forgeries) - len(drawn)
+        if missing > 0:
+            rest = np.setdiff1d(np.arange(dataset.num_forgeries), drawn)
+            in_batch = np.isin(dataset.forgery_labels[rest], chosen)
+            fill = np.concatenate([rng.permutation(rest[in_batch]), rng.permutation(rest[~in_batch])])
+            drawn = np.concatenate([drawn, fill[:missing]])
+        return drawn

@@ -5,7 +5,8 @@ batch from an array. Batches are `keras.utils.PyDataset`s, which every backend's
 accepts; the draw for step i of epoch e depends only on (seed, e, i). Validation batches
 (`per_epoch=False`) are the same every epoch, so their loss is comparable from epoch to epoch.
 A dataset's skilled forgeries (signatures), decoded too, join the batches of their signers
-as negatives; a batch's size then varies with the forgeries it draws. Training batches are
+as negatives, filled to one count per batch (a size that varied would retrace the training
+step for each new size; `ClassBatchSampler`). Training batches are
 distorted here (`siamese.data.augmentation`), from the same seeded draw, not in the model.
 """
 
