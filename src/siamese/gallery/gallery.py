@@ -199,10 +199,18 @@ class Gallery:
         )
 
     def verify_claim(
-        self, name: str, image, *, rule: str = "mean", threshold: float | None = None
+        self,
+        name: str,
+        image,
+        *,
+        rule: str = "mean",
+        threshold: float | None = None,
+        detect: bool = True,
+        faces: FaceLog | None = None,
     ) -> ClaimVerification:
         """1:1 verification: `image` against every embedding enrolled under `name`, scored by
-        `rule` ("mean", "min" or "normalized", see `siamese.claims`) and decided at `threshold`.
+        `rule` ("mean", "min" or "normalized", see `siamese.claims`) and decided at `threshold`;
+        `detect`, `faces`: as in `SiameseModel.embed`.
 
         The model's threshold (a pair distance) serves mean and min; the normalized score is a
         ratio and needs its own `threshold`, chosen on validation data.
@@ -220,7 +228,7 @@ class Gallery:
             raise GalleryError(
                 f"{self.store.path}: {name!r} has {len(references)} reference(s); the {rule} rule needs {minimum} or more"
             )
-        query = self.model.embed(image)
+        query = self.model.embed(image, detect=detect, faces=faces)
         to_references = self.model.distances(np.repeat(query, len(references), 0), references)
         spread = None
         if rule == "normalized":
