@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from siamese import registry
-from siamese.shipped import pretrained_path
 from siamese.model import distances, losses, reducers
 from siamese.numpy_distances import NumpyDistance
+from siamese.shipped import pretrained_path
 from siamese.training import ThresholdCalibrator, TrainConfig
 
 

@@ -253,14 +253,20 @@ def face_tower_from_dlib(path: str | Path):
     return tower
 
 
-def face_network(path: str | Path, *, threshold: float = DLIB_THRESHOLD):
-    """A `SiameseNetwork` around the converted tower: Euclidean distance, face chips in."""
+def face_network(path: str | Path, *, threshold: float = DLIB_THRESHOLD, mirror: bool = True):
+    """A `SiameseNetwork` around the converted tower: Euclidean distance, face chips in; with
+    `mirror`, the tower embeds each chip and its mirror image and averages them (the shipped
+    model: `siamese.model.mirror`)."""
     from siamese.data import Preprocessing
-    from siamese.model import SiameseNetwork
+    from siamese.model import SiameseNetwork, mirror_averaged
 
     preprocessing = Preprocessing(image_size=(CHIP_SIZE, CHIP_SIZE), channels=3, invert=False, crop="face")
+    tower = face_tower_from_dlib(path)
     return SiameseNetwork(
-        face_tower_from_dlib(path), "euclidean", preprocessing=preprocessing.to_dict(), threshold=threshold
+        mirror_averaged(tower) if mirror else tower,
+        "euclidean",
+        preprocessing=preprocessing.to_dict(),
+        threshold=threshold,
     )
 
 

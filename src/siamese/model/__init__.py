@@ -16,6 +16,7 @@ from siamese.model.losses import (
     multi_similarity_loss,
     pair_crossentropy,
 )
+from siamese.model.mirror import HorizontalFlip, mirror_averaged
 from siamese.model.network import SiameseNetwork
 from siamese.model.padded_add import PaddedAdd
 from siamese.model.reducers import AvgNonZeroReducer, MeanReducer
@@ -28,6 +29,7 @@ __all__ = [
     "ChannelAffine",
     "ClassProxies",
     "ContrastiveLoss",
+    "HorizontalFlip",
     "CosineDistance",
     "EuclideanDistance",
     "LearnedDistance",
@@ -45,6 +47,7 @@ __all__ = [
     "distances",
     "ensemble_network",
     "load_network",
+    "mirror_averaged",
     "losses",
     "multi_similarity_loss",
     "pair_crossentropy",

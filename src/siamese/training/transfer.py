@@ -50,8 +50,15 @@ def run_preprocessing(start_from: str, configured: Preprocessing) -> Preprocessi
 
 
 def weighted_layers(tower: keras.Model) -> list:
-    """The tower's layers that hold weights, input to output (a nested tower counts as one)."""
-    return [layer for layer in tower.layers if layer.weights]
+    """The tower's layers that hold weights, input to output, looking inside nested models (a
+    mirror-averaged tower's inner tower; an ensemble's members)."""
+    found = []
+    for layer in tower.layers:
+        if isinstance(layer, keras.Model):
+            found += weighted_layers(layer)
+        elif layer.weights:
+            found.append(layer)
+    return found
 
 
 def start_tower(start_from: str, trainable_layers: int | None) -> keras.Model:
