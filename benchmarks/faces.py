@@ -5,9 +5,11 @@ the same pairs, with the time each takes per photo.
 **What.** In one run, on the same pairs and photos:
 
 - `faces`: the shipped model (dlib's face recognition ResNet as a Keras tower, run on ONNX
-  Runtime behind the package's own face detection and alignment), as a user gets it from
-  `siamese.load_model("faces")`; `faces+flip` adds test-time flip (the mean of the
-  embeddings of a photo and of its mirror image).
+  Runtime behind the package's own face detection and alignment, the embeddings of each
+  chip and of its mirror image averaged inside the tower), as a user gets it from
+  `siamese.load_model("faces")`; `--photo-flip` adds `faces+flip`, the mean with the
+  embedding of the mirrored photo (its own detection and chip), which is how test-time flip
+  was measured before it went into the tower.
 - fine-tuned models (`--finetuned PATH ...`, each named by its file), e.g. the faces recipe's runs.
 - `faces-old`: the model shipped before (a 64x64 grey tower trained on 25 Yale people),
   read from the repository's history (`OLD_MODEL`) when git has it; its crop is now the
@@ -179,7 +181,9 @@ def baseline_method(name: str):
 def methods(args, workdir: Path) -> dict:
     from siamese import load_model
 
-    found = {"faces": siamese_method(load_model("faces")), "faces+flip": siamese_method(load_model("faces"), flip=True)}
+    found = {"faces": siamese_method(load_model("faces"))}
+    if args.photo_flip:
+        found["faces+flip"] = siamese_method(load_model("faces"), flip=True)
     for path in args.finetuned:
         found[Path(path).stem] = siamese_method(load_model(path))
     old = old_model(workdir)
@@ -315,6 +319,7 @@ def main(argv=None) -> int:
     parser.add_argument("--timed", type=int, default=TIMED_PHOTOS, help="photos timed one at a time")
     parser.add_argument("--methods", nargs="*", help="only these methods")
     parser.add_argument("--finetuned", nargs="*", default=[], help="models fine-tuned from faces (paths)")
+    parser.add_argument("--photo-flip", action="store_true", help="also faces+flip (the mirrored photo's embedding)")
     parser.add_argument("--no-studio", dest="studio", action="store_false", help="skip the Yale sets")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
