@@ -16,7 +16,7 @@ The detector is dlib's HOG face detector and the landmarks its 5-point shape pre
 (dlib-bin: no compiler, no TensorFlow). Chosen for accuracy, then speed, then weight, against
 MTCNN, which it replaces (benchmarks/face_alignment.py, photos of ../shared/data): faces
 found in 99.3% of 853 CelebA photos (MTCNN 99.4%), 98.2% of 164 Yale photos (MTCNN 100%),
-and in a quarter of tight Extended Yale B crops (MTCNN in fewer: such sets want `--no-detect`);
+and in a quarter of tight Extended Yale B crops (MTCNN in fewer: there the whole crop is taken as the face's box);
 the verification EER of dlib's ResNet on 4,088 CelebA pairs is 0.0411 through this crop and
 through dlib's own pipeline alike. Per photo (detect, landmarks, chip; one run on the 2-core
 host): 8 ms on the 160-pixel CelebA photos, as for dlib's pipeline as `face_recognition`
