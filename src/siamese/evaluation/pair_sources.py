@@ -102,21 +102,14 @@ class SampledPairs(_PairSource):
 
 
 @dataclasses.dataclass(frozen=True)
-class ForgeryPairs(_PairSource):
+class ForgeryPairs(SampledPairs):
     """Genuine-genuine pairs of a signer (same) and genuine-vs-skilled-forgery pairs of that
     signer (different); `pairs.second` at `len(dataset)` and above indexes the forgeries."""
-
-    dataset: ImageDataset
-    pairs: PairIndices
-
-    @property
-    def name(self) -> str:
-        return self.dataset.origin
 
     @property
     def needed(self) -> np.ndarray:
         """Dataset indices of the genuine images the pairs use."""
-        both = np.concatenate([self.pairs.first, self.pairs.second])
+        both = super().needed
         return both[both < len(self.dataset)]
 
     def distances(
@@ -129,19 +122,15 @@ class ForgeryPairs(_PairSource):
             [self.dataset.forgery_image(i, channels) for i in range(self.dataset.num_forgeries)], embed
         )
         table = np.concatenate([table, forged.astype(table.dtype)])
-        return np.asarray(distance(table[self.pairs.first], table[self.pairs.second]), dtype=np.float64)
+        return super().distances(embed, distance, channels=channels, table=table)
 
     def images(self, index: int, channels: int = 1) -> tuple:
         second, size = int(self.pairs.second[index]), len(self.dataset)
-        image = (
-            self.dataset.image(second, channels)
-            if second < size
-            else self.dataset.forgery_image(second - size, channels)
+        if second < size:
+            return super().images(index, channels)
+        return self.dataset.image(int(self.pairs.first[index]), channels), self.dataset.forgery_image(
+            second - size, channels
         )
-        return self.dataset.image(int(self.pairs.first[index]), channels), image
-
-    def key(self, index: int) -> frozenset:
-        return frozenset((int(self.pairs.first[index]), int(self.pairs.second[index])))
 
 
 def sample_forgery_pairs(dataset: ImageDataset, count: int = 2000, *, seed: int = 0) -> ForgeryPairs:
