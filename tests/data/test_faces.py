@@ -78,7 +78,7 @@ def test_alignment_of_a_grey_photo_is_dlibs_too(shared_data):
 
 
 def test_the_whole_crop_is_dlibs_chip_on_small_photos(shared_data):
-    """Photos under 320 pixels are searched at twice their size, as dlib's pipeline does, so the
+    """Photos under 400 pixels are searched at twice their size, as dlib's pipeline does, so the
     detection, the landmarks and the chip are all dlib's."""
     for path in _celeba(shared_data, 6):
         image = read_image(path, channels=3)

@@ -20,10 +20,13 @@ and in a quarter of tight Extended Yale B crops (MTCNN in fewer: there the whole
 the verification EER of dlib's ResNet on 4,088 CelebA pairs is 0.0411 through this crop and
 through dlib's own pipeline alike. Per photo (detect, landmarks, chip; one run on the 2-core
 host): 8 ms on the 160-pixel CelebA photos, as for dlib's pipeline as `face_recognition`
-runs it (its detector upsampled once, on the whole photo); 7 ms against 22 on the 320x243
-Yale photos, and 31 ms against 354 on them enlarged to 1280x972 (160 faces found against
-161), because photos under `SMALL_SIDE` pixels are searched at twice their size, larger ones
-as they are, and those over `SEARCH_SIDE` on a smaller copy. MTCNN took 110-190 ms a photo
+runs it (its detector upsampled once, on the whole photo); 31 ms against 354 on Yale's
+photos enlarged to 1280x972 (160 faces found against 161), because photos under
+`SMALL_SIDE` pixels are searched at twice their size, larger ones as they are, and those
+over `SEARCH_SIDE` on a smaller copy. `SMALL_SIDE` is 400, above Yale's 320x243: searched
+as they are (7 ms against 22), their faces were found but their landmarks were placed
+less well, and the verification AUC on Yale's test people was 0.991 against 0.9998 searched
+at twice their size (`benchmarks/faces.py`). MTCNN took 110-190 ms a photo
 (in a busier run). Its landmarks are those dlib's template is defined on, and it needs
 neither TensorFlow nor Keras. OpenCV's YuNet (`cv2.FaceDetectorYN`) was not measured: its
 model is not in OpenCV's wheel, so it would be one more file to ship, and its landmarks are
@@ -59,7 +62,7 @@ INSTALL = "pip install 'siamese[faces]'"
 PADDING = 0.25  # the margin around the template, as a share of it: dlib's default for its face chips
 SEARCH_SIDE = 640  # faces are searched on a copy whose longer side is at most this many pixels
 SMALL_SIDE = (
-    320  # a photo smaller than this is searched at twice its size (dlib's detector sees faces of 80 pixels and more)
+    400  # a photo smaller than this is searched at twice its size (dlib's detector sees faces of 80 pixels and more)
 )
 
 # dlib's 5-point template (get_face_chip_details): the outer and inner corner of the right
