@@ -26,6 +26,14 @@ SHAPES = {
 }
 
 
+def tiny_training(*, filters: str = "8,8", classes_per_batch: int = 4) -> list:
+    """`siamese train` options for a run of seconds on the shapes: one epoch of 2 steps, 16x16, 8-d."""
+    return [
+        "--epochs", "1", "--steps", "2", "--image-size", "16", "--filters", filters, "--embedding-dim", "8",
+        "--classes-per-batch", str(classes_per_batch), "--examples-per-class", "2",
+    ]  # fmt: skip
+
+
 def _draw(shape: str, rng: np.random.Generator, size: int = 48) -> np.ndarray:
     canvas = np.full((size, size), 255, np.uint8)
     c = size / 2 + rng.uniform(-4, 4, 2)

@@ -5,6 +5,7 @@ import json
 import numpy as np
 
 from siamese.cli import main
+from tests.conftest import tiny_training
 from tests.data.test_layouts import SHAPE_NAMES, write_image
 
 
@@ -22,20 +23,7 @@ def test_train_with_a_class_pattern_and_resume_it(tmp_path, capsys, monkeypatch)
         r"subject(\d+)",
         "--run",
         "r",
-        "--epochs",
-        "1",
-        "--steps",
-        "2",
-        "--image-size",
-        "16",
-        "--filters",
-        "8,8",
-        "--embedding-dim",
-        "8",
-        "--classes-per-batch",
-        "4",
-        "--examples-per-class",
-        "2",
+        *tiny_training(),
         "--validation-fraction",
         "0.25",
         "--no-augment",

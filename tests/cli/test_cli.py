@@ -11,7 +11,7 @@ import pytest
 
 from siamese.cli import main
 from siamese.inference import load_model
-from tests.conftest import REPO
+from tests.conftest import REPO, tiny_training
 
 SHIPPED = REPO / "models" / "omniglot.keras"
 
@@ -91,20 +91,7 @@ def test_train_cli_end_to_end(shapes_dir, tmp_path, capsys):
         str(model),
         "--results",
         str(results),
-        "--epochs",
-        "1",
-        "--steps",
-        "2",
-        "--image-size",
-        "16",
-        "--filters",
-        "8,8",
-        "--embedding-dim",
-        "8",
-        "--classes-per-batch",
-        "4",
-        "--examples-per-class",
-        "2",
+        *tiny_training(),
         "--no-augment",
     ]
     assert main(args) == 0
@@ -141,20 +128,7 @@ def test_train_cli_rotated_classes_quadruple_the_training_classes(shapes_dir, tm
             str(tmp_path / f"{name}.keras"),
             "--results",
             str(results),
-            "--epochs",
-            "1",
-            "--steps",
-            "2",
-            "--image-size",
-            "16",
-            "--filters",
-            "8,8",
-            "--embedding-dim",
-            "8",
-            "--classes-per-batch",
-            "4",
-            "--examples-per-class",
-            "2",
+            *tiny_training(),
             "--no-augment",
             "--seed",
             "0",

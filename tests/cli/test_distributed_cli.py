@@ -4,22 +4,10 @@ a cluster it cannot use is one line and exit status 2, before anything is writte
 import json
 
 from siamese.cli import main
+from tests.conftest import tiny_training
 
 TINY = [
-    "--epochs",
-    "1",
-    "--steps",
-    "2",
-    "--image-size",
-    "16",
-    "--filters",
-    "8,8",
-    "--embedding-dim",
-    "8",
-    "--classes-per-batch",
-    "4",
-    "--examples-per-class",
-    "2",
+    *tiny_training(),
     "--seed",
     "0",
     "--no-export",

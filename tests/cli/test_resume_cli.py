@@ -7,23 +7,11 @@ from pathlib import Path
 from siamese import load_model
 from siamese.cli import main
 from siamese.training import RunFolder, TrainConfig
+from tests.conftest import tiny_training
 
 FLAT = Path(__file__).parents[1] / "training" / "saved" / "flat-config.json"
 TINY = [
-    "--epochs",
-    "1",
-    "--steps",
-    "2",
-    "--image-size",
-    "16",
-    "--filters",
-    "8",
-    "--embedding-dim",
-    "8",
-    "--classes-per-batch",
-    "4",
-    "--examples-per-class",
-    "2",
+    *tiny_training(filters="8"),
     "--no-augment",
 ]
 

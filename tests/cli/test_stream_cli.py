@@ -3,6 +3,7 @@
 import json
 
 from siamese.cli import main
+from tests.conftest import tiny_training
 
 
 def test_train_stream_with_rotated_classes(shapes_dir, tmp_path, capsys):
@@ -16,20 +17,7 @@ def test_train_stream_with_rotated_classes(shapes_dir, tmp_path, capsys):
         str(tmp_path / "m.keras"),
         "--results",
         str(results),
-        "--epochs",
-        "1",
-        "--steps",
-        "2",
-        "--image-size",
-        "16",
-        "--filters",
-        "8,8",
-        "--embedding-dim",
-        "8",
-        "--classes-per-batch",
-        "4",
-        "--examples-per-class",
-        "2",
+        *tiny_training(),
         "--seed",
         "0",
         "--no-export",

@@ -9,6 +9,7 @@ import pytest
 
 from siamese.data import load_dataset, read_pairs_file
 from siamese.errors import DatasetError, ImageError
+from tests.conftest import tiny_training
 
 
 def test_link_loops_and_dangling_links_are_left_out_with_a_warning(shapes_copy, caplog):
@@ -76,20 +77,7 @@ def test_paths_with_spaces_and_non_ascii_names_train_and_verify(shapes_dir, tmp_
                 str(model),
                 "--results",
                 str(tmp_path / "résultats"),
-                "--epochs",
-                "1",
-                "--steps",
-                "2",
-                "--image-size",
-                "16",
-                "--filters",
-                "8",
-                "--embedding-dim",
-                "8",
-                "--classes-per-batch",
-                "3",
-                "--examples-per-class",
-                "2",
+                *tiny_training(filters="8", classes_per_batch=3),
                 "--no-augment",
                 "--validation-fraction",
                 "0.5",
@@ -108,20 +96,7 @@ def test_paths_with_spaces_and_non_ascii_names_train_and_verify(shapes_dir, tmp_
                 str(model),
                 "--results",
                 str(tmp_path / "résultats"),
-                "--epochs",
-                "1",
-                "--steps",
-                "2",
-                "--image-size",
-                "16",
-                "--filters",
-                "8",
-                "--embedding-dim",
-                "8",
-                "--classes-per-batch",
-                "2",
-                "--examples-per-class",
-                "2",
+                *tiny_training(filters="8", classes_per_batch=2),
                 "--no-augment",
                 "--validation-fraction",
                 "0.5",

@@ -14,6 +14,7 @@ import pytest
 from siamese.cli import main
 from siamese.errors import TrainingError
 from siamese.training import TrainConfig, train
+from tests.conftest import tiny_training
 
 SMALL = [
     "--image-size",
@@ -195,20 +196,7 @@ def _tiny(tmp_path, model, *extra):
         str(model),
         "--results",
         str(tmp_path / "r"),
-        "--epochs",
-        "1",
-        "--steps",
-        "2",
-        "--image-size",
-        "16",
-        "--filters",
-        "8",
-        "--embedding-dim",
-        "8",
-        "--classes-per-batch",
-        "4",
-        "--examples-per-class",
-        "2",
+        *tiny_training(filters="8"),
         "--no-augment",
         *extra,
     ]
