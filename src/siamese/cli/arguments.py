@@ -1,9 +1,8 @@
-"""Every command's arguments, in one place; the commands themselves are modules beside this one.
+"""The commands' arguments (train's in `siamese.cli.train_arguments`); the commands themselves are modules beside this one.
 
 Each subparser names its command module (`siamese.cli.<command>`), imported only when that
 command runs, so building the parser imports neither Keras nor any command's library.
-Choices come from `siamese.registry`; train's tuning options default to `TrainConfig`'s own
-(left out of the arguments when not given), so every default is stated once.
+Choices come from `siamese.registry`.
 """
 
 from __future__ import annotations
@@ -13,19 +12,13 @@ import sys
 from pathlib import Path
 
 from siamese import __version__
+from siamese.cli.options import add_command, class_pattern_option, parse_filters
+from siamese.cli.train_arguments import add_train
 from siamese.registry import (
-    BACKBONES,
     CLAIM_RULES,
-    CONTRASTS,
-    CROPS,
-    DISTANCES,
     ENGINES,
     EXPORT_FORMATS,
-    LOSSES,
     OBJECTIVES,
-    RECIPES,
-    REDUCERS,
-    STROKES,
 )
 
 MODEL_HELP = "model file (.keras or .onnx) or a shipped model's name (default: omniglot)"
@@ -37,171 +30,6 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         print(f"siamese: error: {message}", file=sys.stderr)
         raise SystemExit(2)
-
-
-def _size(text: str) -> tuple:
-    """'32' or '32x48' -> (height, width)."""
-    try:
-        parts = [int(p) for p in text.lower().split("x")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"image size must be N or HxW, got {text!r}") from None
-    if len(parts) not in (1, 2):
-        raise argparse.ArgumentTypeError(f"image size must be N or HxW, got {text!r}")
-    return (parts[0], parts[-1])
-
-
-def _filters(text: str) -> tuple:
-    try:
-        return tuple(int(p) for p in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"filters must be comma-separated ints, got {text!r}") from None
-
-
-def _command(commands, name: str, help: str, **kwargs) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=help, **kwargs)
-    parser.set_defaults(command=name)
-    return parser
-
-
-def _class_pattern_option(parser) -> None:
-    parser.add_argument(
-        "--class-pattern",
-        metavar="REGEX",
-        default=None,
-        help="classes from file names: a regex whose group 'class' (or first group) names the class, "
-        "e.g. 'subject(\\d+)'",
-    )
-
-
-def _add_train(commands) -> None:
-    parser = _command(
-        commands, "train", "train a model on folders / zips of class folders", argument_default=argparse.SUPPRESS
-    )
-    parser.add_argument(
-        "data",
-        nargs="*",
-        default=[],
-        help="folder(s) or .zip(s) of class folders (nested groups allowed), or a pairs .csv",
-    )
-    _class_pattern_option(parser)
-    parser.add_argument("--run", default=None, help="run name (default: first data name + date and time)")
-    parser.add_argument(
-        "--resume",
-        metavar="RUN",
-        default=None,
-        help="go on with the run RUN (results/RUN) from its last finished epoch, with its saved settings",
-    )
-    parser.add_argument("--model-out", type=Path, default=None, help="model file to write (default: models/RUN.keras)")
-    parser.add_argument("--results", type=Path, default=None, help="folder for logs and metrics (default: results/RUN)")
-    parser.add_argument(
-        "--overwrite", action="store_true", default=False, help="allow replacing an existing model file"
-    )
-    parser.add_argument(
-        "--no-export",
-        dest="export",
-        action="store_false",
-        default=None,
-        help="do not write the ONNX export beside the model (default: write it; a resumed run keeps the choice)",
-    )
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--steps", dest="steps_per_epoch", type=int, help="batches per epoch")
-    parser.add_argument("--image-size", type=_size, help="N or HxW (default 48)")
-    parser.add_argument("--channels", type=int, choices=(1, 3))
-    invert = parser.add_mutually_exclusive_group()
-    invert.add_argument("--invert", dest="invert", action="store_true", help="invert images (dark ink on light paper)")
-    invert.add_argument(
-        "--no-invert", dest="invert", action="store_false", help="never invert (default: decide from the data)"
-    )
-    parser.add_argument("--filters", type=_filters, help="filters per conv block (default 64,64,64,64)")
-    parser.add_argument("--embedding-dim", type=int)
-    parser.add_argument("--no-batchnorm", dest="batchnorm", action="store_false")
-    parser.add_argument(
-        "--classic-blocks",
-        dest="pool_first",
-        action="store_false",
-        help="max-pool after BatchNorm and ReLU, the order of the models shipped before (default: pool first, faster)",
-    )
-    parser.add_argument("--dropout", type=float)
-    parser.add_argument("--l2", type=float)
-    parser.add_argument("--distance", choices=DISTANCES)
-    parser.add_argument("--loss", choices=LOSSES, help="default: contrastive; crossentropy for --distance learned")
-    parser.add_argument("--margin", type=float, help="margin of the contrastive loss")
-    parser.add_argument("--reducer", choices=REDUCERS, help="how the loss averages its terms (default nonzero)")
-    parser.add_argument(
-        "--proxy-weight",
-        type=float,
-        help="add a normalised softmax over a learnt proxy per training class (CosFace) with this weight (default 0: off)",
-    )
-    parser.add_argument("--classes-per-batch", type=int)
-    parser.add_argument("--examples-per-class", type=int)
-    parser.add_argument("--learning-rate", type=float)
-    parser.add_argument("--no-augment", dest="augment", action="store_false")
-    parser.add_argument(
-        "--rotated-classes", action="store_true", help="add quarter turns of each class as new classes (characters)"
-    )
-    parser.add_argument(
-        "--stream",
-        action="store_true",
-        help="decode images as batches draw them, not all up front (datasets larger than memory)",
-    )
-    parser.add_argument("--validation-fraction", type=float)
-    parser.add_argument(
-        "--patience",
-        type=int,
-        help="stop after this many epochs without a better validation AUC (default: run all epochs)",
-    )
-    parser.add_argument("--mixed-precision", action="store_true", help="float16 convolutions (GPUs)")
-    parser.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA (GPUs)")
-    parser.add_argument(
-        "--distributed",
-        action="store_true",
-        help="train data-parallel: every GPU here (TensorFlow), or every device of the processes and hosts "
-        "the KERAS_DISTRIBUTION_* variables name (JAX); see docs/scaling.md",
-    )
-    parser.add_argument("--seed", type=int)
-    _add_recipe_options(parser)
-
-
-def _add_recipe_options(parser) -> None:
-    """A recipe and what it sets: framing, backbone, threshold rule (each overrides the recipe's value)."""
-    parser.add_argument(
-        "--recipe",
-        default=None,
-        choices=RECIPES,
-        help="settings for an application (handwriting, signatures, faces); other options override them",
-    )
-    parser.add_argument("--crop", choices=CROPS, help="crop each image to its ink or its face first (default none)")
-    parser.add_argument(
-        "--contrast", choices=CONTRASTS, help="stretch ink to black and paper to white, or equalise light"
-    )
-    parser.add_argument("--strokes", choices=STROKES, help="redraw the ink at one width (even), or keep it (default)")
-    parser.add_argument(
-        "--keep-aspect", action="store_true", help="pad to the input's aspect ratio instead of stretching"
-    )
-    parser.add_argument(
-        "--backbone", choices=BACKBONES, help="start the tower from a Keras Applications network (colour photos)"
-    )
-    parser.add_argument(
-        "--backbone-weights",
-        metavar="PATH",
-        help="backbone weights: imagenet (default; Keras downloads them once), none, or a local weights file",
-    )
-    parser.add_argument(
-        "--start-from",
-        metavar="MODEL",
-        help="start the tower from a trained model (a shipped name such as faces, or a .keras path); "
-        "its preprocessing is used",
-    )
-    parser.add_argument(
-        "--trainable-layers",
-        type=int,
-        metavar="N",
-        help="with --start-from: only its last N layers with weights train (default: all)",
-    )
-    parser.add_argument(
-        "--threshold-objective", choices=OBJECTIVES, help="how the saved threshold is set on validation pairs"
-    )
-    parser.add_argument("--target-far", type=float, help="false-accept rate for --threshold-objective far")
 
 
 def _engine_option(parser) -> None:
@@ -223,7 +51,7 @@ def _detect_option(parser) -> None:
 
 
 def _add_verify(commands) -> None:
-    parser = _command(
+    parser = add_command(
         commands, "verify", "are two images the same class? (or, with --gallery and --claim, is one image NAME?)"
     )
     parser.add_argument("image1")
@@ -250,7 +78,7 @@ def _add_verify(commands) -> None:
 
 
 def _add_embed(commands) -> None:
-    parser = _command(commands, "embed", "write the embeddings of images to a .npy file")
+    parser = add_command(commands, "embed", "write the embeddings of images to a .npy file")
     parser.add_argument("images", nargs="+")
     parser.add_argument("--model", help=MODEL_HELP)
     parser.add_argument("--out", type=Path, required=True, help="output .npy file, one row per image")
@@ -261,7 +89,7 @@ def _add_embed(commands) -> None:
 
 
 def _add_export(commands) -> None:
-    parser = _command(commands, "export", "export the tower for fast inference (ONNX Runtime) or deployment")
+    parser = add_command(commands, "export", "export the tower for fast inference (ONNX Runtime) or deployment")
     parser.add_argument("model", type=Path, help="model file (.keras)")
     parser.add_argument(
         "--format", default="onnx", choices=EXPORT_FORMATS, help="onnx (default), saved_model or litert"
@@ -274,7 +102,7 @@ def _add_export(commands) -> None:
 
 
 def _add_evaluate(commands) -> None:
-    parser = _command(
+    parser = add_command(
         commands, "evaluate", "measure a model on unseen data: verification, N-way episodes, one-shot runs, retrieval"
     )
     parser.add_argument("model", type=Path, help="model file (.keras)")
@@ -284,7 +112,7 @@ def _add_evaluate(commands) -> None:
         type=Path,
         help="folder or .zip of class folders of unseen classes (optional with --pairs or --runs)",
     )
-    _class_pattern_option(parser)
+    class_pattern_option(parser)
     parser.add_argument(
         "--pairs", type=Path, help="CSV of 'path1,path2,label' lines to verify, instead of pairs drawn from DATA"
     )
@@ -315,7 +143,7 @@ def _add_evaluate(commands) -> None:
     parser.add_argument("--pairs-count", type=int, default=2000, help="pairs drawn from DATA, half same (default 2000)")
     parser.add_argument(
         "--references",
-        type=_filters,
+        type=parse_filters,
         default=(1, 3, 5),
         help="on signers' genuine/forged folders: writer-dependent verification with these numbers of "
         "genuine references per writer, against skilled and random forgeries (default 1,3,5)",
@@ -346,7 +174,7 @@ def _add_evaluate(commands) -> None:
 
 
 def _add_calibrate(commands) -> None:
-    parser = _command(
+    parser = add_command(
         commands, "calibrate", "choose the model's threshold on validation pairs and store it in the model file"
     )
     parser.add_argument("model", type=Path, help="model file (.keras); the threshold is written back into it")
@@ -376,7 +204,7 @@ def _add_calibrate(commands) -> None:
 
 
 def _add_ensemble(commands) -> None:
-    parser = _command(
+    parser = add_command(
         commands, "ensemble", "join trained models into one whose distance is the mean of theirs (cosine)"
     )
     parser.add_argument("models", type=Path, nargs="+", help="two or more .keras models that read images alike")
@@ -390,7 +218,7 @@ def _gallery_option(parser) -> None:
 
 
 def _add_enroll(commands) -> None:
-    parser = _command(commands, "enroll", "store a person's (or a class's) embeddings in a gallery, made if new")
+    parser = add_command(commands, "enroll", "store a person's (or a class's) embeddings in a gallery, made if new")
     _gallery_option(parser)
     parser.add_argument("name", help="who the images show")
     parser.add_argument("images", nargs="+", help="one or a few images of them (only their embeddings are stored)")
@@ -401,7 +229,7 @@ def _add_enroll(commands) -> None:
 
 
 def _add_identify(commands) -> None:
-    parser = _command(commands, "identify", "who is this? the nearest enrolled identities and the decision")
+    parser = add_command(commands, "identify", "who is this? the nearest enrolled identities and the decision")
     _gallery_option(parser)
     parser.add_argument("image")
     parser.add_argument("--top", type=int, default=5, help="how many nearest identities to list (default 5)")
@@ -411,18 +239,18 @@ def _add_identify(commands) -> None:
 
 
 def _add_forget(commands) -> None:
-    parser = _command(commands, "forget", "remove an identity and every embedding of theirs from a gallery")
+    parser = add_command(commands, "forget", "remove an identity and every embedding of theirs from a gallery")
     _gallery_option(parser)
     parser.add_argument("name")
 
 
 def _add_gallery(commands) -> None:
-    parser = _command(commands, "gallery", "list a gallery's identities, with their number of embeddings")
+    parser = add_command(commands, "gallery", "list a gallery's identities, with their number of embeddings")
     _gallery_option(parser)
 
 
 def _add_keys(commands) -> None:
-    parser = _command(commands, "keys", "API keys of a gallery's service: create (shown once), list, revoke")
+    parser = add_command(commands, "keys", "API keys of a gallery's service: create (shown once), list, revoke")
     actions = parser.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="a new key, printed once (only its hash is kept)")
     _gallery_option(create)
@@ -437,7 +265,7 @@ def _add_keys(commands) -> None:
 
 
 def _add_serve(commands) -> None:
-    parser = _command(
+    parser = add_command(
         commands, "serve", "the HTTP service over a gallery (verify, identify, enroll, forget; a page at /)"
     )
     _gallery_option(parser)
@@ -455,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"siamese {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for add in (
-        _add_train,
+        add_train,
         _add_verify,
         _add_embed,
         _add_export,
