@@ -48,6 +48,7 @@ APPLICATION_MODELS = {
 }  # the handwriting recipe made omniglot.keras
 SIGNATURE_TEST_WRITERS = 23  # of 93: a quarter, enough for 20-way episodes with a choice of writers
 DUTCH_HELD_OUT = 12  # of SigComp 2011's 64 Dutch writers: 12 for validation, 12 for test, 40 to train
+DUTCH_FOLDS = 4  # cross-validation: the 52 writers before the test ones in 4 folds of 13
 SIGNATURE_NAMES, SIGNATURE_MEDIA = 10, ("paper", "iPad", "phone in hand", "phone on table")
 FACE_SETS = ("yalefaces", "extended-yale-b")
 FACE_TEST_FRACTION = 1 / 3  # 5 of Yale's 15 people, 13 of Extended Yale B's 38
@@ -84,20 +85,27 @@ def signature_split(root=DATA / "signatures-cross-media", seed: int = 0) -> tupl
     return tuple(sorted(order[:cut], key=_natural)), tuple(sorted(order[cut:], key=_natural))
 
 
-def dutch_signature_split(root=DATA / "signatures-sigcomp2011-dutch", seed: int = 0) -> tuple:
+def dutch_signature_split(
+    root=DATA / "signatures-sigcomp2011-dutch", seed: int = 0, fold: int | None = None, folds: int = DUTCH_FOLDS
+) -> tuple:
     """(train_writers, validation_writers, test_writers) of the SigComp 2011 Dutch signatures:
     the writer folders of `root` ordered by SHA-256 of "<seed>:<writer>", the last 12 for test,
     the 12 before them for validation (choosing models and thresholds), the rest to train.
+    With `fold` (0 .. folds - 1), cross-validation over the writers before the test ones: the
+    fold's share of them validates, the others train; the test writers stay the same.
     Each a sorted tuple of folder names ("001", ...)."""
     writers = [p.name for p in Path(root).iterdir() if p.is_dir()]
     if len(writers) <= 2 * DUTCH_HELD_OUT:
         raise ValueError(f"{root}: {len(writers)} writer folders, need more than {2 * DUTCH_HELD_OUT}")
     order = _hash_order(writers, seed)
-    train, validation, test = (
-        order[: -2 * DUTCH_HELD_OUT],
-        order[-2 * DUTCH_HELD_OUT : -DUTCH_HELD_OUT],
-        order[-DUTCH_HELD_OUT:],
-    )
+    rest, test = order[:-DUTCH_HELD_OUT], order[-DUTCH_HELD_OUT:]
+    if fold is None:
+        train, validation = rest[:-DUTCH_HELD_OUT], rest[-DUTCH_HELD_OUT:]
+    elif 0 <= fold < folds:
+        validation = rest[fold::folds]
+        train = [writer for writer in rest if writer not in validation]
+    else:
+        raise ValueError(f"fold {fold} is not one of 0 .. {folds - 1}")
     return tuple(sorted(train)), tuple(sorted(validation)), tuple(sorted(test))
 
 

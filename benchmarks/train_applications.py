@@ -96,28 +96,29 @@ def merged(first: ImageDataset, second: ImageDataset) -> ImageDataset:
     )
 
 
-def signature_training_set(data: Path, which: str, dutch_groups: int = 1) -> ImageDataset:
+def signature_training_set(data: Path, which: str, dutch_groups: int = 1, fold: int | None = None) -> ImageDataset:
     """The training writers of the cross-media set, of the Dutch set, or of both (the Dutch
-    writers in `dutch_groups` groups beside the cross-media set's 10 names)."""
+    writers in `dutch_groups` groups beside the cross-media set's 10 names; with `fold`, that
+    cross-validation fold's training writers)."""
     parts = []
     if which in ("cross-media", "both"):
         root = data / "signatures-cross-media" / "bin"
         parts.append(signature_dataset(root, signature_split(root)[0]))
     if which in ("dutch", "both"):
         root = data / "signatures-sigcomp2011-dutch"
-        parts.append(dutch_dataset(root, dutch_signature_split(root)[0], dutch_groups))
+        parts.append(dutch_dataset(root, dutch_signature_split(root, fold=fold)[0], dutch_groups))
     return parts[0] if len(parts) == 1 else merged(*parts)
 
 
-def calibrate_on_dutch_validation(model_path: Path, root: Path, target_far: float) -> None:
+def calibrate_on_dutch_validation(model_path: Path, root: Path, target_far: float, fold: int | None = None) -> None:
     """Set the model's threshold for `target_far` false accepts of skilled forgeries on the Dutch
-    validation writers (`siamese calibrate --objective far`), then export it again. The writers'
-    files are linked into a temporary folder: the data is never copied."""
+    validation writers (of `fold`, if given; `siamese calibrate --objective far`), then export it
+    again. The writers' files are linked into a temporary folder: the data is never copied."""
     from siamese.cli.main import main as siamese_cli
     from siamese.inference import export_model
 
     with tempfile.TemporaryDirectory() as folder:
-        for writer in dutch_signature_split(root)[1]:
+        for writer in dutch_signature_split(root, fold=fold)[1]:
             for kind in ("genuine", "forged"):
                 if (root / writer / kind).is_dir():
                     (Path(folder) / writer / kind).mkdir(parents=True)
@@ -191,6 +192,12 @@ def main(argv=None) -> int:
         "accepted on the Dutch validation writers (0: keep the training's EER threshold)",
     )
     parser.add_argument(
+        "--dutch-fold",
+        type=int,
+        help="cross-validation: train on this fold's Dutch training writers and set the threshold on its "
+        "validation writers (benchmarks/signature_folds.py; default: the fixed 40 / 12 split)",
+    )
+    parser.add_argument(
         "--signature-name", default="signatures", help="the signatures model's file name, .keras left off"
     )
     parser.add_argument(
@@ -221,11 +228,13 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     if "signatures" in args.only:
         config = recipe_config("signatures", same_group_fraction=0.75, split_by_group=False, **overrides)
-        dataset = signature_training_set(DATA, args.signature_data, args.dutch_groups)
+        dataset = signature_training_set(DATA, args.signature_data, args.dutch_groups, args.dutch_fold)
         _train(args.signature_name, dataset, config, args.out_dir, args.results)
         if args.signature_data != "cross-media" and args.target_far:
             root = DATA / "signatures-sigcomp2011-dutch"
-            calibrate_on_dutch_validation(args.out_dir / f"{args.signature_name}.keras", root, args.target_far)
+            calibrate_on_dutch_validation(
+                args.out_dir / f"{args.signature_name}.keras", root, args.target_far, args.dutch_fold
+            )
     if "faces" in args.only:
         train_people, _ = face_split(args.face_split)
         name = f"faces-split{args.face_split}"

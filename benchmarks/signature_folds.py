@@ -1,0 +1,144 @@
+"""Choosing a signatures model by cross-validation over writers: 12 validation writers could
+not rank the candidates (docs/benchmarks.md), 52 writers in 4 folds can do better.
+
+**What.** The 52 SigComp 2011 Dutch writers before the 12 test ones are dealt into 4 folds
+of 13 (`dutch_signature_split(fold=K)`). For each fold, a candidate is trained on the other
+folds' writers (and the cross-media training writers, with `--signature-data both`) by
+`train_applications.py --dutch-fold K`, its threshold set for `--target-far` skilled
+forgeries accepted on the fold's writers; it is then measured on the fold's writers: the EER
+of K = 1, 3, 5 references (mean rule) against skilled and random forgeries. The model shipped
+before (`--old`, a git revision) is measured on the same folds. The test writers are never
+read. Reported: each fold, and the mean over folds with the spread of the four.
+
+    python benchmarks/signature_folds.py --name dutch --signature-data dutch --epochs 6 --steps 60
+    python benchmarks/signature_folds.py --name both --signature-data both --epochs 6 --steps 60
+    python benchmarks/signature_folds.py --name tuned --signature-data both --epochs 4 --steps 60 \\
+        --config '{"start_from": "signatures", "learning_rate": 0.0003}'
+
+A fold's model already in `--out-dir` is measured, not trained again. The data is read from
+`../shared/data/` beside the repository; without it the script says so and exits 0.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import describe_host, host  # noqa: E402
+from application_data import DATA, DUTCH_FOLDS, REPO, dutch_signature_split  # noqa: E402
+
+REFERENCES = ("1", "3", "5")
+
+
+def fold_figures(model_path, writers, cache: dict, resamples: int) -> dict:
+    """EER against skilled and random forgeries (mean rule) for K = 1, 3, 5, and FAR / FRR at
+    the model's threshold, on the Dutch `writers`."""
+    from applications import learned_method
+    from signatures import writers_figures
+    from train_applications import dutch_dataset
+
+    root = DATA / "signatures-sigcomp2011-dutch"
+    embed, distance, threshold = learned_method(model_path, cache)
+    options = argparse.Namespace(seed=0, resamples=resamples)
+    writers_result = writers_figures(dutch_dataset(root, writers), embed, distance, threshold, options)
+    figures = {}
+    for k in REFERENCES:
+        mean = writers_result[k]["rules"]["mean"]
+        figures[k] = {kind: mean[kind]["eer"]["value"] for kind in ("skilled", "random")}
+        if mean["skilled"].get("false_accept_rate"):
+            figures[k]["far_skilled"] = mean["skilled"]["false_accept_rate"]["value"]
+            figures[k]["frr"] = 1 - mean["skilled"]["true_accept_rate"]["value"]
+    return {"threshold": threshold, "references": figures}
+
+
+def train_fold(args, fold: int) -> Path:
+    """The fold's candidate, trained and calibrated unless it is already in `--out-dir`."""
+    from train_applications import main as train_main
+
+    name = f"{args.name}-fold{fold}"
+    path = args.out_dir / f"{name}.keras"
+    if not path.exists():
+        argv = ["--only", "signatures", "--out-dir", str(args.out_dir), "--results", str(args.out_dir / "results")]
+        argv += ["--signature-data", args.signature_data, "--dutch-groups", str(args.dutch_groups)]
+        argv += ["--dutch-fold", str(fold), "--target-far", str(args.target_far), "--signature-name", name]
+        argv += ["--epochs", str(args.epochs), "--steps", str(args.steps), "--config", json.dumps(args.config)]
+        train_main(argv)
+    return path
+
+
+def summary(per_fold: list) -> dict:
+    """Mean and spread over folds of each figure."""
+    out = {}
+    for k in REFERENCES:
+        for figure in per_fold[0]["references"][k]:
+            values = np.array([fold["references"][k][figure] for fold in per_fold])
+            out[f"K={k} {figure}"] = {
+                "mean": float(values.mean()),
+                "min": float(values.min()),
+                "max": float(values.max()),
+            }
+    return out
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--name", required=True, help="the candidate's name: its models are NAME-foldK.keras")
+    parser.add_argument("--signature-data", choices=("dutch", "both"), default="both")
+    parser.add_argument("--dutch-groups", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--config", type=json.loads, default={}, help="TrainConfig values over the recipe's, as JSON")
+    parser.add_argument("--target-far", type=float, default=0.05)
+    parser.add_argument("--folds", type=int, nargs="+", default=list(range(DUTCH_FOLDS)))
+    parser.add_argument("--old", default="9432cbf", help="git revision of the model to compare with (none: skip)")
+    parser.add_argument(
+        "--resamples", type=int, default=100, help="bootstrap resamples (the intervals are not reported)"
+    )
+    parser.add_argument("--out-dir", type=Path, default=REPO / "results" / "signature-folds")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not (DATA / "signatures-sigcomp2011-dutch").is_dir():
+        print(f"{DATA}: the Dutch signatures are not there; nothing to measure")
+        return 0
+    from signatures import old_model
+
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    root = DATA / "signatures-sigcomp2011-dutch"
+    results, cache = {args.name: [], "old": []}, {}
+    with tempfile.TemporaryDirectory() as folder:
+        old = old_model(args.old, Path(folder)) if args.old != "none" else None
+        for fold in args.folds:
+            writers = dutch_signature_split(root, fold=fold)[1]
+            results[args.name].append(fold_figures(train_fold(args, fold), writers, cache, args.resamples))
+            if old is not None:
+                results["old"].append(fold_figures(old, writers, cache, args.resamples))
+            print(f"fold {fold}: " + json.dumps({n: r[-1]["references"] for n, r in results.items() if r}), flush=True)
+    report = {
+        "host": host(),
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "folds": results,
+        "summary": {name: summary(per_fold) for name, per_fold in results.items() if per_fold},
+    }
+    (args.out_dir / f"{args.name}.json").write_text(json.dumps(report, indent=1, default=str))
+    print(f"host: {describe_host(report['host'])}")
+    for name, figures in report["summary"].items():
+        print(
+            name
+            + ": "
+            + "; ".join(f"{key} {v['mean']:.3f} [{v['min']:.3f}, {v['max']:.3f}]" for key, v in figures.items())
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
