@@ -41,7 +41,7 @@ REDUCERS = Names("reducer", ("nonzero", "mean"))
 ENGINES = Names("engine", ("auto", "onnx", "keras"))
 OBJECTIVES = Names("objective", ("accuracy", "eer", "far"))
 # How a questioned image is scored against a claimed identity's references (siamese.claims).
-CLAIM_RULES = Names("claim rule", ("mean", "min", "normalized"))
+CLAIM_RULES = Names("claim rule", ("mean", "min", "normalized", "svm"))
 EXPORT_FORMATS = Names("format", ("onnx", "saved_model", "litert"))
 PRETRAINED = Names("pretrained model", ("omniglot", "signatures", "faces"))
 RECIPES = Names("recipe", ("handwriting", "signatures", "faces"))

@@ -6,6 +6,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+from sklearn.svm import SVC
 
 from siamese.cli import main
 from siamese.data import load_dataset
@@ -27,10 +28,12 @@ class PixelEmbed:
 def _loop_scores(table, forged, forgery_labels, order, random_pick, k, rule):
     """Every writer's questioned images against its first k references, by explicit loops."""
     found = {"genuine": [], "skilled": [], "random": []}
-    for w, indices in enumerate(order):
-        if len(indices) <= k:
-            continue
+    enrolled = [w for w, indices in enumerate(order) if len(indices) > k]
+    for w in enrolled:
+        indices = order[w]
         refs = [table[i] for i in indices[:k]]
+        others = [table[i] for v in enrolled if v != w for i in order[v][:k]]
+        svm = SVC(gamma="scale", class_weight="balanced").fit(refs + others, [1] * k + [0] * len(others))
         spread = np.mean([np.linalg.norm(a - b) for i, a in enumerate(refs) for b in refs[i + 1 :]]) if k > 1 else 1
         questioned = {
             "genuine": [table[i] for i in indices[k:]],
@@ -40,11 +43,16 @@ def _loop_scores(table, forged, forgery_labels, order, random_pick, k, rule):
         for kind, rows in questioned.items():
             for q in rows:
                 d = [np.linalg.norm(q - r) for r in refs]
-                found[kind].append({"mean": np.mean(d), "min": min(d), "normalized": np.mean(d) / spread}[rule])
+                if rule == "svm":
+                    found[kind].append(-svm.decision_function([q])[0])
+                else:
+                    found[kind].append({"mean": np.mean(d), "min": min(d), "normalized": np.mean(d) / spread}[rule])
     return found
 
 
-@pytest.mark.parametrize("k, rule", [(1, "mean"), (3, "mean"), (3, "min"), (3, "normalized"), (5, "normalized")])
+@pytest.mark.parametrize(
+    "k, rule", [(1, "mean"), (3, "mean"), (3, "min"), (3, "normalized"), (5, "normalized"), (1, "svm"), (5, "svm")]
+)
 def test_writer_scores_match_loops(k, rule):
     rng = np.random.default_rng(k)
     table, forged = rng.normal(size=(30, 4)), rng.normal(size=(9, 4))
@@ -53,7 +61,7 @@ def test_writer_scores_match_loops(k, rule):
     random_pick = [int(o[0]) for o in order]
     scores = writer_scores(table, forged, forgery_labels, order, random_pick, k, euclidean)
     expected = _loop_scores(table, forged, forgery_labels, order, random_pick, k, rule)
-    assert set(scores) == ({"mean"} if k == 1 else {"mean", "min", "normalized"})
+    assert set(scores) == ({"mean", "svm"} if k == 1 else {"mean", "min", "normalized", "svm"})
     for kind in ("genuine", "skilled", "random"):
         assert np.allclose(scores[rule][kind], expected[kind]), kind
 
@@ -64,11 +72,13 @@ def test_the_step_pools_every_writer_and_embeds_each_image_once(signers_dir):
     writers = result.metrics["writers"]
     assert embed.images == len(dataset) + dataset.num_forgeries == 55
     assert list(writers) == ["1", "3", "5"] and all(writers[k]["writers"] == 5 for k in writers)
-    assert set(writers["1"]["rules"]) == {"mean"} and set(writers["5"]["rules"]) == {"mean", "min", "normalized"}
+    assert set(writers["1"]["rules"]) == {"mean", "svm"}
+    assert set(writers["5"]["rules"]) == {"mean", "min", "normalized", "svm"}
     mean = writers["3"]["rules"]["mean"]
     assert mean["genuine"] == 5 * (7 - 3) and mean["skilled"]["different_pairs"] == 20
     assert mean["random"]["different_pairs"] == 5 * 4 and mean["skilled"]["threshold"] == 0.5
     assert writers["3"]["rules"]["normalized"]["skilled"]["true_accept_rate"] is None  # no threshold of its own
+    assert writers["3"]["rules"]["svm"]["skilled"]["threshold"] == 0.0  # the classifier's own boundary
     assert 0.0 <= mean["skilled"]["eer"]["value"] <= 1.0
 
 
@@ -106,10 +116,19 @@ def test_the_cli_reports_k_references_against_skilled_and_random_forgeries(
 ):
     out = tmp_path / "evaluation"
     argv = ["evaluate", str(trained_model_path), str(signers_dir), "--out", str(out), "--references", "1,3"]
-    assert main([*argv, "--normalized-threshold", "1.2"]) == 0
+    assert main([*argv, "--normalized-threshold", "1.2", "--svm-threshold", "-0.5"]) == 0
     printed = capsys.readouterr().out
     assert "K=1 mean (5 writers): EER vs skilled forgeries" in printed and "K=3 normalized (5 writers)" in printed
     assert "FAR vs random forgeries at threshold" in printed
     metrics = json.loads((out / "metrics.json").read_text())["writers"]
     assert list(metrics) == ["1", "3"] and metrics["3"]["rules"]["normalized"]["skilled"]["threshold"] == 1.2
+    assert metrics["1"]["rules"]["svm"]["skilled"]["threshold"] == -0.5
     assert "K=3 min" in (out / "report.md").read_text()
+
+
+def test_one_writer_is_measured_without_the_svm_rule():
+    """The classifier needs other writers to tell the references from: alone, the rule is left out."""
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(6, 4))
+    scores = writer_scores(table, np.zeros((0, 4)), np.zeros(0, np.int64), [np.arange(6)], [0], 3, euclidean)
+    assert set(scores) == {"mean", "min", "normalized"} and len(scores["mean"]["genuine"]) == 3

@@ -69,6 +69,27 @@ def test_bad_claims_are_typed_errors(gallery, shapes_dir, name, rule, threshold,
         gallery.verify_claim(name, shapes_dir / "polygons" / "square" / "07.png", rule=rule, threshold=threshold)
 
 
+def test_the_svm_rule_fits_the_claimed_references_against_the_other_identities(gallery, shapes_dir):
+    """The classifier's negatives are every other identity's embeddings: its score is the one
+    `classifier_scores` gives on them, the claimed shape is accepted at the boundary (0) and
+    shapes never enrolled rejected; with no other identity the rule is refused in one line."""
+    from siamese.claims import classifier_scores
+
+    for shape in ("hline", "diag", "cross"):
+        gallery.enroll(shape, [shapes_dir / "lines" / shape / f"0{i}.png" for i in range(2)])
+    own_image, others = shapes_dir / "polygons" / "square" / "06.png", shapes_dir / "lines" / "vline"
+    images = [own_image, *sorted(others.iterdir())]
+    answers = [gallery.verify_claim("square", image, rule="svm") for image in images]
+    negatives = np.concatenate([gallery.store.vectors_of(n) for n in ("circle", "cross", "diag", "hline")])
+    expected = classifier_scores(gallery.store.vectors_of("square"), negatives, gallery.model.embed(images))
+    assert answers[0].threshold == 0.0 and np.allclose([a.score for a in answers], expected, atol=1e-6)
+    assert answers[0].accepted and not any(a.accepted for a in answers[1:]) and answers[0].references == 3
+    for name in ("circle", "cross", "diag", "hline"):
+        gallery.forget(name)
+    with pytest.raises(GalleryError, match="the svm rule needs other identities enrolled beside 'square'"):
+        gallery.verify_claim("square", own_image, rule="svm")
+
+
 def test_the_cli_answers_a_claim_in_words_and_in_json(gallery, shapes_dir, capsys):
     g, image = str(gallery.store.path), str(shapes_dir / "polygons" / "square" / "06.png")
     gallery.close()
@@ -82,6 +103,9 @@ def test_the_cli_answers_a_claim_in_words_and_in_json(gallery, shapes_dir, capsy
     answer = json.loads(capsys.readouterr().out)
     assert answer["rule"] == "min" and answer["references"] == 3 and answer["same"] is answer["accepted"] is True
     assert answer["distance"] == answer["score"] == pytest.approx(min(answer["distances"]))
+    assert main(["verify", "--gallery", g, "--claim", "square", image, "--rule", "svm", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["rule"] == "svm" and answer["threshold"] == 0.0 and answer["accepted"] is (answer["score"] <= 0.0)
 
 
 @pytest.mark.parametrize(

@@ -50,6 +50,20 @@ def test_the_normalized_rule_divides_by_the_references_spread(claims, run01):
     assert answer["accepted"] == (answer["score"] <= 1.0)
 
 
+def test_the_svm_rule_is_fitted_on_the_references_against_the_other_identities(claims, run01):
+    from siamese.claims import classifier_scores
+
+    server, key, model = claims
+    query = run01 / "test" / "item04.png"
+    status, answer = _claim(server, key, query, name="pair", rule="svm")
+    q, a, b, other = model.embed([query, *(run01 / "training" / f"class{n}.png" for n in ("04", "05", "18"))])
+    assert status == 200 and answer["rule"] == "svm" and answer["threshold"] == 0.0
+    assert answer["score"] == pytest.approx(
+        float(classifier_scores(np.stack([a, b]), other[None], q[None])[0]), abs=1e-4
+    )
+    assert answer["accepted"] == (answer["score"] <= 0.0)
+
+
 @pytest.mark.parametrize(
     "fields, status, fragment",
     [

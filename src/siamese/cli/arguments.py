@@ -69,8 +69,9 @@ def _add_verify(commands) -> None:
     parser.add_argument(
         "--rule",
         choices=CLAIM_RULES,
-        help="with --claim: score by the mean or the min distance to NAME's references, or the mean "
-        "divided by the references' own spread (normalized, 2+ references) (default mean)",
+        help="with --claim: score by the mean or the min distance to NAME's references, the mean "
+        "divided by the references' own spread (normalized, 2+ references), or a classifier of NAME's "
+        "references against the other identities (svm) (default mean)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON (with the faces found)")
     _detect_option(parser)
@@ -152,6 +153,12 @@ def _add_evaluate(commands) -> None:
         "--normalized-threshold",
         type=float,
         help="the normalized claim rule's threshold, for its FAR / FRR (default: its EER only)",
+    )
+    parser.add_argument(
+        "--svm-threshold",
+        type=float,
+        default=0.0,
+        help="the svm claim rule's threshold, for its FAR / FRR (default 0: the classifier's own boundary)",
     )
     parser.add_argument(
         "--retrieval-images",

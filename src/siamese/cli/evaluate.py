@@ -59,7 +59,10 @@ def run(args) -> int:
     if dataset is not None and dataset.num_forgeries:
         steps.append(
             ev.WritersStep(
-                threshold=model.threshold, normalized_threshold=args.normalized_threshold, references=args.references
+                threshold=model.threshold,
+                normalized_threshold=args.normalized_threshold,
+                svm_threshold=args.svm_threshold,
+                references=args.references,
             )
         )
     if dataset is not None:

@@ -9,11 +9,12 @@ reference) and three kinds of questioned signature are scored against them:
     skilled   the writer's skilled forgeries (`<writer>/forged`)    should be rejected
     random    one genuine signature of every other writer, drawn     should be rejected
 
-Each is scored by every claim rule (`siamese.claims`: mean, min, normalized; at K = 1 only
-mean, which min equals). The scores of all writers are pooled, one global threshold as in
+Each is scored by every claim rule (`siamese.claims`: mean, min, normalized, svm; at K = 1
+not min, which equals mean, nor normalized). The svm rule's negatives are the other writers'
+K references, as a gallery of enrolled writers holds them. The scores of all writers are pooled, one global threshold as in
 SigNet's reports: the EER of genuine against skilled forgeries and against random ones
-apart, and at the model's threshold (mean, min) or `normalized_threshold` the FRR and the
-FAR against each. A rule's EER threshold against skilled forgeries, read on validation
+apart, and at the model's threshold (mean, min), `normalized_threshold` or `svm_threshold`
+the FRR and the FAR against each. A rule's EER threshold against skilled forgeries, read on validation
 writers, is how the normalized rule's threshold is chosen. Each image is embedded once.
 """
 
@@ -23,7 +24,7 @@ import dataclasses
 
 import numpy as np
 
-from siamese.claims import claim_scores, minimum_references, reference_spread
+from siamese.claims import DISTANCE_RULES, claim_scores, classifier_scores, minimum_references, reference_spread
 from siamese.errors import ConfigError, DatasetError
 from siamese.evaluation.embedding import embed_images, pairwise_distances
 from siamese.evaluation.steps import Step
@@ -47,20 +48,26 @@ def writer_scores(table, forged, forgery_labels, order, random_pick, references,
         order: per writer, its genuine images' dataset indices in the drawn order.
         random_pick: per writer, the dataset index of its signature used as a random forgery.
     """
-    rules = rules_for(references)
+    enrolled = [w for w, indices in enumerate(order) if len(indices) > references]
+    rules = [r for r in rules_for(references) if r in DISTANCE_RULES or len(enrolled) > 1]  # svm: others needed
     found = {rule: {kind: [] for kind in ("genuine", *KINDS)} for rule in rules}
-    for writer, indices in enumerate(order):
-        if len(indices) <= references:
-            continue
+    for writer in enrolled:
+        indices = order[writer]
         refs, questioned = table[indices[:references]], {"genuine": table[indices[references:]]}
         questioned["skilled"] = forged[forgery_labels == writer]
         questioned["random"] = table[[random_pick[w] for w in range(len(order)) if w != writer and len(order[w])]]
         spread = reference_spread(pairwise_distances(refs, refs, distance)) if references >= 2 else None
+        others = table[np.concatenate([order[w][:references] for w in enrolled if w != writer] or [[]]).astype(int)]
         for kind, rows in questioned.items():
             if len(rows):
                 d = pairwise_distances(rows, refs, distance)
                 for rule in rules:
-                    found[rule][kind].append(claim_scores(d, rule, spread=spread))
+                    scores = (
+                        claim_scores(d, rule, spread=spread)
+                        if rule in DISTANCE_RULES
+                        else classifier_scores(refs, others, rows)
+                    )
+                    found[rule][kind].append(scores)
     return {
         rule: {kind: np.concatenate(parts) if parts else np.zeros(0) for kind, parts in kinds.items()}
         for rule, kinds in found.items()
@@ -74,6 +81,7 @@ class WritersStep(Step):
     Args:
         threshold: the model's threshold (mean and min rules); None skips FAR / FRR.
         normalized_threshold: the normalized rule's own threshold; None skips its FAR / FRR.
+        svm_threshold: the svm rule's own threshold (0: the classifier's boundary).
         references: the K to measure.
     """
 
@@ -84,11 +92,13 @@ class WritersStep(Step):
         *,
         threshold: float | None = None,
         normalized_threshold: float | None = None,
+        svm_threshold: float | None = 0.0,
         references: tuple = REFERENCE_COUNTS,
     ):
         if not references or min(references) < 1:
             raise ConfigError(f"references must be counts of 1 or more, got {references}")
-        self.threshold, self.normalized_threshold = threshold, normalized_threshold
+        self.thresholds = {"normalized": normalized_threshold, "svm": svm_threshold}
+        self.threshold = threshold
         self.references = tuple(sorted(set(int(k) for k in references)))
 
     def prepare(self, context):
@@ -128,7 +138,7 @@ class WritersStep(Step):
         return WritersResult(results)
 
     def _metrics(self, rule: str, kinds: dict, context) -> dict:
-        threshold = self.normalized_threshold if rule == "normalized" else self.threshold
+        threshold = self.thresholds.get(rule, self.threshold)
         genuine, measured = kinds["genuine"], {"genuine": len(kinds["genuine"])}
         for kind in KINDS:
             if len(kinds[kind]):

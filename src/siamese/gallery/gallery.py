@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from siamese.claims import claim_scores, minimum_references, reference_spread
+from siamese.claims import CLASSIFIER_NEGATIVES, claim_scores, classifier_scores, minimum_references, reference_spread
 from siamese.data.faces import FaceLog
 from siamese.errors import ConfigError, GalleryError, UnknownIdentityError
 from siamese.gallery.index import Index
@@ -209,16 +209,19 @@ class Gallery:
         faces: FaceLog | None = None,
     ) -> ClaimVerification:
         """1:1 verification: `image` against every embedding enrolled under `name`, scored by
-        `rule` ("mean", "min" or "normalized", see `siamese.claims`) and decided at `threshold`;
-        `detect`, `faces`: as in `SiameseModel.embed`.
+        `rule` ("mean", "min", "normalized" or "svm", see `siamese.claims`) and decided at
+        `threshold`; `detect`, `faces`: as in `SiameseModel.embed`.
 
         The model's threshold (a pair distance) serves mean and min; the normalized score is a
-        ratio and needs its own `threshold`, chosen on validation data.
+        ratio and needs its own `threshold`, chosen on validation data; the svm rule's
+        classifier is fitted on `name`'s references against the other identities' embeddings,
+        its threshold 0 (the classifier's boundary) unless one is given.
         """
         minimum = minimum_references(rule)
         if threshold is None and rule == "normalized":
             raise ConfigError("the normalized rule needs its own threshold (a ratio, not a distance); pass one")
-        threshold = self.model.threshold if threshold is None else float(threshold)
+        default = {"svm": 0.0}.get(rule, self.model.threshold)
+        threshold = default if threshold is None else float(threshold)
         if threshold is None:
             raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
         references = self.store.vectors_of(name)
@@ -236,7 +239,10 @@ class Gallery:
             among = np.zeros((len(references), len(references)))
             among[first, second] = self.model.distances(references[first], references[second])
             spread = reference_spread(among)
-        score = float(claim_scores(to_references[None], rule, spread=spread)[0])
+        if rule == "svm":
+            score = float(classifier_scores(references, self._others(name), query)[0])
+        else:
+            score = float(claim_scores(to_references[None], rule, spread=spread)[0])
         return ClaimVerification(
             name=name,
             rule=rule,
@@ -247,6 +253,16 @@ class Gallery:
             distances=tuple(float(d) for d in to_references),
             model_id=self.model.model_id,
         )
+
+    def _others(self, name: str) -> np.ndarray:
+        """The embeddings of other identities than `name` (the svm rule's negatives): all of
+        them, or of `CLASSIFIER_NEGATIVES` identities drawn with a fixed seed in a larger gallery."""
+        names = [other for other, count in self.store.identities() if other != name and count]
+        if not names:
+            raise GalleryError(f"{self.store.path}: the svm rule needs other identities enrolled beside {name!r}")
+        if len(names) > CLASSIFIER_NEGATIVES:
+            names = sorted(np.random.default_rng(0).choice(names, CLASSIFIER_NEGATIVES, replace=False))
+        return np.concatenate([self.store.vectors_of(other) for other in names])
 
     def forget(self, name: str) -> int:
         """Remove `name` and every embedding of theirs (from the database, and from the index and
