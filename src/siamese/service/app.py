@@ -243,7 +243,7 @@ def create_app(
         census.stale()
         return {"name": name, "embeddings": count, "model_id": model.model_id}
 
-    @app.delete("/identities/{name}", tags=["gallery"], responses=_refusals(401, 403, 404, 429))
+    @app.delete("/identities/{name}", tags=["gallery"], responses=_refusals(401, 403, 404, 422, 429))
     def forget(name: str, key: Key = Depends(writer)):
         with lock:
             removed = gallery.forget(name)
