@@ -40,6 +40,7 @@ def workers_seen(server, count: int = 2) -> set:
 def test_an_enrolment_answered_by_one_worker_is_found_at_once_by_the_other(two_workers, run01):
     server, key = two_workers
     workers_seen(server)
+    identified = 0
     for k in range(1, 7):
         status, answer, headers = exchange(
             server.url + "/enroll", "POST", fields={"name": f"class{k:02d}"}, files=[png(run01, k)], key=key
@@ -49,6 +50,7 @@ def test_an_enrolment_answered_by_one_worker_is_found_at_once_by_the_other(two_w
         for _ in range(200):  # until another worker has answered (which one answers is the kernel's choice)
             status, answer, headers = exchange(server.url + "/identify", "POST", files=[png(run01, k)], key=key)
             assert status == 200 and answer["name"] == f"class{k:02d}", (k, headers["siamese-worker"], answer)
+            identified += 1
             others += headers["siamese-worker"] != enrolled_by
             if others >= 2:
                 break
@@ -59,10 +61,14 @@ def test_an_enrolment_answered_by_one_worker_is_found_at_once_by_the_other(two_w
     for _ in range(200):
         status, answer, headers = exchange(server.url + "/identify", "POST", files=[png(run01, 3)], key=key)
         assert status == 200 and answer["name"] != "class03"
+        identified += 1
         others += headers["siamese-worker"] != forgotten_by
         if others >= 2:
             break
     assert others >= 2
+    for _ in range(4):  # whichever worker answers /metrics, it counts every worker's answers
+        text = request(server.url + "/metrics")[1]
+        assert f'siamese_requests_total{{method="POST",route="/identify",status="200"}} {identified}.0' in text
 
 
 def test_a_worker_killed_mid_load_leaves_the_other_answering_and_no_enrolment_half_written(two_workers, run01):
