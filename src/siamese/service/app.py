@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.resources
 import os
-import threading
 
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -44,6 +43,7 @@ from siamese.service.census import Census
 from siamese.service.keys import Key, KeyStore
 from siamese.service.limits import BodyLimit, Limits, Refused
 from siamese.service.rate import RateLimit
+from siamese.service.turns import TurnLock
 
 
 class Error(BaseModel):
@@ -179,7 +179,7 @@ def create_app(
     app.add_middleware(AccessLog, metrics=measured)
     _handle_errors(app, _private_names(gallery))
     caller, writer = _authentication(keys, RateLimit(rate) if rate else None)
-    lock = threading.Lock()  # one database connection and one index: one gallery call at a time
+    lock = TurnLock()  # one database connection and one index: one gallery call at a time, in turn
     model = gallery.model
     census = Census(
         lambda: len(gallery.identities()), lock, on_count=measured.identities.set if measured is not None else None
