@@ -152,6 +152,32 @@ def _verify_answer(gallery: Gallery, lock, first, second, name, rule: str, thres
     return {**dataclasses.asdict(claim), "distance": claim.distance, "same": claim.same}
 
 
+def _service_routes(app: FastAPI, model, census: Census, measured) -> None:
+    """The routes without a key: health, metrics (when `measured`), the page."""
+
+    @app.get("/health", tags=["service"])
+    async def health():
+        return {
+            "status": "ok",
+            "model_id": model.model_id,
+            "engine": model.engine,
+            "identities": census.current(),
+            "worker": os.getpid(),
+        }
+
+    if measured is not None:
+
+        @app.get("/metrics", tags=["service"], response_class=Response)
+        async def metrics_text():
+            census.current()  # the gallery's size, counted again when it is old
+            body, kind = measured.exposition()
+            return Response(body, media_type=kind)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page():
+        return (importlib.resources.files("siamese.service") / "page.html").read_text(encoding="utf-8")
+
+
 def create_app(
     gallery: Gallery,
     keys: KeyStore,
@@ -192,27 +218,7 @@ def create_app(
         limits.check_upload(name, upload.content_type, data)
         return decode_image(data, name=name, channels=model.preprocessing.channels)
 
-    @app.get("/health", tags=["service"])
-    async def health():
-        return {
-            "status": "ok",
-            "model_id": model.model_id,
-            "engine": model.engine,
-            "identities": census.current(),
-            "worker": os.getpid(),
-        }
-
-    if measured is not None:
-
-        @app.get("/metrics", tags=["service"], response_class=Response)
-        async def metrics_text():
-            census.current()  # the gallery's size, counted again when it is old
-            body, kind = measured.exposition()
-            return Response(body, media_type=kind)
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def page():
-        return (importlib.resources.files("siamese.service") / "page.html").read_text(encoding="utf-8")
+    _service_routes(app, model, census, measured)
 
     @app.post("/verify", tags=["images"], responses=_refusals(400, 401, 404, 413, 415, 422, 429))
     def verify(
