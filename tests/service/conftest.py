@@ -115,6 +115,12 @@ def service(tmp_path_factory, run01):
 
 def request(url, method="GET", fields=None, files=None, key=None, timeout=60):
     """(status, JSON or text) of an HTTP request with multipart fields and files [(field, filename, type, bytes)]."""
+    status, answer, _ = exchange(url, method, fields, files, key, timeout)
+    return status, answer
+
+
+def exchange(url, method="GET", fields=None, files=None, key=None, timeout=60):
+    """(status, JSON or text, headers) of a request as `request` makes it."""
     boundary = "----siamese-test-boundary"
     body = b""
     for name, value in (fields or {}).items():
@@ -137,10 +143,10 @@ def request(url, method="GET", fields=None, files=None, key=None, timeout=60):
     req = urllib.request.Request(url, data=body or None, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
-            status, text = response.status, response.read().decode()
+            status, text, got = response.status, response.read().decode(), dict(response.headers)
     except urllib.error.HTTPError as error:
-        status, text = error.code, error.read().decode()
+        status, text, got = error.code, error.read().decode(), dict(error.headers)
     try:
-        return status, json.loads(text)
+        return status, json.loads(text), got
     except ValueError:
-        return status, text
+        return status, text, got

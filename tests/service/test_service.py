@@ -55,14 +55,14 @@ def test_no_key_or_a_wrong_one_is_401(service, run01, key, status):
     server, _ = service
     files = [("image", "q.png", "image/png", png(run01 / "training" / "class04.png"))]
     got, answer = request(server.url + "/identify", "POST", files=files, key=key)
-    assert got == status and "API key" in answer["detail"]
+    assert got == status and "API key" in answer["error"]
 
 
 def test_enrol_and_forget_need_a_write_key(service, run01):
     server, keys = service
     files = [("image", "x.png", "image/png", png(run01 / "training" / "class19.png"))]
     status, answer = request(server.url + "/enroll", "POST", fields={"name": "class19"}, files=files, key=keys["read"])
-    assert status == 403 and "may read only" in answer["detail"]
+    assert status == 403 and "may read only" in answer["error"]
     status, answer = request(
         server.url + "/enroll", "POST", fields={"name": "class19"}, files=files * 2, key=keys["write"]
     )

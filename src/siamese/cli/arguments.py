@@ -283,6 +283,21 @@ def _add_serve(commands) -> None:
     parser.add_argument(
         "--max-pixels", type=int, default=20_000_000, help="largest image, declared pixels (default 20,000,000)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes on the one port, each with its own gallery connection (default 1)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="ONNX Runtime threads per process (default: one per core with one worker, the cores shared out with more)",
+    )
+    parser.add_argument(
+        "--rate", help="each API key's rate limit, e.g. 60/minute (429 with Retry-After above it; per worker process)"
+    )
+    parser.add_argument("--access-log", metavar="FILE", help="append one line per request to FILE ('-': stderr)")
 
 
 def build_parser() -> argparse.ArgumentParser:

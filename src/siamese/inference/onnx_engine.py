@@ -13,12 +13,22 @@ from pathlib import Path
 import numpy as np
 
 from siamese.data.images import Preprocessing
-from siamese.errors import ModelFileError
+from siamese.errors import ConfigError, ModelFileError
 from siamese.inference.metadata import METADATA_KEY, ExportMetadata
 from siamese.integrity import check_onnx_bytes
 from siamese.numpy_distances import NumpyDistance
 
 logger = logging.getLogger(__name__)
+
+
+def intra_op_threads() -> int:
+    """ONNX Runtime's threads for one inference: `$SIAMESE_ONNX_THREADS`, else 0 (its default, one
+    per core). Several processes on one machine (`siamese serve --workers N`) each set a share,
+    so that N sessions do not each start a thread per core and fight over them."""
+    value = os.environ.get("SIAMESE_ONNX_THREADS", "0").strip() or "0"
+    if not value.isdigit():
+        raise ConfigError(f"SIAMESE_ONNX_THREADS must be a whole number of threads (0: one per core), got {value!r}")
+    return int(value)
 
 
 class OnnxEngine:
@@ -50,6 +60,7 @@ class OnnxEngine:
             raise ModelFileError(f"{path}: no such model file")
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        options.intra_op_num_threads = intra_op_threads()
         try:
             session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # ONNX Runtime raises its own Fail / InvalidGraph / ... types

@@ -1,6 +1,7 @@
 """The HTTP service: verify, identify, enrol and forget over one gallery, behind API keys.
 
-    GET  /health               no key    the model's id and the gallery's size
+    GET  /health               no key    the model's id, the gallery's size, this worker's pid
+    GET  /metrics              no key    Prometheus metrics (`siamese.service.metrics`)
     GET  /                     no key    a page to try it from a browser
     GET  /docs, /openapi.json  no key    the API, documented
     POST /verify               any key   multipart image1, image2 -> distance, same, threshold
@@ -11,42 +12,109 @@
     DELETE /identities/{name}  write key the identity and all its embeddings removed
 
 Keys come as `Authorization: Bearer KEY` (`siamese keys create`); none or a wrong one is 401,
-a read-only key on enrol or forget 403. Uploads are checked before decoding
-(`siamese.service.limits`); every refusal is a 4xx with a one-line reason. Uses the gallery
-and inference only: on the ONNX path the service never imports TensorFlow.
+a read-only key on enrol or forget 403, a key over its rate (`rate=`) 429 with `Retry-After`.
+Uploads are checked before decoding (`siamese.service.limits`). Every refusal is a 4xx with
+one JSON shape, `{"error": "one line"}`, and no answer names the server's files.
+
+The routes that decode, embed or search are plain functions, which Starlette runs in its
+thread pool: the event loop stays free to read requests and answer `/health` while they work.
+The gallery (one database connection, one index) is not thread-safe: its calls take a lock;
+images are decoded before it is taken, and two-image verification never takes it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib.resources
-import threading
+import os
 
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from siamese.errors import SiameseError, UnknownIdentityError
 from siamese.gallery import Gallery
 from siamese.inference import decode_image
+from siamese.service import metrics as prometheus
+from siamese.service.access import AccessLog
+from siamese.service.census import Census
 from siamese.service.keys import Key, KeyStore
 from siamese.service.limits import BodyLimit, Limits, Refused
+from siamese.service.rate import RateLimit
+from siamese.service.turns import TurnLock
 
 
-def _handle_errors(app: FastAPI) -> None:
-    """Refusals and the user's bad input become 4xx JSON with a one-line `error`."""
+class Error(BaseModel):
+    """Every 4xx answer: one line that says what was refused and why."""
+
+    error: str
+
+
+_MEANING = {
+    400: "an empty upload",
+    401: "no API key, or not a valid one",
+    403: "a read-only key on a write",
+    404: "no identity of that name",
+    413: "a request or an image larger than the service takes",
+    415: "an upload that is not an image",
+    422: "a missing or malformed field, or an image that cannot be read",
+    429: "the key's rate is spent; Retry-After says for how many seconds",
+}
+
+
+def _refusals(*codes: int) -> dict:
+    """OpenAPI `responses` for the 4xx a route may answer, all of the shape `Error`."""
+    return {code: {"model": Error, "description": _MEANING[code]} for code in codes}
+
+
+def _private_names(gallery: Gallery) -> list[tuple[str, str]]:
+    """(text, what to say instead) for the server's own paths, longest first: answers never show them."""
+    named = []
+    for path, instead in ((getattr(gallery.store, "path", None), "the gallery"), (gallery.model.path, "the model")):
+        if path is not None:
+            named += [(str(path), instead), (str(os.path.abspath(path)), instead)]
+    return sorted(set(named), key=lambda pair: -len(pair[0]))
+
+
+def _field_problem(error: RequestValidationError) -> str:
+    """FastAPI's list of validation problems as one line about the first of them."""
+    first = (error.errors() or [{}])[0]
+    field = next((str(part) for part in reversed(first.get("loc", ())) if isinstance(part, str)), "request")
+    if first.get("type") == "missing":
+        return f"missing form field {field!r}"
+    return f"form field {field!r}: {first.get('msg', 'not valid')}"
+
+
+def _handle_errors(app: FastAPI, private: list[tuple[str, str]]) -> None:
+    """Every refusal becomes `{"error": "one line"}` with its 4xx, without the server's paths."""
+
+    def hidden(message: str) -> str:
+        for text, instead in private:
+            message = message.replace(f"{text}: ", "").replace(text, instead)
+        return message.splitlines()[0] if message else message
 
     @app.exception_handler(Refused)
     async def refused(request, error: Refused):
-        return JSONResponse({"error": error.reason}, status_code=error.status)
+        return JSONResponse({"error": hidden(error.reason)}, status_code=error.status)
 
     @app.exception_handler(SiameseError)
     async def bad_input(request, error: SiameseError):
         status = 404 if isinstance(error, UnknownIdentityError) else 422
-        return JSONResponse({"error": str(error)}, status_code=status)
+        return JSONResponse({"error": hidden(str(error))}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_refusal(request, error: StarletteHTTPException):
+        return JSONResponse({"error": hidden(str(error.detail))}, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_form(request, error: RequestValidationError):
+        return JSONResponse({"error": _field_problem(error)}, status_code=422)
 
 
-def _authentication(keys: KeyStore):
-    """(caller, writer): dependencies that give the request's key, or answer 401 / 403."""
+def _authentication(keys: KeyStore, rate: RateLimit | None):
+    """(caller, writer): dependencies that give the request's key, or answer 401 / 403 / 429."""
 
     def caller(request: Request) -> Key:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -54,6 +122,14 @@ def _authentication(keys: KeyStore):
         if key is None:
             raise HTTPException(
                 401, "a valid API key is needed: Authorization: Bearer KEY", headers={"WWW-Authenticate": "Bearer"}
+            )
+        request.state.key_name = key.name  # for the access log: the key's name, never the key
+        wait = None if rate is None else rate.retry_after(key.name)
+        if wait is not None:
+            raise HTTPException(
+                429,
+                f"key {key.name!r} is over its rate of {rate.rate}; retry in {wait} s",
+                headers={"Retry-After": str(wait)},
             )
         return key
 
@@ -69,42 +145,83 @@ def _verify_answer(gallery: Gallery, lock, first, second, name, rule: str, thres
     """The two-image answer, or a claim's against every reference of `name`, with the same fields."""
     model = gallery.model
     if second is not None:
-        result = model.verify(first, second, threshold=threshold)
+        result = model.verify(first, second, threshold=threshold)  # the model alone: no gallery, no lock
         return {**dataclasses.asdict(result), "model_id": model.model_id}
     with lock:
         claim = gallery.verify_claim(name, first, rule=rule, threshold=threshold)
     return {**dataclasses.asdict(claim), "distance": claim.distance, "same": claim.same}
 
 
-def create_app(gallery: Gallery, keys: KeyStore, limits: Limits = Limits()) -> FastAPI:
-    """The FastAPI application over an opened gallery (its model answers) and its keys."""
-    app = FastAPI(
-        title="siamese", description="One-shot verification and identification with a Siamese network.", version="1"
-    )
-    app.add_middleware(BodyLimit, max_bytes=limits.max_request_bytes)
-    _handle_errors(app)
-    caller, writer = _authentication(keys)
-    lock = threading.Lock()  # one SQLite connection and one index: one gallery call at a time
-    model = gallery.model
-
-    async def image_of(upload: UploadFile, field: str):
-        data = await upload.read()
-        name = upload.filename or field
-        limits.check_upload(name, upload.content_type, data)
-        return decode_image(data, name=name, channels=model.preprocessing.channels)  # keeps its name for errors
+def _service_routes(app: FastAPI, model, census: Census, measured) -> None:
+    """The routes without a key: health, metrics (when `measured`), the page."""
 
     @app.get("/health", tags=["service"])
-    def health():
-        with lock:
-            count = len(gallery.identities())
-        return {"status": "ok", "model_id": model.model_id, "engine": model.engine, "identities": count}
+    async def health():
+        return {
+            "status": "ok",
+            "model_id": model.model_id,
+            "engine": model.engine,
+            "identities": census.current(),
+            "worker": os.getpid(),
+        }
+
+    if measured is not None:
+
+        @app.get("/metrics", tags=["service"], response_class=Response)
+        async def metrics_text():
+            census.current()  # the gallery's size, counted again when it is old
+            body, kind = measured.exposition()
+            return Response(body, media_type=kind)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page():
         return (importlib.resources.files("siamese.service") / "page.html").read_text(encoding="utf-8")
 
-    @app.post("/verify", tags=["images"])
-    async def verify(
+
+def create_app(
+    gallery: Gallery,
+    keys: KeyStore,
+    limits: Limits = Limits(),
+    *,
+    rate: str | None = None,
+    metrics: bool | None = None,
+    lifespan=None,
+) -> FastAPI:
+    """The FastAPI application over an opened gallery (its model answers) and its keys.
+
+    Args:
+        rate: each key's rate limit ("60/minute"; `siamese.service.rate`), default none.
+        metrics: `/metrics` for Prometheus; default: when `prometheus_client` is installed.
+        lifespan: FastAPI's lifespan (what to open and close with the application).
+    """
+    app = FastAPI(
+        title="siamese",
+        description="One-shot verification and identification with a Siamese network.",
+        version="1",
+        lifespan=lifespan,
+    )
+    measured = prometheus.Metrics() if (prometheus.available() if metrics is None else metrics) else None
+    app.add_middleware(BodyLimit, max_bytes=limits.max_request_bytes)
+    app.add_middleware(AccessLog, metrics=measured)
+    _handle_errors(app, _private_names(gallery))
+    caller, writer = _authentication(keys, RateLimit(rate) if rate else None)
+    lock = TurnLock()  # one database connection and one index: one gallery call at a time, in turn
+    model = gallery.model
+    census = Census(
+        lambda: len(gallery.identities()), lock, on_count=measured.identities.set if measured is not None else None
+    )
+
+    def image_of(upload: UploadFile, field: str):
+        """The upload checked and decoded, in the calling (pool) thread; it keeps its name for errors."""
+        data = upload.file.read()
+        name = upload.filename or field
+        limits.check_upload(name, upload.content_type, data)
+        return decode_image(data, name=name, channels=model.preprocessing.channels)
+
+    _service_routes(app, model, census, measured)
+
+    @app.post("/verify", tags=["images"], responses=_refusals(400, 401, 404, 413, 415, 422, 429))
+    def verify(
         image1: UploadFile = File(...),
         image2: UploadFile | None = File(None),
         name: str | None = Form(None),
@@ -114,27 +231,29 @@ def create_app(gallery: Gallery, keys: KeyStore, limits: Limits = Limits()) -> F
     ):
         if (image2 is None) == (name is None):
             raise SiameseError("verify takes image1 with either image2 or name (a claimed identity), not both")
-        second = None if image2 is None else await image_of(image2, "image2")
-        return _verify_answer(gallery, lock, await image_of(image1, "image1"), second, name, rule, threshold)
+        second = None if image2 is None else image_of(image2, "image2")
+        return _verify_answer(gallery, lock, image_of(image1, "image1"), second, name, rule, threshold)
 
-    @app.post("/identify", tags=["gallery"])
-    async def identify(image: UploadFile = File(...), top: int = Form(5), key: Key = Depends(caller)):
-        query = await image_of(image, "image")
+    @app.post("/identify", tags=["gallery"], responses=_refusals(400, 401, 413, 415, 422, 429))
+    def identify(image: UploadFile = File(...), top: int = Form(5), key: Key = Depends(caller)):
+        query = image_of(image, "image")
         with lock:
             result = gallery.identify(query, top=max(1, min(top, 100)))
         return dataclasses.asdict(result)
 
-    @app.post("/enroll", tags=["gallery"])
-    async def enroll(name: str = Form(...), image: list[UploadFile] = File(...), key: Key = Depends(writer)):
-        images = [await image_of(upload, "image") for upload in image]
+    @app.post("/enroll", tags=["gallery"], responses=_refusals(400, 401, 403, 413, 415, 422, 429))
+    def enroll(name: str = Form(...), image: list[UploadFile] = File(...), key: Key = Depends(writer)):
+        images = [image_of(upload, "image") for upload in image]
         with lock:
             count = gallery.enroll(name, images)
+        census.stale()
         return {"name": name, "embeddings": count, "model_id": model.model_id}
 
-    @app.delete("/identities/{name}", tags=["gallery"])
+    @app.delete("/identities/{name}", tags=["gallery"], responses=_refusals(401, 403, 404, 422, 429))
     def forget(name: str, key: Key = Depends(writer)):
         with lock:
             removed = gallery.forget(name)
+        census.stale()
         return {"name": name, "removed": removed}
 
     return app

@@ -1,0 +1,48 @@
+"""The gallery's lock is granted in the order it was asked for, and is a lock."""
+
+import threading
+import time
+
+from siamese.service.turns import TurnLock
+
+
+def test_waiters_get_the_lock_in_the_order_they_asked():
+    lock, order = TurnLock(), []
+
+    def worker(k):
+        with lock:
+            order.append(k)
+            time.sleep(0.001)  # a while with the lock: the others queue behind
+
+    lock.acquire()
+    threads = []
+    for k in range(20):
+        threads.append(threading.Thread(target=worker, args=(k,)))
+        threads[-1].start()
+        while len(lock._waiting) < k + 1:  # this one is in line before the next asks
+            time.sleep(0.0005)
+    lock.release()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert order == list(range(20))
+
+
+def test_one_holder_at_a_time_and_a_try_that_does_not_wait():
+    lock, inside, most = TurnLock(), [0], [0]
+
+    def worker():
+        for _ in range(200):
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert most[0] == 1
+    assert lock.acquire(blocking=False) and not lock.acquire(blocking=False)
+    lock.release()
+    assert lock.acquire(blocking=False)
