@@ -1,0 +1,75 @@
+"""`siamese embed DATA --ray ADDRESS` on a real Ray cluster of two nodes on 127.0.0.1 (a head and
+a worker, one CPU each): the same shards, to 1e-6, as the one-process run and as `siamese embed
+FILE.npy`; a corrupt image named and left out; a rerun that embeds nothing."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from siamese.cli import main
+from siamese.inference.shards import iter_shards
+from tests.conftest import write_shapes
+
+ray = pytest.importorskip("ray", reason="Ray embedding needs ray[data] (the ray extra)")
+pytest.importorskip("pyarrow", reason="embedding shards need pyarrow (the ray extra)")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head and a second worker node on this machine, one CPU each; torn down after."""
+    from ray.cluster_utils import Cluster
+
+    local = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    local.add_node(num_cpus=1)
+    local.wait_for_nodes()
+    yield local
+    local.shutdown()
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory):
+    """36 drawings and one corrupt PNG."""
+    root = write_shapes(tmp_path_factory.mktemp("collection"), per_class=3)
+    (root / "lines" / "hline" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    return root
+
+
+def embed(*args) -> int:
+    return main(["embed", *map(str, args), "--model", "omniglot", "--shard-size", "8", "--batch-size", "4"])
+
+
+def read_all(folder):
+    shards = list(iter_shards(folder))
+    return [n for s in shards for n in s.names], np.concatenate([s.embeddings for s in shards])
+
+
+def test_two_ray_workers_give_the_one_process_shards(cluster, collection, tmp_path, capsys):
+    address = cluster.address
+    assert len(cluster.list_all_nodes()) == 2  # one CPU each: two actors of one CPU run one on each node
+    assert embed(collection, "--out", tmp_path / "ray", "--ray", address, "--actors", "2") == 0
+    out = capsys.readouterr().out
+    assert f"36 embeddings in 5 new shard(s) of 5 written to {tmp_path / 'ray'} on Ray ({address})" in out
+    assert f"images left out: 1 (cannot be read or decoded)\n  {collection}/lines/hline/corrupt.png: truncated" in out
+    assert embed(collection, "--out", tmp_path / "plain") == 0
+    images = sorted(str(p) for p in collection.rglob("*.png") if p.name != "corrupt.png")
+    assert embed(*images, "--out", tmp_path / "all.npy") == 0
+    ray_names, ray_embeddings = read_all(tmp_path / "ray")
+    plain_names, plain_embeddings = read_all(tmp_path / "plain")
+    assert ray_names == plain_names == images
+    np.testing.assert_allclose(ray_embeddings, plain_embeddings, atol=1e-6)
+    np.testing.assert_allclose(ray_embeddings, np.load(tmp_path / "all.npy"), atol=1e-6)
+    capsys.readouterr()
+    assert embed(collection, "--out", tmp_path / "ray", "--ray", address) == 0
+    assert "0 embeddings in 0 new shard(s) of 5" in capsys.readouterr().out
+
+
+def test_a_rerun_on_ray_writes_only_the_shards_missing(cluster, collection, tmp_path, capsys):
+    assert embed(collection, "--out", tmp_path / "shards") == 0
+    (tmp_path / "shards" / "part-00001.parquet").unlink()
+    shutil.copy(tmp_path / "shards" / "part-00002.parquet", tmp_path / "kept.parquet")
+    capsys.readouterr()
+    assert embed(collection, "--out", tmp_path / "shards", "--ray", cluster.address) == 0
+    assert "8 embeddings in 1 new shard(s) of 5" in capsys.readouterr().out
+    assert (tmp_path / "shards" / "part-00002.parquet").read_bytes() == (tmp_path / "kept.parquet").read_bytes()
+    assert len(read_all(tmp_path / "shards")[0]) == 36
