@@ -1,8 +1,10 @@
-"""`siamese embed DATA --ray ADDRESS` on a real Ray cluster of two nodes on 127.0.0.1 (a head and
-a worker, one CPU each): the same shards, to 1e-6, as the one-process run and as `siamese embed
-FILE.npy`; a corrupt image named and left out; a rerun that embeds nothing."""
+"""`siamese embed DATA --ray 127.0.0.1:PORT` on a real Ray cluster of two nodes on this machine (a
+head and a worker, one CPU each): the same shards, to 1e-6, as the one-process run and as `siamese
+embed FILE.npy`; a corrupt image named and left out; a rerun that embeds nothing; an address where
+no cluster answers refused in one line at once."""
 
 import shutil
+import socket
 
 import numpy as np
 import pytest
@@ -35,6 +37,11 @@ def collection(tmp_path_factory):
     return root
 
 
+def loopback(cluster) -> str:
+    """The head's address as a user on this machine types it."""
+    return "127.0.0.1:" + cluster.address.rsplit(":", 1)[1]
+
+
 def embed(*args) -> int:
     return main(["embed", *map(str, args), "--model", "omniglot", "--shard-size", "8", "--batch-size", "4"])
 
@@ -45,8 +52,12 @@ def read_all(folder):
 
 
 def test_two_ray_workers_give_the_one_process_shards(cluster, collection, tmp_path, capsys):
-    address = cluster.address
-    assert len(cluster.list_all_nodes()) == 2  # one CPU each: two actors of one CPU run one on each node
+    # Ray takes 127.0.0.1 for this machine's own address (and nodes bound to the loopback alone
+    # cannot be joined by address), so the two nodes listen on it and the driver is given 127.0.0.1.
+    head, second = cluster.list_all_nodes()
+    assert head.node_ip_address == second.node_ip_address and head.unique_id != second.unique_id
+    address = loopback(cluster)
+    # one CPU each: the two actors of one CPU each run one on each node
     assert embed(collection, "--out", tmp_path / "ray", "--ray", address, "--actors", "2") == 0
     out = capsys.readouterr().out
     assert f"36 embeddings in 5 new shard(s) of 5 written to {tmp_path / 'ray'} on Ray ({address})" in out
@@ -69,7 +80,19 @@ def test_a_rerun_on_ray_writes_only_the_shards_missing(cluster, collection, tmp_
     (tmp_path / "shards" / "part-00001.parquet").unlink()
     shutil.copy(tmp_path / "shards" / "part-00002.parquet", tmp_path / "kept.parquet")
     capsys.readouterr()
-    assert embed(collection, "--out", tmp_path / "shards", "--ray", cluster.address) == 0
+    assert embed(collection, "--out", tmp_path / "shards", "--ray", loopback(cluster)) == 0
     assert "8 embeddings in 1 new shard(s) of 5" in capsys.readouterr().out
     assert (tmp_path / "shards" / "part-00002.parquet").read_bytes() == (tmp_path / "kept.parquet").read_bytes()
     assert len(read_all(tmp_path / "shards")[0]) == 36
+
+
+def test_an_address_where_no_cluster_answers_is_one_line_at_once(collection, tmp_path, capsys):
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    assert embed(collection, "--out", tmp_path / "shards", "--ray", f"127.0.0.1:{port}") == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (
+        f"siamese: error: --ray 127.0.0.1:{port}: no Ray cluster answers there (Connection refused); "
+        "start one with `ray start --head`"
+    )

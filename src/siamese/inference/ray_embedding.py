@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -60,8 +61,23 @@ class Embedder:
         }
 
 
+def _reachable(address: str) -> None:
+    """A one-line error now for a HOST:PORT where nothing listens (Ray itself retries for minutes)."""
+    host, _, port = address.rpartition(":")
+    if address == "auto" or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as error:
+        raise ConfigError(
+            f"--ray {address}: no Ray cluster answers there ({error.strerror or error}); start one with `ray start --head`"
+        ) from None
+
+
 def _connect(ray, address: str | None) -> bool:
     """Join the cluster at `address` (a local one of this machine's cores when None); whether we started it."""
+    if address:
+        _reachable(address)
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # its progress log: one line a second
     if ray.is_initialized():
         return False
