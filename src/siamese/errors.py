@@ -51,3 +51,7 @@ class DistributionError(SiameseError):
 
 class BackendError(SiameseError):
     """The Keras backend in use cannot do what was asked (a TensorFlow-only export, say); the message names it."""
+
+
+class ShardError(SiameseError):
+    """A folder of embedding shards cannot be used as asked: not shards, or another model's embeddings."""

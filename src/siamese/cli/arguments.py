@@ -79,12 +79,35 @@ def _add_verify(commands) -> None:
 
 
 def _add_embed(commands) -> None:
-    parser = add_command(commands, "embed", "write the embeddings of images to a .npy file")
-    parser.add_argument("images", nargs="+")
+    parser = add_command(
+        commands, "embed", "write the embeddings of images to a .npy file, or of a collection to Parquet shards"
+    )
+    parser.add_argument(
+        "images",
+        nargs="+",
+        metavar="IMAGE|DATA",
+        help="image files (one .npy), or DATA: folders, .zip archives, .txt lists of image paths (shards)",
+    )
     parser.add_argument("--model", help=MODEL_HELP)
-    parser.add_argument("--out", type=Path, required=True, help="output .npy file, one row per image")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="image files: the .npy file, one row per image; DATA or --ray: the folder of part-NNNNN.parquet shards",
+    )
     parser.add_argument("--batch-size", type=int, default=256, help="images per tower call (default 256)")
     parser.add_argument("--workers", type=int, help="threads decoding images (default: one per core, at most 8)")
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="embed on a Ray cluster (HOST:PORT of `ray start --head`; none: a local one); needs siamese[ray]",
+    )
+    parser.add_argument(
+        "--actors", type=int, help="with --ray: engines embedding at once (default: one per CPU of the cluster)"
+    )
+    parser.add_argument("--shard-size", type=int, default=10_000, help="images per shard (default 10,000)")
     _detect_option(parser)
     _engine_option(parser)
 
@@ -227,8 +250,20 @@ def _gallery_option(parser) -> None:
 def _add_enroll(commands) -> None:
     parser = add_command(commands, "enroll", "store a person's (or a class's) embeddings in a gallery, made if new")
     _gallery_option(parser)
-    parser.add_argument("name", help="who the images show")
-    parser.add_argument("images", nargs="+", help="one or a few images of them (only their embeddings are stored)")
+    parser.add_argument("name", nargs="?", help="who the images show")
+    parser.add_argument("images", nargs="*", help="one or a few images of them (only their embeddings are stored)")
+    parser.add_argument(
+        "--shards",
+        type=Path,
+        metavar="DIR",
+        help="instead of NAME IMAGE...: every embedding of the shards `siamese embed DATA --out DIR` wrote",
+    )
+    parser.add_argument(
+        "--name-from",
+        choices=("parent", "stem"),
+        default="parent",
+        help="with --shards: who an image shows: its folder's name (default) or its file's name",
+    )
     parser.add_argument(
         "--model", help="for a new gallery: " + MODEL_HELP + "; for an existing one it must be its model"
     )
