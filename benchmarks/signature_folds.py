@@ -7,8 +7,8 @@ folds' writers (and the cross-media training writers, with `--signature-data bot
 `train_applications.py --dutch-fold K`, its threshold set for `--target-far` skilled
 forgeries accepted on the fold's writers; it is then measured on the fold's writers: the EER
 of K = 1, 3, 5 references against skilled and random forgeries, by the mean and svm claim
-rules, and FAR / FRR at the threshold (mean rule). The model shipped before (`--old`, a git
-revision) is measured on the same folds. The test writers are never
+rules, and FAR / FRR at the model's threshold (mean) and at 0 (svm). The model shipped
+before (`--old`, a git revision) is measured on the same folds. The test writers are never
 read. Reported: each fold, and the mean over folds with the spread of the four.
 
     python benchmarks/signature_folds.py --name dutch --signature-data dutch --epochs 6 --steps 60
@@ -55,9 +55,10 @@ def fold_figures(model_path, writers, cache: dict, resamples: int) -> dict:
     for k in REFERENCES:
         rules = writers_result[k]["rules"]
         figures[k] = {f"{rule} {kind}": rules[rule][kind]["eer"]["value"] for rule in RULES for kind in KINDS}
-        if rules["mean"]["skilled"].get("false_accept_rate"):
-            figures[k]["far_skilled"] = rules["mean"]["skilled"]["false_accept_rate"]["value"]
-            figures[k]["frr"] = 1 - rules["mean"]["skilled"]["true_accept_rate"]["value"]
+        for rule in RULES:  # at the model's threshold (mean) and at the classifier's boundary, 0 (svm)
+            if rules[rule]["skilled"].get("false_accept_rate"):
+                figures[k][f"{rule} far_skilled"] = rules[rule]["skilled"]["false_accept_rate"]["value"]
+                figures[k][f"{rule} frr"] = 1 - rules[rule]["skilled"]["true_accept_rate"]["value"]
     return {"threshold": threshold, "references": figures}
 
 
