@@ -25,7 +25,7 @@ import threading
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from siamese.errors import SiameseError, UnknownIdentityError
+from siamese.errors import GalleryUnavailableError, SiameseError, UnknownIdentityError
 from siamese.gallery import Gallery
 from siamese.inference import decode_image
 from siamese.service.keys import Key, KeyStore
@@ -42,6 +42,8 @@ def _handle_errors(app: FastAPI) -> None:
     @app.exception_handler(SiameseError)
     async def bad_input(request, error: SiameseError):
         status = 404 if isinstance(error, UnknownIdentityError) else 422
+        if isinstance(error, GalleryUnavailableError):  # the database, not the request: try again later
+            status = 503
         return JSONResponse({"error": str(error)}, status_code=status)
 
 
