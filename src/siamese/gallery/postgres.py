@@ -246,10 +246,8 @@ class PostgresStore:
                 return 0
             count = db.execute("DELETE FROM embeddings WHERE identity = %s", row).rowcount
             db.execute("DELETE FROM identities WHERE id = %s", row)
-        with self._connection() as db:
-            db.execute(
-                "VACUUM embeddings, identities"
-            )  # the dead rows' space is cleared now, not at autovacuum's leisure
+        with self._connection() as db:  # the dead rows' space is cleared now, not at autovacuum's leisure
+            db.execute("VACUUM embeddings, identities")
         return count
 
     def identities(self) -> list[tuple[str, int]]:
