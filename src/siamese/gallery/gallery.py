@@ -9,8 +9,8 @@
 
 A path is an SQLite file searched by a FAISS index kept beside it (`siamese.gallery.store`,
 `siamese.gallery.index`); a postgresql:// URL is a database shared by many processes, which
-searches itself (`siamese.gallery.postgres`). Only embeddings are stored, never images, each with the model that made it; a gallery
-answers only with its own model (a model trained again is another model). The decision is
+searches itself (`siamese.gallery.postgres`). Only embeddings are stored, never images,
+each with the model that made it; a gallery answers only with its own model (a model trained again is another model). The decision is
 the model's threshold: a stranger is answered "unknown", not with the nearest name.
 Built on the public inference API, so the ONNX path stays free of TensorFlow.
 """
@@ -174,9 +174,8 @@ class Gallery:
         embeddings = self.model.embed(images, detect=detect, faces=faces)  # every image read before anything is written
         index = None if self.store.searches else self._fresh_index()
         ids, before = self.store.add(_check_name(name), embeddings)
-        if (
-            index is not None and index.generation == before
-        ):  # nobody else wrote since the index was brought up: extend it
+        # nobody else wrote since the index was brought up: extend it
+        if index is not None and index.generation == before:
             index.add(np.asarray(ids), embeddings, before + 1)
             self._unsaved = True
         return len(ids)

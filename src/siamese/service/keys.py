@@ -1,9 +1,10 @@
 """API keys: made once, shown once, stored as hashes, checked in constant time.
 
 A key is 32 random bytes (`siamese_...`, URL-safe); the gallery (its SQLite file, or its
-PostgreSQL database: every service process on it shares the keys) keeps only its SHA-256, with a name, whether it may write (enrol, forget) and whether it was revoked. A
-fast hash suits keys of full entropy (no one guesses 256 bits); the comparison of digests
-uses `hmac.compare_digest`, so timing tells nothing about how much of a key was right.
+PostgreSQL database: every service process on it shares the keys) keeps only its SHA-256,
+with a name, whether it may write (enrol, forget) and whether it was revoked. A fast hash
+suits keys of full entropy (no one guesses 256 bits); the comparison of digests uses
+`hmac.compare_digest`, so timing tells nothing about how much of a key was right.
 """
 
 from __future__ import annotations
