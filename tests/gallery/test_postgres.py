@@ -138,3 +138,12 @@ def test_the_cli_never_prints_a_password(postgres_server, characters, capsys):
     out = capsys.readouterr().out
     assert "enrolled class01: 1 embedding(s) in new gallery postgresql://postgres@127.0.0.1:" in out
     assert "sekret" not in out and out.count("class01") >= 3
+
+
+def test_a_user_without_rights_on_the_tables_is_told_in_one_line(postgres_url, capsys):
+    PostgresStore.create(postgres_url, model_id="m" * 64, model="test", distance_name="cosine", dim=8).close()
+    visitor = "visitor_" + postgres_url.rsplit("/", 1)[1]
+    _sql(postgres_url, f"CREATE ROLE {visitor} LOGIN")
+    url = postgres_url.replace("postgres@", f"{visitor}@")
+    assert main(["gallery", "--gallery", url]) == 2
+    assert capsys.readouterr().err == f"siamese: error: {url}: permission denied for table meta\n"

@@ -50,9 +50,9 @@ def _matrix(vectors, dim: int) -> np.ndarray:
     return np.array([v.to_numpy() for v in vectors], np.float32).reshape(len(vectors), dim)
 
 
-def _unavailable(location, error) -> GalleryUnavailableError:
-    reason = " ".join(str(error).split()) or type(error).__name__
-    return GalleryUnavailableError(f"{location}: PostgreSQL unavailable ({reason})")
+def _reason(error) -> str:
+    """PostgreSQL's message, on one line."""
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 class PostgresStore:
@@ -71,12 +71,14 @@ class PostgresStore:
         self.ef_search = ef_search
         self._db = None
         with self._connection() as db:
-            if not self._has_gallery(db):
-                raise GalleryError(
-                    f"{self.path}: no gallery in this database (create it with `siamese enroll --model ...`)"
-                )
-            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall()) if self._has_gallery(db) else None
+        if meta is None:
+            self.close()
+            raise GalleryError(
+                f"{self.path}: no gallery in this database (create it with `siamese enroll --model ...`)"
+            )
         if int(meta.get("schema_version", -1)) != SCHEMA_VERSION:
+            self.close()
             raise GalleryError(
                 f"{self.path}: gallery schema {meta.get('schema_version')!r}, this version reads {SCHEMA_VERSION}"
             )
@@ -93,11 +95,17 @@ class PostgresStore:
         return db.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
 
     @classmethod
-    def exists(cls, location) -> bool:
-        """Whether the database at `location` holds a gallery."""
+    def _bare(cls, location) -> PostgresStore:
+        """A store that can connect but has read no gallery: to ask whether there is one, or to make it."""
         store = cls.__new__(cls)
         store.location = store.path = gallery_location(location)
         store._db = None
+        return store
+
+    @classmethod
+    def exists(cls, location) -> bool:
+        """Whether the database at `location` holds a gallery."""
+        store = cls._bare(location)
         with store._connection() as db:
             found = cls._has_gallery(db)
         store.close()
@@ -112,9 +120,7 @@ class PostgresStore:
                 f"{location}: the model's distance {distance_name!r} has no pgvector operator "
                 f"(cosine and euclidean have); keep this model's gallery in a file (SQLite)"
             )
-        store = cls.__new__(cls)
-        store.location = store.path = location
-        store._db = None
+        store = cls._bare(location)
         operator_class = OPERATORS[distance_name][1]
         meta = {
             "schema_version": SCHEMA_VERSION,
@@ -131,10 +137,10 @@ class PostgresStore:
                 raise GalleryError(f"{location}: holds a gallery already")
             try:
                 db.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            except psycopg.errors.InsufficientPrivilege:
+            except psycopg.Error as error:  # not permitted, or pgvector not on the server at all
                 raise GalleryError(
-                    f"{location}: the pgvector extension is not installed and this user may not install it "
-                    "(the database's owner runs: CREATE EXTENSION vector)"
+                    f"{location}: no pgvector extension ({_reason(error)}); "
+                    "the database's owner runs: CREATE EXTENSION vector"
                 ) from None
             db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             db.execute(
@@ -175,7 +181,9 @@ class PostgresStore:
                 self._db = self._connect()
             yield self._db
         except (psycopg.OperationalError, psycopg.InterfaceError) as error:
-            raise _unavailable(self.location, error) from None
+            raise GalleryUnavailableError(f"{self.location}: PostgreSQL unavailable ({_reason(error)})") from None
+        except psycopg.errors.InsufficientPrivilege as error:  # a managed server's user without rights on the tables
+            raise GalleryError(f"{self.location}: {_reason(error)}") from None
 
     @contextlib.contextmanager
     def _transaction(self):
