@@ -201,3 +201,6 @@ def write_two_faces(path: Path, big: Path, small: Path) -> Path:
     canvas[: little.shape[0], large.shape[1] + 40 :] = little
     cv2.imwrite(str(path), canvas)
     return path
+
+
+from tests.postgres import postgres_server, postgres_url  # noqa: E402, F401  (fixtures: a real PostgreSQL)

@@ -45,6 +45,10 @@ class UnknownIdentityError(GalleryError):
     """No identity of that name is enrolled in the gallery (the service answers 404)."""
 
 
+class GalleryUnavailableError(GalleryError):
+    """The gallery's database cannot be reached (PostgreSQL down or refusing); the service answers 503."""
+
+
 class DistributionError(SiameseError):
     """Data-parallel training cannot be set up as asked: a backend without it, or a cluster it cannot join."""
 

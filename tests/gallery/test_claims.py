@@ -1,8 +1,9 @@
-"""Claim (1:1) verification in a real SQLite gallery over a tiny model trained on the shapes:
+"""Claim (1:1) verification in a real gallery (SQLite and PostgreSQL) over a tiny model trained on the shapes:
 the score of each rule against a brute-force numpy computation, the decision, bad claims."""
 
 import itertools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -17,9 +18,9 @@ def _cosine(a, b):
 
 
 @pytest.fixture
-def gallery(trained_model_path, shapes_dir, tmp_path):
+def gallery(trained_model_path, shapes_dir, gallery_at):
     """square: 3 references; circle: 1."""
-    gallery = Gallery.create(tmp_path / "g.db", trained_model_path)
+    gallery = Gallery.create(gallery_at, trained_model_path)
     gallery.enroll("square", [shapes_dir / "polygons" / "square" / f"0{i}.png" for i in range(3)])
     gallery.enroll("circle", [shapes_dir / "curves" / "circle" / "00.png"])
     yield gallery
@@ -58,14 +59,14 @@ def test_a_single_reference_serves_mean_and_min(gallery, shapes_dir):
 @pytest.mark.parametrize(
     "name, rule, threshold, error, message",
     [
-        ("nobody", "mean", None, UnknownIdentityError, r"g.db: no identity named 'nobody'"),
+        ("nobody", "mean", None, UnknownIdentityError, "{g}: no identity named 'nobody'"),
         ("circle", "normalized", 1.5, GalleryError, r"'circle' has 1 reference\(s\); the normalized rule needs 2"),
         ("square", "normalized", None, ConfigError, "the normalized rule needs its own threshold"),
         ("square", "median", None, ConfigError, "claim rule must be one of"),
     ],
 )
 def test_bad_claims_are_typed_errors(gallery, shapes_dir, name, rule, threshold, error, message):
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message.format(g=re.escape(str(gallery.store.path)))):
         gallery.verify_claim(name, shapes_dir / "polygons" / "square" / "07.png", rule=rule, threshold=threshold)
 
 

@@ -1,7 +1,9 @@
 """The gallery with the shipped model on the bundled one-shot runs: enrol, identify, forget;
-what is stored, what is left after forgetting, and who may use the file."""
+what is stored, what is left after forgetting, and who may use the file. What every gallery
+does runs on both stores (`gallery_at`: SQLite and PostgreSQL); the file's own promises on SQLite."""
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +14,7 @@ import pytest
 
 from siamese.cli import main
 from siamese.errors import GalleryError, ImageError, UnknownIdentityError
-from siamese.gallery import UNKNOWN, Gallery, Store
+from siamese.gallery import UNKNOWN, Gallery, open_store
 from tests.conftest import BUNDLED
 
 
@@ -36,8 +38,8 @@ def _enrol_half(path, run):
     return gallery
 
 
-def test_enrolled_characters_are_found_and_strangers_are_unknown(run01, tmp_path):
-    gallery = _enrol_half(tmp_path / "g.db", run01)
+def test_enrolled_characters_are_found_and_strangers_are_unknown(run01, gallery_at):
+    gallery = _enrol_half(gallery_at, run01)
     assert gallery.model.engine == "onnx" and len(gallery.identities()) == 10
     found = strangers = 0
     for item, answer in run01[1].items():
@@ -50,9 +52,9 @@ def test_enrolled_characters_are_found_and_strangers_are_unknown(run01, tmp_path
     assert found >= 9 and strangers >= 7, (found, strangers)
 
 
-def test_the_cli_flow_enrol_identify_forget_list(run01, tmp_path, capsys):
+def test_the_cli_flow_enrol_identify_forget_list(run01, gallery_at, capsys):
     folder, _ = run01
-    g = str(tmp_path / "g.db")
+    g = gallery_at
     for k in (6, 18):
         assert main(["enroll", "--gallery", g, f"class{k:02d}", str(folder / "training" / f"class{k:02d}.png")]) == 0
     assert "new gallery" in capsys.readouterr().out
@@ -130,24 +132,25 @@ def test_forget_leaves_no_bytes_of_the_person_in_any_file(run01, tmp_path):
     assert gallery.identify(folder / "training" / "class02.png").candidates[0].name == "kept"
 
 
-def test_forgetting_an_unknown_name_is_its_own_error(run01, tmp_path):
+def test_forgetting_an_unknown_name_is_its_own_error(run01, gallery_at):
     """The service answers 404 by this type, not by the words of the message."""
-    gallery = Gallery.create(tmp_path / "g.db", "omniglot")
+    gallery = Gallery.create(gallery_at, "omniglot")
     gallery.enroll("someone", [run01[0] / "training" / "class01.png"])
-    with pytest.raises(UnknownIdentityError, match=r"g.db: no identity named 'nobody'"):
+    with pytest.raises(UnknownIdentityError, match=re.escape(gallery_at) + r": no identity named 'nobody'"):
         gallery.forget("nobody")
     assert gallery.identities() == [("someone", 1)]
 
 
-def test_a_gallery_refuses_another_model(run01, tmp_path, trained_model_path):
-    gallery = _enrol_half(tmp_path / "g.db", run01)
+def test_a_gallery_refuses_another_model(run01, gallery_at, trained_model_path):
+    gallery = _enrol_half(gallery_at, run01)
     gallery.close()
     with pytest.raises(
         GalleryError,
-        match=r"g.db: holds embeddings of model [0-9a-f]{12} \(omniglot\); .* embeddings of two models do not compare",
+        match=re.escape(gallery_at)
+        + r": holds embeddings of model [0-9a-f]{12} \(omniglot\); .* embeddings of two models do not compare",
     ):
-        Gallery.open(tmp_path / "g.db", trained_model_path)
-    assert Gallery.open(tmp_path / "g.db").model.model_id == Store(tmp_path / "g.db").model_id
+        Gallery.open(gallery_at, trained_model_path)
+    assert Gallery.open(gallery_at).model.model_id == open_store(gallery_at).model_id
 
 
 def test_the_index_follows_the_database_whatever_its_file_says(run01, tmp_path):
@@ -173,9 +176,9 @@ def test_the_index_follows_the_database_whatever_its_file_says(run01, tmp_path):
     assert sorted(later.index.ids.tolist()) == sorted(later.store.vectors()[0].tolist())
 
 
-def test_two_processes_see_each_others_enrolments(run01, tmp_path):
+def test_two_processes_see_each_others_enrolments(run01, gallery_at):
     folder, _ = run01
-    reader = _enrol_half(tmp_path / "g.db", run01)
+    reader = _enrol_half(gallery_at, run01)
     assert reader.identify(folder / "training" / "class15.png").name == UNKNOWN
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     other = subprocess.run(
@@ -185,7 +188,7 @@ def test_two_processes_see_each_others_enrolments(run01, tmp_path):
             "siamese",
             "enroll",
             "--gallery",
-            str(tmp_path / "g.db"),
+            gallery_at,
             "class15",
             str(folder / "training" / "class15.png"),
         ],
@@ -198,7 +201,7 @@ def test_two_processes_see_each_others_enrolments(run01, tmp_path):
     assert reader.identify(folder / "training" / "class15.png").name == "class15"
     reader.forget("class15")
     listing = subprocess.run(
-        [sys.executable, "-m", "siamese", "gallery", "--gallery", str(tmp_path / "g.db")],
+        [sys.executable, "-m", "siamese", "gallery", "--gallery", gallery_at],
         env=env,
         capture_output=True,
         text=True,
@@ -207,9 +210,9 @@ def test_two_processes_see_each_others_enrolments(run01, tmp_path):
     assert "10 identities" in listing.stdout and "class15" not in listing.stdout
 
 
-def test_several_images_per_person_count_once(run01, tmp_path):
+def test_several_images_per_person_count_once(run01, gallery_at):
     folder, _ = run01
-    gallery = Gallery.create(tmp_path / "g.db", "omniglot")
+    gallery = Gallery.create(gallery_at, "omniglot")
     gallery.enroll("many", [folder / "training" / f"class{k:02d}.png" for k in (1, 2, 3)])
     gallery.enroll("one", [folder / "training" / "class04.png"])
     result = gallery.identify(folder / "training" / "class02.png", top=5)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from siamese import __version__
-from siamese.cli.options import add_command, class_pattern_option, parse_filters
+from siamese.cli.options import add_command, class_pattern_option, gallery_argument, parse_filters
 from siamese.cli.train_arguments import add_train
 from siamese.registry import (
     CLAIM_RULES,
@@ -62,7 +62,9 @@ def _add_verify(commands) -> None:
         type=float,
         help="override the model's calibrated threshold (the normalized rule needs one of its own)",
     )
-    parser.add_argument("--gallery", type=Path, help="with --claim: the gallery NAME is enrolled in")
+    parser.add_argument(
+        "--gallery", type=gallery_argument, help="with --claim: the gallery (file or postgresql:// URL) NAME is in"
+    )
     parser.add_argument(
         "--claim", metavar="NAME", help="verify IMAGE against every reference of NAME in --gallery (1:1)"
     )
@@ -243,7 +245,11 @@ def _add_ensemble(commands) -> None:
 
 def _gallery_option(parser) -> None:
     parser.add_argument(
-        "--gallery", type=Path, required=True, help="the gallery file (SQLite); its index lies beside it"
+        "--gallery",
+        type=gallery_argument,
+        required=True,
+        help="the gallery: a file (SQLite; its index lies beside it) or postgresql://USER@HOST:PORT/DB "
+        "(password from PGPASSWORD or ~/.pgpass)",
     )
 
 

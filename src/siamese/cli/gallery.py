@@ -4,9 +4,9 @@ from __future__ import annotations
 
 
 def run(args) -> int:
-    from siamese.gallery import Store
+    from siamese.gallery import open_store
 
-    store = Store(args.gallery)  # listing needs no model
+    store = open_store(args.gallery)  # listing needs no model
     try:
         identities = store.identities()
         print(

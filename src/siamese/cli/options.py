@@ -24,6 +24,13 @@ def parse_filters(text: str) -> tuple:
         raise argparse.ArgumentTypeError(f"filters must be comma-separated ints, got {text!r}") from None
 
 
+def gallery_argument(text: str):
+    """--gallery: a file path (SQLite) or a postgresql:// URL, whose str() leaves any password out."""
+    from siamese.gallery.location import gallery_location
+
+    return gallery_location(text)
+
+
 def add_command(commands, name: str, help: str, **kwargs) -> argparse.ArgumentParser:
     parser = commands.add_parser(name, help=help, **kwargs)
     parser.set_defaults(command=name)

@@ -25,9 +25,8 @@ def _config(args):
     if args.rate:
         RateLimit(args.rate)  # a bad rate is refused here, before any worker starts
     limits = Limits(max_request_bytes=int(args.max_request_mb * 1024 * 1024), max_pixels=args.max_pixels)
-    return ServiceConfig(
-        gallery=str(args.gallery), model=args.model, limits=limits, rate=args.rate, access_log=args.access_log
-    )
+    gallery = getattr(args.gallery, "url", str(args.gallery))  # the workers connect with the password, if any
+    return ServiceConfig(gallery=gallery, model=args.model, limits=limits, rate=args.rate, access_log=args.access_log)
 
 
 def run(args) -> int:

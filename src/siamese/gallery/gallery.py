@@ -1,13 +1,16 @@
 """A gallery: people (or signatures, or characters) enrolled from a few images, recognised from then on.
 
-    gallery = Gallery.create("people.db", model="omniglot")   # or Gallery.open("people.db")
+    gallery = Gallery.create("people.db", model="omniglot")   # or Gallery.open("people.db"),
+                                                             # or "postgresql://app@db:5432/people"
     gallery.enroll("alice", ["alice1.png", "alice2.png"])
     gallery.identify("query.png")      # Identification(name='alice', distance=0.08, known=True, ...)
     gallery.verify_claim("alice", "query.png", rule="mean")   # ClaimVerification(accepted=True, ...)
     gallery.forget("alice")            # every embedding of hers, and her name, gone from the file
 
-Only embeddings are stored, never images, each with the model that made it; a gallery
-answers only with its own model (a model trained again is another model). The decision is
+A path is an SQLite file searched by a FAISS index kept beside it (`siamese.gallery.store`,
+`siamese.gallery.index`); a postgresql:// URL is a database shared by many processes, which
+searches itself (`siamese.gallery.postgres`). Only embeddings are stored, never images,
+each with the model that made it; a gallery answers only with its own model (a model trained again is another model). The decision is
 the model's threshold: a stranger is answered "unknown", not with the nearest name.
 Built on the public inference API, so the ONNX path stays free of TensorFlow.
 """
@@ -23,6 +26,7 @@ from siamese.claims import CLASSIFIER_NEGATIVES, claim_scores, classifier_scores
 from siamese.data.faces import FaceLog
 from siamese.errors import ConfigError, GalleryError, UnknownIdentityError
 from siamese.gallery.index import Index
+from siamese.gallery.location import PostgresLocation, create_store, gallery_location, open_store
 from siamese.gallery.store import Store
 from siamese.inference import SiameseModel, lasting_name, load_model
 
@@ -86,10 +90,11 @@ def _check_name(name: str) -> str:
 
 
 class Gallery:
-    """A gallery file (SQLite) and its search index, over one model; see the module docstring.
+    """A gallery's store and its search, over one model; see the module docstring.
 
     Args:
-        store: the opened database.
+        store: the opened database: a `Store` (SQLite; searched by a FAISS index kept here) or a
+            `PostgresStore` (which searches itself: no index here).
         model: the `SiameseModel` whose embeddings the gallery holds (checked by its id).
     """
 
@@ -100,31 +105,43 @@ class Gallery:
                 f"{model.path or 'this model'} is model {model.model_id[:12]}: embeddings of two models do not compare"
             )
         self.store, self.model = store, model
-        self.index = Index(store.distance_name, store.dim, numpy_distance=model.distances)
-        self.index_path = store.path.with_name(store.path.name + ".index.npz")
+        self.index = None if store.searches else Index(store.distance_name, store.dim, numpy_distance=model.distances)
+        self.index_path = None if store.searches else store.path.with_name(store.path.name + ".index.npz")
         self._unsaved = False
 
     @classmethod
-    def create(cls, path: str | os.PathLike, model: str | os.PathLike | SiameseModel | None = None) -> Gallery:
-        """A new gallery for `model` (a loaded model, a path or a shipped model's name; default the shipped one)."""
+    def create(
+        cls, path: str | os.PathLike | PostgresLocation, model: str | os.PathLike | SiameseModel | None = None
+    ) -> Gallery:
+        """A new gallery at `path` (a file, or a postgresql:// URL) for `model` (a loaded model, a path or a
+        shipped model's name; default the shipped one)."""
         loaded = model if isinstance(model, SiameseModel) else load_model(model)
         spec = lasting_name(loaded.path if isinstance(model, SiameseModel) else model)
-        store = Store.create(
+        store = create_store(
             path, model_id=loaded.model_id, model=spec, distance_name=loaded.distance_name, dim=loaded.embedding_dim
         )
         return cls(store, loaded)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, model: str | os.PathLike | SiameseModel | None = None) -> Gallery:
+    def open(
+        cls, path: str | os.PathLike | PostgresLocation, model: str | os.PathLike | SiameseModel | None = None
+    ) -> Gallery:
         """An existing gallery, with its own model (or `model`, which must be that very model)."""
-        store = Store(path)
+        store = open_store(path)
         loaded = model if isinstance(model, SiameseModel) else load_model(model if model is not None else store.model)
         return cls(store, loaded)
 
     @classmethod
-    def open_or_create(cls, path: str | os.PathLike, model: str | os.PathLike | SiameseModel | None = None) -> Gallery:
+    def open_or_create(
+        cls, path: str | os.PathLike | PostgresLocation, model: str | os.PathLike | SiameseModel | None = None
+    ) -> Gallery:
         """The gallery at `path`, made for `model` (default the shipped one) if there is none yet."""
-        return cls.open(path, model) if os.path.exists(path) else cls.create(path, model)
+        location = gallery_location(path)
+        return cls.open(location, model) if location.exists() else cls.create(location, model)
+
+    def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(distances, ids) of the nearest embeddings: asked of the database where it searches, else of the index."""
+        return (self.store if self.store.searches else self._fresh_index()).search(queries, k)
 
     def _fresh_index(self) -> Index:
         """The index, brought up to the database: from memory or its file, extended with what
@@ -155,9 +172,10 @@ class Gallery:
         gallery is closed (meanwhile other processes extend the index they load from the database).
         """
         embeddings = self.model.embed(images, detect=detect, faces=faces)  # every image read before anything is written
-        index = self._fresh_index()
+        index = None if self.store.searches else self._fresh_index()
         ids, before = self.store.add(_check_name(name), embeddings)
-        if index.generation == before:  # nobody else wrote since the index was brought up: extend it
+        # nobody else wrote since the index was brought up: extend it
+        if index is not None and index.generation == before:
             index.add(np.asarray(ids), embeddings, before + 1)
             self._unsaved = True
         return len(ids)
@@ -179,8 +197,7 @@ class Gallery:
         if threshold is None:
             raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
         query = self.model.embed(image, detect=detect, faces=faces)
-        index = self._fresh_index()
-        distances, ids = index.search(query, max(8 * top, 64))
+        distances, ids = self._search(query, max(8 * top, 64))
         names, best = self.store.names_of(ids[0]), {}
         for distance, row in zip(distances[0], ids[0]):
             name = names.get(int(row))
@@ -270,9 +287,10 @@ class Gallery:
         removed = self.store.remove(name)
         if removed == 0:
             raise UnknownIdentityError(f"{self.store.path}: no identity named {name!r}")
-        self.index.generation = -1  # whatever it holds, it held them: rebuild
-        self.index.build(*self.store.vectors())
-        self._save()
+        if self.index is not None:
+            self.index.generation = -1  # whatever it holds, it held them: rebuild
+            self.index.build(*self.store.vectors())
+            self._save()
         return removed
 
     def identities(self) -> list[tuple[str, int]]:

@@ -38,6 +38,8 @@ CREATE INDEX IF NOT EXISTS embeddings_by_identity ON embeddings(identity);
 class Store:
     """A gallery's SQLite file. `Store.create` makes one for a model; `Store(path)` opens one."""
 
+    searches = False  # the gallery searches it with a FAISS index (siamese.gallery.index)
+
     def __init__(self, path, *, timeout: float = 30.0):
         self.path = Path(path)
         if not self.path.is_file():

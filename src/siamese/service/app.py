@@ -34,7 +34,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from siamese.errors import SiameseError, UnknownIdentityError
+from siamese.errors import GalleryUnavailableError, SiameseError, UnknownIdentityError
 from siamese.gallery import Gallery
 from siamese.inference import decode_image
 from siamese.service import metrics as prometheus
@@ -102,6 +102,8 @@ def _handle_errors(app: FastAPI, private: list[tuple[str, str]]) -> None:
     @app.exception_handler(SiameseError)
     async def bad_input(request, error: SiameseError):
         status = 404 if isinstance(error, UnknownIdentityError) else 422
+        if isinstance(error, GalleryUnavailableError):  # the database, not the request: try again later
+            status = 503
         return JSONResponse({"error": hidden(str(error))}, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)

@@ -1,9 +1,10 @@
 """API keys: made once, shown once, stored as hashes, checked in constant time.
 
-A key is 32 random bytes (`siamese_...`, URL-safe); the gallery file keeps only its
-SHA-256, with a name, whether it may write (enrol, forget) and whether it was revoked. A
-fast hash suits keys of full entropy (no one guesses 256 bits); the comparison of digests
-uses `hmac.compare_digest`, so timing tells nothing about how much of a key was right.
+A key is 32 random bytes (`siamese_...`, URL-safe); the gallery (its SQLite file, or its
+PostgreSQL database: every service process on it shares the keys) keeps only its SHA-256,
+with a name, whether it may write (enrol, forget) and whether it was revoked. A fast hash
+suits keys of full entropy (no one guesses 256 bits); the comparison of digests uses
+`hmac.compare_digest`, so timing tells nothing about how much of a key was right.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import time
 from pathlib import Path
 
 from siamese.errors import GalleryError
+from siamese.gallery import is_postgres
 
 PREFIX = "siamese_"
 _SCHEMA = """CREATE TABLE IF NOT EXISTS api_keys (
-    name TEXT PRIMARY KEY, digest TEXT NOT NULL UNIQUE, can_write INTEGER NOT NULL, created REAL NOT NULL, revoked REAL
-)"""
+    name TEXT PRIMARY KEY, digest TEXT NOT NULL UNIQUE, can_write INTEGER NOT NULL,
+    created DOUBLE PRECISION NOT NULL, revoked DOUBLE PRECISION
+)"""  # DOUBLE PRECISION: a float8 in PostgreSQL, REAL affinity in SQLite
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,9 +41,16 @@ def _digest(key: str) -> str:
 
 
 class KeyStore:
-    """The keys of one gallery file (table `api_keys` beside the gallery's own)."""
+    """The keys of one gallery (table `api_keys` beside the gallery's own, in its file or its database)."""
 
     def __init__(self, gallery_path):
+        if is_postgres(gallery_path):
+            from siamese.gallery.postgres import KeyTable
+
+            self._db, self._duplicate = KeyTable(gallery_path, _SCHEMA), KeyTable.duplicate()
+            self._lock = threading.Lock()
+            return
+        self._duplicate = sqlite3.IntegrityError
         path = Path(gallery_path)
         if not path.is_file():
             raise GalleryError(f"{path}: no such gallery (enrol someone first, or create it with `siamese enroll`)")
@@ -59,7 +69,7 @@ class KeyStore:
                 self._db.execute(
                     "INSERT INTO api_keys VALUES (?, ?, ?, ?, NULL)", (name, _digest(key), int(can_write), time.time())
                 )
-            except sqlite3.IntegrityError:
+            except self._duplicate:
                 raise GalleryError(f"key name {name!r}: exists already") from None
         return key
 

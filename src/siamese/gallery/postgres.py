@@ -1,0 +1,353 @@
+"""A gallery in PostgreSQL with pgvector: one database shared by every process and host.
+
+    meta(key, value): schema_version, model_id, model, distance, dim, generation
+    identities(id, name UNIQUE, created)
+    embeddings(id, identity -> identities ON DELETE CASCADE, vector vector(dim), created)
+    + an HNSW index on embeddings.vector, by the operator of the model's distance
+
+The same interface as the SQLite `Store`, and one thing more: the database searches
+(`searches`, `search`), so the gallery keeps no FAISS index beside it. Cosine is pgvector's
+`<=>`, Euclidean its `<->`; a manhattan or learned model is refused (pgvector 0.6 has no L1
+operator, and no database has the learned one): keep those in a SQLite gallery.
+
+Every write is one transaction that first moves `generation` on, so writes from all
+processes take their turn on that one row: two enrolments of one name at once both land,
+under one identity. A forgotten person's rows are deleted, then the tables vacuumed;
+docs/reliability.md says what PostgreSQL may still hold. A connection lost (the server
+restarted, the network down) is a `GalleryUnavailableError`, and the next call connects again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import numpy as np
+
+from siamese import numpy_distances
+from siamese.errors import ConfigError, GalleryError, GalleryUnavailableError
+from siamese.gallery.location import gallery_location
+
+SCHEMA_VERSION = 1
+OPERATORS = {"cosine": ("<=>", "vector_cosine_ops"), "euclidean": ("<->", "vector_l2_ops")}
+HNSW_NEIGHBOURS = 16  # pgvector's default m: its graph is built in the database, where a larger one costs inserts
+EF_CONSTRUCTION = 64
+# benchmarks/gallery_scale.py, 100k 128-d unit embeddings, m 16: recall@1 0.982 at 100, 0.998 at 200 (p50 7 ms, 2 busy cores)
+EF_SEARCH = 200
+CONNECT_TIMEOUT_S = 5
+
+
+def _psycopg():
+    try:
+        import psycopg
+        from pgvector.psycopg import register_vector
+    except ImportError:
+        raise ConfigError("a PostgreSQL gallery needs psycopg and pgvector: pip install 'siamese[postgres]'") from None
+    return psycopg, register_vector
+
+
+def _matrix(vectors, dim: int) -> np.ndarray:
+    """pgvector's `Vector`s as one (n, dim) float32 array."""
+    return np.array([v.to_numpy() for v in vectors], np.float32).reshape(len(vectors), dim)
+
+
+def _reason(error) -> str:
+    """PostgreSQL's message, on one line."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+class PostgresStore:
+    """A gallery's PostgreSQL database. `PostgresStore.create` makes one for a model; `PostgresStore(url)` opens one.
+
+    Args:
+        location: a `PostgresLocation` or a postgresql:// URL (password from PGPASSWORD or ~/.pgpass).
+        ef_search: HNSW's search breadth (at least the number of neighbours asked for).
+    """
+
+    searches = True
+
+    def __init__(self, location, *, ef_search: int = EF_SEARCH):
+        self.location = gallery_location(location)
+        self.path = self.location  # what messages name: the URL without its password
+        self.ef_search = ef_search
+        self._db = None
+        with self._connection() as db:
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall()) if self._has_gallery(db) else None
+        if meta is None:
+            self.close()
+            raise GalleryError(
+                f"{self.path}: no gallery in this database (create it with `siamese enroll --model ...`)"
+            )
+        if int(meta.get("schema_version", -1)) != SCHEMA_VERSION:
+            self.close()
+            raise GalleryError(
+                f"{self.path}: gallery schema {meta.get('schema_version')!r}, this version reads {SCHEMA_VERSION}"
+            )
+        self.model_id, self.model, self.distance_name, self.dim = (
+            meta["model_id"],
+            meta["model"],
+            meta["distance"],
+            int(meta["dim"]),
+        )
+        self._operator = OPERATORS[self.distance_name][0]
+
+    @staticmethod
+    def _has_gallery(db) -> bool:
+        return db.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
+
+    @classmethod
+    def _bare(cls, location) -> PostgresStore:
+        """A store that can connect but has read no gallery: to ask whether there is one, or to make it."""
+        store = cls.__new__(cls)
+        store.location = store.path = gallery_location(location)
+        store._db = None
+        return store
+
+    @classmethod
+    def exists(cls, location) -> bool:
+        """Whether the database at `location` holds a gallery."""
+        store = cls._bare(location)
+        with store._connection() as db:
+            found = cls._has_gallery(db)
+        store.close()
+        return found
+
+    @classmethod
+    def create(cls, location, *, model_id: str, model: str, distance_name: str, dim: int) -> PostgresStore:
+        """A new, empty gallery in the database at `location` (which must hold none yet) for the model `model_id`."""
+        location = gallery_location(location)
+        if distance_name not in OPERATORS:
+            raise ConfigError(
+                f"{location}: the model's distance {distance_name!r} has no pgvector operator "
+                f"(cosine and euclidean have); keep this model's gallery in a file (SQLite)"
+            )
+        store = cls._bare(location)
+        operator_class = OPERATORS[distance_name][1]
+        meta = {
+            "schema_version": SCHEMA_VERSION,
+            "model_id": model_id,
+            "model": model,
+            "distance": distance_name,
+            "dim": dim,
+            "generation": 0,
+        }
+        psycopg, _ = _psycopg()
+        with store._connection() as db, db.transaction():
+            db.execute("SELECT pg_advisory_xact_lock(hashtext('siamese gallery'))")  # two creators: one makes it
+            if cls._has_gallery(db):
+                raise GalleryError(f"{location}: holds a gallery already")
+            try:
+                db.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            except psycopg.Error as error:  # not permitted, or pgvector not on the server at all
+                raise GalleryError(
+                    f"{location}: no pgvector extension ({_reason(error)}); "
+                    "the database's owner runs: CREATE EXTENSION vector"
+                ) from None
+            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            db.execute(
+                "CREATE TABLE identities (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE, created DOUBLE PRECISION NOT NULL)"
+            )
+            db.execute(
+                f"CREATE TABLE embeddings (id BIGSERIAL PRIMARY KEY, "
+                f"identity BIGINT NOT NULL REFERENCES identities(id) ON DELETE CASCADE, "
+                f"vector vector({int(dim)}) NOT NULL, created DOUBLE PRECISION NOT NULL)"
+            )
+            db.execute("CREATE INDEX embeddings_by_identity ON embeddings(identity)")
+            db.execute(
+                f"CREATE INDEX embeddings_by_vector ON embeddings USING hnsw (vector {operator_class}) "
+                f"WITH (m = {HNSW_NEIGHBOURS}, ef_construction = {EF_CONSTRUCTION})"
+            )
+            with db.cursor() as cursor:
+                cursor.executemany("INSERT INTO meta VALUES (%s, %s)", [(k, str(v)) for k, v in meta.items()])
+        store.close()
+        return cls(location)
+
+    def _connect(self):
+        psycopg, register_vector = _psycopg()
+        db = psycopg.connect(
+            self.location.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="siamese"
+        )
+        if db.execute("SELECT to_regtype('vector') IS NOT NULL").fetchone()[0]:
+            register_vector(db)  # numpy arrays in and out as pgvector's binary vectors
+        return db
+
+    @contextlib.contextmanager
+    def _connection(self):
+        """The open connection (made again when it was lost); a lost server is GalleryUnavailableError."""
+        psycopg, _ = _psycopg()
+        try:
+            if self._db is None or self._db.closed or self._db.broken:
+                if self._db is not None:
+                    self._db.close()
+                self._db = self._connect()
+            yield self._db
+        except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+            raise GalleryUnavailableError(f"{self.location}: PostgreSQL unavailable ({_reason(error)})") from None
+        except psycopg.errors.InsufficientPrivilege as error:  # a managed server's user without rights on the tables
+            raise GalleryError(f"{self.location}: {_reason(error)}") from None
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        """A write: yields (connection, the generation it starts from), and moves the gallery to the next one.
+        The generation's row lock makes writes from every process take their turn."""
+        with self._connection() as db, db.transaction():
+            after = int(
+                db.execute(
+                    "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'generation' RETURNING value"
+                ).fetchone()[0]
+            )
+            yield db, after - 1
+
+    @property
+    def generation(self) -> int:
+        with self._connection() as db:
+            return int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+    def _check(self, vectors: np.ndarray, rows: int | None = None) -> np.ndarray:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim or (rows is not None and len(vectors) != rows):
+            expected = f"{rows} embeddings" if rows is not None else "embeddings"
+            raise GalleryError(f"{self.path}: {expected} of size {self.dim} expected, got shape {vectors.shape}")
+        return vectors
+
+    def add(self, name: str, vectors: np.ndarray) -> tuple[list[int], int]:
+        """Store `vectors` (n, dim) under `name` (made if new), all or nothing; returns their row ids
+        and the generation the gallery had just before."""
+        vectors, now = self._check(vectors), time.time()
+        with self._transaction() as (db, before):
+            identity = db.execute(
+                "INSERT INTO identities (name, created) VALUES (%s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+                (name, now),
+            ).fetchone()[0]
+            ids = [
+                db.execute(
+                    "INSERT INTO embeddings (identity, vector, created) VALUES (%s, %s, %s) RETURNING id",
+                    (identity, vector, now),
+                ).fetchone()[0]
+                for vector in vectors
+            ]
+        return ids, before
+
+    def add_many(self, names: list[str], vectors: np.ndarray) -> int:
+        """Store one embedding per name (row i under names[i]) in one transaction: a bulk import (COPY)."""
+        vectors, now = self._check(vectors, len(names)), time.time()
+        with self._transaction() as (db, _):
+            db.execute(
+                "INSERT INTO identities (name, created) SELECT DISTINCT unnest(%s::text[]), %s ON CONFLICT (name) DO NOTHING",
+                (list(names), now),
+            )
+            ids = dict(
+                db.execute("SELECT name, id FROM identities WHERE name = ANY(%s)", (list(set(names)),)).fetchall()
+            )
+            with db.cursor() as cursor:
+                with cursor.copy("COPY embeddings (identity, vector, created) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                    copy.set_types(["int8", "vector", "float8"])
+                    for name, vector in zip(names, vectors):
+                        copy.write_row((ids[name], vector, now))
+        return len(names)
+
+    def remove(self, name: str) -> int:
+        """Remove `name` and all its embeddings, then vacuum the tables; returns how many embeddings went."""
+        with self._transaction() as (db, _):
+            row = db.execute("SELECT id FROM identities WHERE name = %s", (name,)).fetchone()
+            if row is None:
+                return 0
+            count = db.execute("DELETE FROM embeddings WHERE identity = %s", row).rowcount
+            db.execute("DELETE FROM identities WHERE id = %s", row)
+        with self._connection() as db:  # the dead rows' space is cleared now, not at autovacuum's leisure
+            db.execute("VACUUM embeddings, identities")
+        return count
+
+    def identities(self) -> list[tuple[str, int]]:
+        """(name, number of embeddings) of every identity, by name (byte order, as SQLite sorts)."""
+        with self._connection() as db:
+            return db.execute(
+                "SELECT i.name, COUNT(e.id) FROM identities i LEFT JOIN embeddings e ON e.identity = i.id "
+                'GROUP BY i.id ORDER BY i.name COLLATE "C"'
+            ).fetchall()
+
+    def vectors(self, since: np.ndarray | None = None):
+        """(row ids (n,), vectors (n, dim), generation) from one snapshot, as `Store.vectors`
+        (None when `since` holds an id the database no longer has)."""
+        with self._connection() as db, db.transaction():
+            db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            generation = int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+            since = np.zeros(0, np.int64) if since is None else np.asarray(since, np.int64)
+            stored = np.array([i for (i,) in db.execute("SELECT id FROM embeddings")], np.int64)
+            if not np.isin(since, stored).all():
+                return None
+            rows = db.execute(
+                "SELECT id, vector FROM embeddings WHERE NOT (id = ANY(%s)) ORDER BY id", (since.tolist(),), binary=True
+            ).fetchall()
+        return np.array([i for i, _ in rows], np.int64), _matrix([v for _, v in rows], self.dim), generation
+
+    def vectors_of(self, name: str) -> np.ndarray | None:
+        """The embeddings (n, dim) enrolled under `name`, in enrolment order; None when no such identity."""
+        with self._connection() as db, db.transaction():
+            row = db.execute("SELECT id FROM identities WHERE name = %s", (name,)).fetchone()
+            if row is None:
+                return None
+            rows = db.execute(
+                "SELECT vector FROM embeddings WHERE identity = %s ORDER BY id", row, binary=True
+            ).fetchall()
+        return _matrix([v for (v,) in rows], self.dim)
+
+    def names_of(self, ids) -> dict:
+        """Embedding row id -> identity name, for the given ids."""
+        ids = [int(i) for i in ids if int(i) >= 0]
+        if not ids:
+            return {}
+        with self._connection() as db:
+            return dict(
+                db.execute(
+                    "SELECT e.id, i.name FROM embeddings e JOIN identities i ON i.id = e.identity WHERE e.id = ANY(%s)",
+                    (ids,),
+                ).fetchall()
+            )
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(distances (q, k'), ids (q, k')) of the nearest embeddings by the model's distance, nearest
+        first, found by the HNSW index in the database; k' is at most k (fewer when the gallery is smaller)."""
+        queries = np.ascontiguousarray(queries, np.float32)
+        found = []
+        with self._connection() as db, db.transaction():
+            db.execute(f"SET LOCAL hnsw.ef_search = {max(int(k), int(self.ef_search))}")
+            for query in queries:
+                found.append(
+                    db.execute(
+                        f"SELECT id, vector {self._operator} %s FROM embeddings ORDER BY vector {self._operator} %s LIMIT %s",
+                        (query, query, int(k)),
+                    ).fetchall()
+                )
+        width = min(len(rows) for rows in found) if found else 0
+        ids = np.array([[i for i, _ in rows[:width]] for rows in found], np.int64).reshape(len(queries), width)
+        raw = np.array([[d for _, d in rows[:width]] for rows in found], np.float64).reshape(len(queries), width)
+        if self.distance_name == "cosine":
+            return numpy_distances.cosine_from_similarity(1.0 - raw), ids
+        return numpy_distances.euclidean_from_squared(np.square(raw)), ids
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+
+
+class KeyTable:
+    """The service's API keys in a PostgreSQL gallery's database, spoken to as sqlite3 is
+    (`execute(sql, params)` with ? marks), so `siamese.service.keys` keeps one set of queries."""
+
+    def __init__(self, location, schema: str):
+        self._store = PostgresStore(location)  # a gallery must be there, as for a file
+        self.execute(schema)
+
+    @staticmethod
+    def duplicate() -> type:
+        """The error of a second row with the same key (name or digest)."""
+        return _psycopg()[0].IntegrityError
+
+    def execute(self, sql: str, parameters=()):
+        with self._store._connection() as db:
+            return db.execute(sql.replace("?", "%s"), parameters)
+
+    def close(self) -> None:
+        self._store.close()
