@@ -110,6 +110,19 @@ def signature_training_set(data: Path, which: str, dutch_groups: int = 1, fold: 
     return parts[0] if len(parts) == 1 else merged(*parts)
 
 
+def join(model_path: Path, others) -> None:
+    """Replace the trained model by an ensemble of `others` and it (`siamese ensemble`, others
+    first); its own file is kept beside it as `<name>-member.keras`."""
+    from siamese.cli.main import main as siamese_cli
+
+    member = model_path.with_name(f"{model_path.stem}-member.keras")
+    model_path.replace(member)
+    model_path.with_suffix(".onnx").unlink(missing_ok=True)  # the member's: the ensemble is exported once calibrated
+    status = siamese_cli(["ensemble", *map(str, others), str(member), "--out", str(model_path)])
+    if status:
+        raise SystemExit(status)
+
+
 def calibrate_on_dutch_validation(model_path: Path, root: Path, target_far: float, fold: int | None = None) -> None:
     """Set the model's threshold for `target_far` false accepts of skilled forgeries on the Dutch
     validation writers (of `fold`, if given; `siamese calibrate --objective far`), then export it
@@ -198,6 +211,13 @@ def main(argv=None) -> int:
         "validation writers (benchmarks/signature_folds.py; default: the fixed 40 / 12 split)",
     )
     parser.add_argument(
+        "--join-with",
+        type=Path,
+        nargs="+",
+        help="join these signature models with the one trained (siamese ensemble) before the threshold "
+        "is set: the shipped model is the old cross-media model joined with one trained on Dutch writers",
+    )
+    parser.add_argument(
         "--signature-name", default="signatures", help="the signatures model's file name, .keras left off"
     )
     parser.add_argument(
@@ -230,6 +250,8 @@ def main(argv=None) -> int:
         config = recipe_config("signatures", same_group_fraction=0.75, split_by_group=False, **overrides)
         dataset = signature_training_set(DATA, args.signature_data, args.dutch_groups, args.dutch_fold)
         _train(args.signature_name, dataset, config, args.out_dir, args.results)
+        if args.join_with:
+            join(args.out_dir / f"{args.signature_name}.keras", args.join_with)
         if args.signature_data != "cross-media" and args.target_far:
             root = DATA / "signatures-sigcomp2011-dutch"
             calibrate_on_dutch_validation(

@@ -73,8 +73,10 @@ def _private_names(gallery: Gallery) -> list[tuple[str, str]]:
     """(text, what to say instead) for the server's own paths, longest first: answers never show them."""
     named = []
     for path, instead in ((getattr(gallery.store, "path", None), "the gallery"), (gallery.model.path, "the model")):
-        if path is not None:
+        if isinstance(path, str | os.PathLike):
             named += [(str(path), instead), (str(os.path.abspath(path)), instead)]
+        elif path is not None:  # a database's address (shown without its password)
+            named.append((str(path), instead))
     return sorted(set(named), key=lambda pair: -len(pair[0]))
 
 

@@ -45,7 +45,7 @@ class KeyStore:
 
     def __init__(self, gallery_path):
         if is_postgres(gallery_path):
-            from siamese.gallery.postgres import KeyTable
+            from siamese.gallery.postgres_keys import KeyTable
 
             self._db, self._duplicate = KeyTable(gallery_path, _SCHEMA), KeyTable.duplicate()
             self._lock = threading.Lock()
