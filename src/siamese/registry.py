@@ -43,7 +43,7 @@ OBJECTIVES = Names("objective", ("accuracy", "eer", "far"))
 # How a questioned image is scored against a claimed identity's references (siamese.claims).
 CLAIM_RULES = Names("claim rule", ("mean", "min", "normalized", "svm"))
 EXPORT_FORMATS = Names("format", ("onnx", "saved_model", "litert"))
-PRETRAINED = Names("pretrained model", ("omniglot", "signatures", "faces"))
+PRETRAINED = Names("pretrained model", ("omniglot", "signatures", "signatures-cross-media", "faces"))
 RECIPES = Names("recipe", ("handwriting", "signatures", "faces"))
 CROPS = Names("crop", ("none", "ink", "face"))
 CONTRASTS = Names("contrast", ("none", "stretch", "equalize"))

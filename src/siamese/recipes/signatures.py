@@ -11,7 +11,7 @@ with the contrastive loss, docs/benchmarks.md). Strokes redrawn at one width did
 on the SigComp 2011 Dutch validation writers (EER against skilled forgeries 0.211 against
 0.195 kept as written), so they are kept. The threshold is set at the equal error rate of
 the validation signers; for a stated rate of forgeries accepted, `siamese calibrate
---objective far` on signers with forgeries sets it (the shipped model's: 5%).
+--objective far` on signers with forgeries sets it (the shipped model: 10% on its validation writers).
 """
 
 from siamese.data.augmentation import Distortions
