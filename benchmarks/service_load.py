@@ -16,6 +16,7 @@ characters if empty.
 
     python benchmarks/service_load.py                  # 1, 2, 4 workers x 32, 128 clients, 10 s each
     python benchmarks/service_load.py --workers 1 2 --clients 32 --seconds 5
+    python benchmarks/service_load.py --local-postgres   # the same against a gallery in PostgreSQL
 """
 
 import argparse
@@ -123,12 +124,31 @@ def main():
     parser.add_argument("--clients", type=int, nargs="+", default=[32, 128])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--gallery", help="a gallery's address (default: a new SQLite file in a temporary folder)")
+    parser.add_argument(
+        "--local-postgres",
+        action="store_true",
+        help="start a PostgreSQL server on 127.0.0.1 (the tests' own, from the pgserver wheel) and load a gallery in it",
+    )
     args = parser.parse_args()
+    if args.local_postgres:
+        from tests.postgres import PostgresServer
+
+        server = PostgresServer().start()
+        try:
+            measure(args, server.new_database())
+        finally:
+            server.remove()
+    else:
+        measure(args, args.gallery)
+
+
+def measure(args, address: str | None) -> None:
+    """Every row of workers x clients against the gallery at `address` (None: a new SQLite file)."""
     print(f"machine: {describe_host()}")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         drawings, queries = runs(Path(folder))
-        gallery = args.gallery or str(Path(folder) / "g.db")
+        gallery = address or str(Path(folder) / "g.db")
         filled_gallery(gallery, drawings)
         key = keys_create(gallery, f"load-{time.time_ns()}")
         for workers in args.workers:
