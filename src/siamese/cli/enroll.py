@@ -19,9 +19,9 @@ def run(args) -> int:
         raise ConfigError("enroll: give NAME and one or more IMAGE files (or --shards DIR)")
     from siamese.cli.faces import say_faceless
     from siamese.data.faces import FaceLog
-    from siamese.gallery import Gallery
+    from siamese.gallery import Gallery, store_exists
 
-    new = not args.gallery.exists()
+    new = not store_exists(args.gallery)
     gallery = Gallery.open_or_create(args.gallery, args.model)
     try:
         faces = FaceLog(
@@ -42,11 +42,11 @@ def _made(gallery, path, new: bool) -> str:
 
 
 def _enroll_shards(args) -> int:
-    from siamese.gallery import Gallery
+    from siamese.gallery import Gallery, store_exists
     from siamese.inference.shards import identities, iter_shards, shard_footer, shard_paths
 
     first = shard_footer(shard_paths(args.shards)[0])
-    new = not args.gallery.exists()
+    new = not store_exists(args.gallery)
     model = args.model or (first["model"] if new and first is not None else None)
     gallery = Gallery.open_or_create(args.gallery, model)
     names, count = set(), 0

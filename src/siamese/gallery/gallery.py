@@ -26,8 +26,9 @@ from siamese.claims import CLASSIFIER_NEGATIVES, claim_scores, classifier_scores
 from siamese.data.faces import FaceLog
 from siamese.errors import ConfigError, GalleryError, UnknownIdentityError
 from siamese.gallery.index import Index
-from siamese.gallery.location import PostgresLocation, create_store, gallery_location, open_store
+from siamese.gallery.location import PostgresLocation, gallery_location
 from siamese.gallery.store import Store
+from siamese.gallery.stores import create_store, open_store, store_exists
 from siamese.inference import SiameseModel, lasting_name, load_model
 
 UNKNOWN = "unknown"
@@ -137,7 +138,7 @@ class Gallery:
     ) -> Gallery:
         """The gallery at `path`, made for `model` (default the shipped one) if there is none yet."""
         location = gallery_location(path)
-        return cls.open(location, model) if location.exists() else cls.create(location, model)
+        return cls.open(location, model) if store_exists(location) else cls.create(location, model)
 
     def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(distances, ids) of the nearest embeddings: asked of the database where it searches, else of the index."""

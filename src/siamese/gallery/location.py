@@ -35,12 +35,6 @@ class PostgresLocation:
             (parts.scheme, f"{user}@{netloc[2]}" if user else netloc[2], parts.path, urllib.parse.urlencode(query), "")
         )
 
-    def exists(self) -> bool:
-        """Whether the database holds a gallery already (connects to ask)."""
-        from siamese.gallery.postgres import PostgresStore
-
-        return PostgresStore.exists(self)
-
     def __str__(self) -> str:
         return self._shown
 
@@ -61,27 +55,3 @@ def gallery_location(location: str | os.PathLike | PostgresLocation) -> Path | P
     if is_postgres(location):
         return PostgresLocation(location)
     return Path(location)
-
-
-def open_store(location):
-    """The store of an existing gallery: `PostgresStore` for a URL, the SQLite `Store` for a path."""
-    location = gallery_location(location)
-    if isinstance(location, PostgresLocation):
-        from siamese.gallery.postgres import PostgresStore
-
-        return PostgresStore(location)
-    from siamese.gallery.store import Store
-
-    return Store(location)
-
-
-def create_store(location, **meta):
-    """A new store at `location` (see `Store.create` for `meta`)."""
-    location = gallery_location(location)
-    if isinstance(location, PostgresLocation):
-        from siamese.gallery.postgres import PostgresStore
-
-        return PostgresStore.create(location, **meta)
-    from siamese.gallery.store import Store
-
-    return Store.create(location, **meta)
