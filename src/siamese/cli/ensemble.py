@@ -1,7 +1,8 @@
 """`siamese ensemble MODEL MODEL [...] --out FILE`: several trained models as one.
 
 The new model's distance is the mean of the members' cosine distances
-(`siamese.model.ensemble_network`); its threshold starts at the mean of theirs. Fit it to
+(`siamese.model.ensemble_network`); it reads images at the largest member's size (the
+others' sizes must be that size shrunk by a whole factor); its threshold starts at the mean of theirs. Fit it to
 your pairs with `siamese calibrate OUT PAIRS`, then `siamese export OUT` for ONNX Runtime.
 """
 
