@@ -13,6 +13,9 @@ read. Reported: each fold, and the mean over folds with the spread of the four.
 
     python benchmarks/signature_folds.py --name dutch --signature-data dutch --epochs 6 --steps 60
     python benchmarks/signature_folds.py --name both --signature-data both --epochs 6 --steps 60
+    git show 9432cbf:models/signatures.keras > cross-media.keras      # the model shipped before
+    python benchmarks/signature_folds.py --name fine --signature-data dutch --epochs 5 --steps 60 --target-far 0.10 \\
+        --config '{"image_size": [128, 256], "filters": [32, 64, 96, 128, 128]}' --join-with cross-media.keras
     python benchmarks/signature_folds.py --name tuned --signature-data both --epochs 4 --steps 60 \\
         --config '{"start_from": "signatures", "learning_rate": 0.0003}'
 
@@ -73,6 +76,7 @@ def train_fold(args, fold: int) -> Path:
         argv += ["--signature-data", args.signature_data, "--dutch-groups", str(args.dutch_groups)]
         argv += ["--dutch-fold", str(fold), "--target-far", str(args.target_far), "--signature-name", name]
         argv += ["--epochs", str(args.epochs), "--steps", str(args.steps), "--config", json.dumps(args.config)]
+        argv += ["--join-with", *map(str, args.join_with)] if args.join_with else []
         train_main(argv)
     return path
 
@@ -100,6 +104,12 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--config", type=json.loads, default={}, help="TrainConfig values over the recipe's, as JSON")
     parser.add_argument("--target-far", type=float, default=0.05)
+    parser.add_argument(
+        "--join-with",
+        type=Path,
+        nargs="+",
+        help="join each fold's model with these (siamese ensemble) before its threshold",
+    )
     parser.add_argument("--folds", type=int, nargs="+", default=list(range(DUTCH_FOLDS)))
     parser.add_argument("--old", default="9432cbf", help="git revision of the model to compare with (none: skip)")
     parser.add_argument(
