@@ -215,7 +215,7 @@ def measure_pgvector(vectors, chosen, queries, args, rng):
         for i, vector in enumerate(extra):
             store.add(f"late{i:04d}", vector[None])
         built_rate = len(extra) / (time.perf_counter() - start)
-        with store._connection() as db:
+        with store.connection.use() as db:
             db.execute("VACUUM ANALYZE embeddings, identities")  # the planner's statistics, as autovacuum would
             tables, index = db.execute(
                 "SELECT pg_total_relation_size('embeddings') + pg_total_relation_size('identities') "
@@ -240,7 +240,7 @@ def measure_pgvector(vectors, chosen, queries, args, rng):
         )
         return _row(size, "pgvector", "hnsw", single_rate, bulk_rate, built_rate, tables, index, p50, p99, recall)
     finally:
-        with store._connection() as db:
+        with store.connection.use() as db:
             db.execute("DROP TABLE embeddings, identities, meta")
         store.close()
 

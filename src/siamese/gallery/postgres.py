@@ -25,8 +25,9 @@ import time
 import numpy as np
 
 from siamese import numpy_distances
-from siamese.errors import ConfigError, GalleryError, GalleryUnavailableError
+from siamese.errors import ConfigError, GalleryError
 from siamese.gallery.location import gallery_location
+from siamese.gallery.postgres_connection import Connection, one_line, psycopg_modules
 
 SCHEMA_VERSION = 1
 OPERATORS = {"cosine": ("<=>", "vector_cosine_ops"), "euclidean": ("<->", "vector_l2_ops")}
@@ -34,26 +35,11 @@ HNSW_NEIGHBOURS = 16  # pgvector's default m: its graph is built in the database
 EF_CONSTRUCTION = 64
 # benchmarks/gallery_scale.py, 100k 128-d unit embeddings, m 16: recall@1 0.982 at 100, 0.998 at 200 (p50 7 ms, 2 busy cores)
 EF_SEARCH = 200
-CONNECT_TIMEOUT_S = 5
-
-
-def _psycopg():
-    try:
-        import psycopg
-        from pgvector.psycopg import register_vector
-    except ImportError:
-        raise ConfigError("a PostgreSQL gallery needs psycopg and pgvector: pip install 'siamese[postgres]'") from None
-    return psycopg, register_vector
 
 
 def _matrix(vectors, dim: int) -> np.ndarray:
     """pgvector's `Vector`s as one (n, dim) float32 array."""
     return np.array([v.to_numpy() for v in vectors], np.float32).reshape(len(vectors), dim)
-
-
-def _reason(error) -> str:
-    """PostgreSQL's message, on one line."""
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 class PostgresStore:
@@ -70,8 +56,8 @@ class PostgresStore:
         self.location = gallery_location(location)
         self.path = self.location  # what messages name: the URL without its password
         self.ef_search = ef_search
-        self._db = None
-        with self._connection() as db:
+        self.connection = Connection(self.location)
+        with self.connection.use() as db:
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall()) if self._has_gallery(db) else None
         if meta is None:
             self.close()
@@ -100,14 +86,14 @@ class PostgresStore:
         """A store that can connect but has read no gallery: to ask whether there is one, or to make it."""
         store = cls.__new__(cls)
         store.location = store.path = gallery_location(location)
-        store._db = None
+        store.connection = Connection(store.location)
         return store
 
     @classmethod
     def exists(cls, location) -> bool:
         """Whether the database at `location` holds a gallery."""
         store = cls._bare(location)
-        with store._connection() as db:
+        with store.connection.use() as db:
             found = cls._has_gallery(db)
         store.close()
         return found
@@ -131,8 +117,8 @@ class PostgresStore:
             "dim": dim,
             "generation": 0,
         }
-        psycopg, _ = _psycopg()
-        with store._connection() as db, db.transaction():
+        psycopg, _ = psycopg_modules()
+        with store.connection.use() as db, db.transaction():
             db.execute("SELECT pg_advisory_xact_lock(hashtext('siamese gallery'))")  # two creators: one makes it
             if cls._has_gallery(db):
                 raise GalleryError(f"{location}: holds a gallery already")
@@ -140,7 +126,7 @@ class PostgresStore:
                 db.execute("CREATE EXTENSION IF NOT EXISTS vector")
             except psycopg.Error as error:  # not permitted, or pgvector not on the server at all
                 raise GalleryError(
-                    f"{location}: no pgvector extension ({_reason(error)}); "
+                    f"{location}: no pgvector extension ({one_line(error)}); "
                     "the database's owner runs: CREATE EXTENSION vector"
                 ) from None
             db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -162,35 +148,11 @@ class PostgresStore:
         store.close()
         return cls(location)
 
-    def _connect(self):
-        psycopg, register_vector = _psycopg()
-        db = psycopg.connect(
-            self.location.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="siamese"
-        )
-        if db.execute("SELECT to_regtype('vector') IS NOT NULL").fetchone()[0]:
-            register_vector(db)  # numpy arrays in and out as pgvector's binary vectors
-        return db
-
-    @contextlib.contextmanager
-    def _connection(self):
-        """The open connection (made again when it was lost); a lost server is GalleryUnavailableError."""
-        psycopg, _ = _psycopg()
-        try:
-            if self._db is None or self._db.closed or self._db.broken:
-                if self._db is not None:
-                    self._db.close()
-                self._db = self._connect()
-            yield self._db
-        except (psycopg.OperationalError, psycopg.InterfaceError) as error:
-            raise GalleryUnavailableError(f"{self.location}: PostgreSQL unavailable ({_reason(error)})") from None
-        except psycopg.errors.InsufficientPrivilege as error:  # a managed server's user without rights on the tables
-            raise GalleryError(f"{self.location}: {_reason(error)}") from None
-
     @contextlib.contextmanager
     def _transaction(self):
         """A write: yields (connection, the generation it starts from), and moves the gallery to the next one.
         The generation's row lock makes writes from every process take their turn."""
-        with self._connection() as db, db.transaction():
+        with self.connection.use() as db, db.transaction():
             after = int(
                 db.execute(
                     "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'generation' RETURNING value"
@@ -200,7 +162,7 @@ class PostgresStore:
 
     @property
     def generation(self) -> int:
-        with self._connection() as db:
+        with self.connection.use() as db:
             return int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
 
     def _check(self, vectors: np.ndarray, rows: int | None = None) -> np.ndarray:
@@ -255,13 +217,13 @@ class PostgresStore:
                 return 0
             count = db.execute("DELETE FROM embeddings WHERE identity = %s", row).rowcount
             db.execute("DELETE FROM identities WHERE id = %s", row)
-        with self._connection() as db:  # the dead rows' space is cleared now, not at autovacuum's leisure
+        with self.connection.use() as db:  # the dead rows' space is cleared now, not at autovacuum's leisure
             db.execute("VACUUM embeddings, identities")
         return count
 
     def identities(self) -> list[tuple[str, int]]:
         """(name, number of embeddings) of every identity, by name (byte order, as SQLite sorts)."""
-        with self._connection() as db:
+        with self.connection.use() as db:
             return db.execute(
                 "SELECT i.name, COUNT(e.id) FROM identities i LEFT JOIN embeddings e ON e.identity = i.id "
                 'GROUP BY i.id ORDER BY i.name COLLATE "C"'
@@ -270,7 +232,7 @@ class PostgresStore:
     def vectors(self, since: np.ndarray | None = None):
         """(row ids (n,), vectors (n, dim), generation) from one snapshot, as `Store.vectors`
         (None when `since` holds an id the database no longer has)."""
-        with self._connection() as db, db.transaction():
+        with self.connection.use() as db, db.transaction():
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             generation = int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
             since = np.zeros(0, np.int64) if since is None else np.asarray(since, np.int64)
@@ -284,7 +246,7 @@ class PostgresStore:
 
     def vectors_of(self, name: str) -> np.ndarray | None:
         """The embeddings (n, dim) enrolled under `name`, in enrolment order; None when no such identity."""
-        with self._connection() as db, db.transaction():
+        with self.connection.use() as db, db.transaction():
             row = db.execute("SELECT id FROM identities WHERE name = %s", (name,)).fetchone()
             if row is None:
                 return None
@@ -298,7 +260,7 @@ class PostgresStore:
         ids = [int(i) for i in ids if int(i) >= 0]
         if not ids:
             return {}
-        with self._connection() as db:
+        with self.connection.use() as db:
             return dict(
                 db.execute(
                     "SELECT e.id, i.name FROM embeddings e JOIN identities i ON i.id = e.identity WHERE e.id = ANY(%s)",
@@ -311,7 +273,7 @@ class PostgresStore:
         first, found by the HNSW index in the database; k' is at most k (fewer when the gallery is smaller)."""
         queries = np.ascontiguousarray(queries, np.float32)
         found = []
-        with self._connection() as db, db.transaction():
+        with self.connection.use() as db, db.transaction():
             db.execute(f"SET LOCAL hnsw.ef_search = {max(int(k), int(self.ef_search))}")
             for query in queries:
                 found.append(
@@ -328,5 +290,4 @@ class PostgresStore:
         return numpy_distances.euclidean_from_squared(np.square(raw)), ids
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
+        self.connection.close()

@@ -3,7 +3,8 @@ every service process and host on the gallery shares them (`siamese.service.keys
 
 from __future__ import annotations
 
-from siamese.gallery.postgres import PostgresStore, _psycopg
+from siamese.gallery.postgres import PostgresStore
+from siamese.gallery.postgres_connection import psycopg_modules
 
 
 class KeyTable:
@@ -17,10 +18,10 @@ class KeyTable:
     @staticmethod
     def duplicate() -> type:
         """The error of a second row with the same key (name or digest)."""
-        return _psycopg()[0].IntegrityError
+        return psycopg_modules()[0].IntegrityError
 
     def execute(self, sql: str, parameters=()):
-        with self._store._connection() as db:
+        with self._store.connection.use() as db:
             return db.execute(sql.replace("?", "%s"), parameters)
 
     def close(self) -> None:
