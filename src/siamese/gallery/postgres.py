@@ -210,16 +210,29 @@ class PostgresStore:
         return len(names)
 
     def remove(self, name: str) -> int:
-        """Remove `name` and all its embeddings, then vacuum the tables; returns how many embeddings went."""
+        """Remove `name` and all its embeddings; returns how many embeddings went (`scrub` vacuums after)."""
         with self._transaction() as (db, _):
             row = db.execute("SELECT id FROM identities WHERE name = %s", (name,)).fetchone()
             if row is None:
                 return 0
             count = db.execute("DELETE FROM embeddings WHERE identity = %s", row).rowcount
             db.execute("DELETE FROM identities WHERE id = %s", row)
-        with self.connection.use() as db:  # the dead rows' space is cleared now, not at autovacuum's leisure
-            db.execute("VACUUM embeddings, identities")
         return count
+
+    def scrub(self) -> None:
+        """After a removal: vacuum the tables, so the dead rows' space is cleared now, not at autovacuum's
+        leisure (on a connection of its own: the store's goes on answering meanwhile)."""
+        connection = Connection(self.location)
+        try:
+            with connection.use() as db:
+                db.execute("VACUUM embeddings, identities")
+        finally:
+            connection.close()
+
+    def count(self) -> int:
+        """How many identities there are: one count, cheaper than `identities`."""
+        with self.connection.use() as db:
+            return db.execute("SELECT COUNT(*) FROM identities").fetchone()[0]
 
     def identities(self) -> list[tuple[str, int]]:
         """(name, number of embeddings) of every identity, by name (byte order, as SQLite sorts)."""
