@@ -167,9 +167,13 @@ class Gallery:
             images.vectors if isinstance(images, Embedded) else self.prepare(images, detect=detect, faces=faces).vectors
         )
 
-    def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(distances, ids) of the nearest embeddings: asked of the database where it searches, else of the index."""
-        return (self.store if self.store.searches else self._fresh_index()).search(queries, k)
+    def _nearest(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, dict]:
+        """(distances, ids, id -> name) of the embeddings nearest one query (1, dim): asked of the database
+        where it searches (one round trip), else of the index and then the names of the database."""
+        if self.store.searches:
+            return self.store.nearest(query[0], k)
+        distances, ids = self._fresh_index().search(query, k)
+        return distances[0], ids[0], self.store.names_of(ids[0])
 
     def _fresh_index(self) -> Index:
         """The index, brought up to the database: from memory or its file, extended with what
@@ -228,10 +232,9 @@ class Gallery:
             raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
         query = self._embedded(image, detect, faces)
         with self.lock:
-            distances, ids = self._search(query, max(8 * top, 64))
-            names = self.store.names_of(ids[0])
+            distances, ids, names = self._nearest(query, max(8 * top, 64))
         best = {}
-        for distance, row in zip(distances[0], ids[0]):
+        for distance, row in zip(distances, ids):
             name = names.get(int(row))
             if name is not None and name not in best:
                 best[name] = float(distance)

@@ -298,9 +298,29 @@ class PostgresStore:
         width = min(len(rows) for rows in found) if found else 0
         ids = np.array([[i for i, _ in rows[:width]] for rows in found], np.int64).reshape(len(queries), width)
         raw = np.array([[d for _, d in rows[:width]] for rows in found], np.float64).reshape(len(queries), width)
+        return self._distances(raw), ids
+
+    def _distances(self, raw: np.ndarray) -> np.ndarray:
+        """pgvector's distances as the model's (`siamese.numpy_distances`)."""
         if self.distance_name == "cosine":
-            return numpy_distances.cosine_from_similarity(1.0 - raw), ids
-        return numpy_distances.euclidean_from_squared(np.square(raw)), ids
+            return numpy_distances.cosine_from_similarity(1.0 - raw)
+        return numpy_distances.euclidean_from_squared(np.square(raw))
+
+    def nearest(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, dict]:
+        """(distances (k',), ids (k',), id -> identity name) of the embeddings nearest one `query` (dim,),
+        in one statement: one round trip (the search breadth is set on the connection when it changes)."""
+        breadth = max(int(k), int(self.ef_search))
+        with self.connection.use() as db:
+            if getattr(self, "_breadth", None) != (db, breadth):
+                db.execute(f"SET hnsw.ef_search = {breadth}")
+                self._breadth = (db, breadth)
+            rows = db.execute(
+                f"SELECT n.id, n.d, i.name FROM (SELECT id, identity, vector {self._operator} %s AS d FROM embeddings "
+                f"ORDER BY vector {self._operator} %s LIMIT %s) n JOIN identities i ON i.id = n.identity ORDER BY n.d",
+                (np.asarray(query, np.float32), np.asarray(query, np.float32), int(k)),
+            ).fetchall()
+        ids = np.array([i for i, _, _ in rows], np.int64)
+        return self._distances(np.array([d for _, d, _ in rows], np.float64)), ids, {i: n for i, _, n in rows}
 
     def close(self) -> None:
         self.connection.close()
