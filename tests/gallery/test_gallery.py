@@ -246,11 +246,15 @@ def test_two_first_enrolments_at_once_both_find_the_gallery(run01, gallery_at, m
 
     first = Gallery.open_or_create(gallery_at, "omniglot")
     first.enroll("class01", [run01[0] / "training" / "class01.png"])
-    looks = iter([False])  # the second's look, taken before the first made it
-    real = gallery_module.store_exists
-    monkeypatch.setattr(gallery_module, "store_exists", lambda location: next(looks, None) or real(location))
+    looks, real = [], gallery_module.store_exists
+
+    def store_exists(location):  # the second's first look was taken before the first made it
+        looks.append(location)
+        return len(looks) > 1 and real(location)
+
+    monkeypatch.setattr(gallery_module, "store_exists", store_exists)
     second = Gallery.open_or_create(gallery_at, "omniglot")
-    assert second.identities() == [("class01", 1)]
+    assert second.identities() == [("class01", 1)] and len(looks) == 2
     first.close()
     second.close()
 
