@@ -49,3 +49,33 @@ def test_one_holder_at_a_time_and_a_try_that_does_not_wait():
     assert lock.acquire(blocking=False) and not lock.acquire(blocking=False)
     lock.release()
     assert lock.acquire(blocking=False)
+
+
+def test_with_two_holders_two_are_in_at_once_never_three_and_the_rest_in_order():
+    lock, inside, most, order = TurnLock(holders=2), [0], [0], []
+    count = threading.Lock()
+
+    def worker(k):
+        with lock:
+            with count:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+                order.append(k)
+            time.sleep(0.002)
+            with count:
+                inside[0] -= 1
+
+    lock.acquire()
+    lock.acquire()
+    threads = []
+    for k in range(12):
+        threads.append(threading.Thread(target=worker, args=(k,)))
+        threads[-1].start()
+        while len(lock._waiting) < k + 1:
+            time.sleep(0.0005)
+    lock.release()
+    lock.release()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert most[0] == 2 and sorted(order) == list(range(12))
+    assert all(abs(position - k) <= 1 for position, k in enumerate(order))  # in turn (two at once may swap)

@@ -14,13 +14,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import threading
 
 import numpy as np
 
 from siamese.gallery import Embedded
 from siamese.inference import decode_image
 from siamese.service.limits import Limits, PixelBudget
+from siamese.service.turns import TurnLock
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Uploads:
     def __init__(self, model, limits: Limits):
         self.model, self.limits = model, limits
         self.budget = PixelBudget(limits.pixels_in_flight)
-        self.turns = threading.BoundedSemaphore(max(2, os.cpu_count() or 1))
+        self.turns = TurnLock(holders=max(2, os.cpu_count() or 1))  # in the order asked: no request starves
 
     def checked(self, uploads) -> list[Upload]:
         """(UploadFile, field name) pairs read and checked, each header once; `Refused` or an `ImageError`
