@@ -124,6 +124,13 @@ def tiff_declaring(width: int, height: int) -> bytes:
 
 
 MEASURED["TIFF"] = tiff_declaring(SIDE, SIDE)
+_VP8X = b"VP8X" + struct.pack("<I", 10) + b"\0" * 4 + (SIDE - 1).to_bytes(3, "little") * 2
+MEASURED["WebP (VP8X canvas)"] = b"RIFF" + struct.pack("<I", 4 + len(_VP8X)) + b"WEBP" + _VP8X
+MEASURED["JPEG 2000 codestream"] = (
+    b"\xff\x4f\xff\x51"
+    + struct.pack(">HHIIIIIIIIH", 41, 0, SIDE, SIDE, 0, 0, SIDE, SIDE, 0, 0, 1)
+    + b"\x07\x01\x01\xff\xd9"
+)
 
 
 def _grows_by_less_than(mebibytes: int, call) -> None:
