@@ -125,12 +125,13 @@ def _handle_errors(app: FastAPI, private: list[tuple[str, str]]):
     return hidden
 
 
-def caller(request: Request) -> Key:
-    """The request's key, which `KeyGate` checked (401, 429) before the body was read."""
+async def caller(request: Request) -> Key:
+    """The request's key, which `KeyGate` checked (401, 429) before the body was read (`async`:
+    nothing to wait for, so no trip through the thread pool)."""
     return request.state.key
 
 
-def writer(key: Key = Depends(caller)) -> Key:
+async def writer(key: Key = Depends(caller)) -> Key:
     """The request's key, or 403 for a read-only one."""
     if not key.can_write:
         raise HTTPException(403, f"key {key.name!r} may read only; enrolling and forgetting need a write key")
