@@ -5,6 +5,9 @@
     model = siamese.load_model("omniglot")      # a shipped model by name, or a path
     model.verify(a, b)                          # Verification(distance, same, threshold)
     model.embed(["a.png", "b.png"])             # (2, d) float32
+    faces = siamese.load_model("faces")         # a face model
+    faces.embed(photos, on_no_face="whole")     # a photo without a face found: warned about, taken whole
+    faces.embed(photos, faces=siamese.FaceLog())  # the same, recording each photo's faces and boxes
 
 Importing siamese is light: Keras and TensorFlow load on the first call that needs them.
 After `siamese export models/omniglot.keras` (which writes models/omniglot.onnx beside it),
@@ -23,6 +26,7 @@ from siamese.errors import (
     GalleryUnavailableError,
     ImageError,
     ModelFileError,
+    NoFaceError,
     OutputError,
     SiameseError,
     TrainingError,
@@ -59,13 +63,23 @@ def verify(a, b, *, model: str | os.PathLike | None = None, threshold: float | N
     return _cached_model(os.path.abspath(resolve_model(model))).verify(a, b, threshold=threshold)
 
 
+def __getattr__(name: str):
+    if name == "FaceLog":  # OpenCV and numpy, imported only when asked for
+        from siamese.data.faces import FaceLog
+
+        return FaceLog
+    raise AttributeError(f"module 'siamese' has no attribute {name!r}")
+
+
 __all__ = [
     "ConfigError",
     "DatasetError",
     "GalleryError",
     "GalleryUnavailableError",
     "ImageError",
+    "FaceLog",
     "ModelFileError",
+    "NoFaceError",
     "OutputError",
     "SiameseError",
     "TrainingError",

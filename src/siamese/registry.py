@@ -39,6 +39,8 @@ DISTANCES = Names("distance", ("euclidean", "manhattan", "cosine", "learned"))
 LOSSES = Names("loss", ("contrastive", "crossentropy", "multi_similarity"))
 REDUCERS = Names("reducer", ("nonzero", "mean"))
 ENGINES = Names("engine", ("auto", "onnx", "keras"))
+# What a face model does with an image in which no face is found: raise NoFaceError, or take the whole image as the face.
+ON_NO_FACE = Names("on_no_face", ("raise", "whole"))
 OBJECTIVES = Names("objective", ("accuracy", "eer", "far"))
 # How a questioned image is scored against a claimed identity's references (siamese.claims).
 CLAIM_RULES = Names("claim rule", ("mean", "min", "normalized", "svm"))

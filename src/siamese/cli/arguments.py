@@ -19,6 +19,7 @@ from siamese.registry import (
     ENGINES,
     EXPORT_FORMATS,
     OBJECTIVES,
+    ON_NO_FACE,
 )
 
 MODEL_HELP = "model file (.keras or .onnx) or a shipped model's name (default: omniglot)"
@@ -47,6 +48,16 @@ def _detect_option(parser) -> None:
         dest="detect",
         action="store_false",
         help="face models: the images are already face chips; take each whole (resized) instead of finding the face",
+    )
+
+
+def _on_no_face_option(parser, default: str | None, said: str) -> None:
+    parser.add_argument(
+        "--on-no-face",
+        choices=ON_NO_FACE,
+        default=default,
+        help=f"face models, a photo in which no face is found: raise (an error naming it) or whole "
+        f"(take the whole photo as the face, with a warning and the count) (default: {said})",
     )
 
 
@@ -111,6 +122,7 @@ def _add_embed(commands) -> None:
     )
     parser.add_argument("--shard-size", type=int, default=10_000, help="images per shard (default 10,000)")
     _detect_option(parser)
+    _on_no_face_option(parser, "whole", "whole")
     _engine_option(parser)
 
 
@@ -203,6 +215,7 @@ def _add_evaluate(commands) -> None:
         help="folder for pictures, metrics.json and report.md (default: results/MODEL_NAME/evaluation)",
     )
     _detect_option(parser)
+    _on_no_face_option(parser, "whole", "whole")
 
 
 def _add_calibrate(commands) -> None:
@@ -233,6 +246,7 @@ def _add_calibrate(commands) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the pair draw and bootstrap (default 0)")
     _detect_option(parser)
+    _on_no_face_option(parser, "whole", "whole")
 
 
 def _add_ensemble(commands) -> None:
@@ -274,6 +288,7 @@ def _add_enroll(commands) -> None:
         "--model", help="for a new gallery: " + MODEL_HELP + "; for an existing one it must be its model"
     )
     _detect_option(parser)
+    _on_no_face_option(parser, None, "raise for one image, whole for more")
 
 
 def _add_identify(commands) -> None:

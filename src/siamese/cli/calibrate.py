@@ -22,7 +22,7 @@ def run(args) -> int:
     test = read_pair_source(args.test, count=args.pairs_count, seed=args.seed) if args.test is not None else None
     model = siamese.load_model(args.model)
     channels = model.preprocessing.channels
-    embed, faces, _ = batch_embed(model, args.detect)
+    embed, faces, _ = batch_embed(model, args.detect, args.on_no_face)
     calibrator.fit(validation.distances(embed, model.distances, channels=channels), validation.same)
     before = model.threshold
     model.threshold = calibrator.threshold_

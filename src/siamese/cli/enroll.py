@@ -24,10 +24,8 @@ def run(args) -> int:
     new = not store_exists(args.gallery)
     gallery = Gallery.open_or_create(args.gallery, args.model)
     try:
-        faces = FaceLog(
-            keep_faceless=len(args.images) > 1
-        )  # one photo without a face: an error; one of many: a warning
-        count = gallery.enroll(args.name, args.images, detect=args.detect, faces=faces)
+        faces = FaceLog(keep_faceless=len(args.images) > 1)  # by default, one photo: an error; one of many: a warning
+        count = gallery.enroll(args.name, args.images, detect=args.detect, on_no_face=args.on_no_face, faces=faces)
         print(f"enrolled {args.name}: {count} embedding(s) in {_made(gallery, args.gallery, new)}")
         say_faceless(faces)
     finally:

@@ -75,7 +75,7 @@ def run(args) -> int:
         "runs_path": None if args.runs is None else str(args.runs),
     }
     out = args.out or RunFolder.of_model(args.model).evaluation
-    embed, faces, note = batch_embed(model, args.detect)  # one photo without a face never ends a run
+    embed, faces, note = batch_embed(model, args.detect, args.on_no_face)  # one photo without a face never ends a run
     options = {"dataset": dataset, "channels": model.preprocessing.channels, "seed": args.seed, "about": about}
     result = ev.evaluate(embed, model.distances, steps, out=out, notes=note, **options)
     print(ev.format_table(result.metrics))

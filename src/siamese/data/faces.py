@@ -43,6 +43,7 @@ licence. The package is found, not imported (its `__init__` loads pkg_resources)
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import importlib.resources
@@ -254,6 +255,14 @@ class FaceLog:
         self.found: dict[str, list[Face]] = {}
         self.faceless: list[str] = []
         self._lock = threading.Lock()
+
+    def keeping(self, keep_faceless: bool) -> FaceLog:
+        """This log, recording into the same `found` and `faceless`, with `keep_faceless` as given."""
+        if keep_faceless == self.keep_faceless:
+            return self
+        view = copy.copy(self)  # shares found, faceless and the lock
+        view.keep_faceless = keep_faceless
+        return view
 
     def record(self, name: str, faces: list[Face]) -> None:
         with self._lock:

@@ -164,15 +164,18 @@ class Gallery:
         self.index.save(self.index_path)
         self._unsaved = False
 
-    def enroll(self, name: str, images, *, detect: bool = True, faces: FaceLog | None = None) -> int:
+    def enroll(
+        self, name: str, images, *, detect: bool = True, on_no_face: str | None = None, faces: FaceLog | None = None
+    ) -> int:
         """Store the embeddings of `images` (paths or arrays) under `name`; returns how many.
 
-        `detect`, `faces`: as in `SiameseModel.embed` (a face model's crop; images without a face).
+        `detect`, `on_no_face`, `faces`: as in `SiameseModel.embed` (a face model's crop; images without a face).
 
         The database has them at once, for every process; the index file is rewritten when the
         gallery is closed (meanwhile other processes extend the index they load from the database).
         """
-        embeddings = self.model.embed(images, detect=detect, faces=faces)  # every image read before anything is written
+        # every image read before anything is written
+        embeddings = self.model.embed(images, detect=detect, on_no_face=on_no_face, faces=faces)
         index = None if self.store.searches else self._fresh_index()
         ids, before = self.store.add(_check_name(name), embeddings)
         # nobody else wrote since the index was brought up: extend it

@@ -8,6 +8,7 @@ Collections go to Parquet shards (`embed_to_shards`, or `embed_on_ray` on a Ray 
 pyarrow and Ray imported only when those run) and come back with `iter_shards`.
 """
 
+from siamese.data.faces import FaceLog
 from siamese.data.images import declared_size, decode_image
 from siamese.inference.export import ExportResult, export_model
 from siamese.inference.model import SiameseModel, Verification, load_model
@@ -18,6 +19,7 @@ from siamese.shipped import lasting_name, pretrained_path, resolve_model
 
 __all__ = [
     "ExportResult",
+    "FaceLog",
     "SiameseModel",
     "Verification",
     "declared_size",

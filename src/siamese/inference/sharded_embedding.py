@@ -52,12 +52,12 @@ def _decode(images: ImageList, index: int, channels: int):
         return None, f"{name}: cannot be read ({error.strerror or error})"
 
 
-def _embed_each(model: SiameseModel, decoded: list, detect: bool, faces: FaceLog) -> tuple[list, list]:
+def _embed_each(model: SiameseModel, decoded: list, settings: dict) -> tuple[list, list]:
     """One image at a time, to tell the bad one(s) from the rest when a batch fails."""
     rows, problems = [], []
     for image in decoded:
         try:
-            rows.append(model.embed([image], detect=detect, faces=faces)[0])
+            rows.append(model.embed([image], **settings)[0])
             problems.append("")
         except ImageError as error:
             rows.append(None)
@@ -71,13 +71,14 @@ def embed_images(
     indices: Sequence[int],
     *,
     detect: bool = True,
+    on_no_face: str = "whole",
     workers: int | None = None,
     batch_size: int = 256,
 ) -> EmbeddedImages:
     """Embed `images[indices]`; a bad image is a zero row and a problem, never the end of the work.
 
     `workers` threads decode (default `default_workers()`); a face model keeps a photo without
-    a face whole, as batch embedding does (`siamese.data.faces.FaceLog`).
+    a face whole, as batch embedding does, or with `on_no_face="raise"` leaves it out as a problem.
     """
     workers = default_workers() if workers is None else max(1, int(workers))
     channels = model.preprocessing.channels
@@ -86,18 +87,18 @@ def embed_images(
     problems = [problem for _, problem in decoded]
     good = [row for row, (image, _) in enumerate(decoded) if image is not None]
     embeddings = np.zeros((len(decoded), model.embedding_dim), np.float32)
-    faces = FaceLog(keep_faceless=True)
+    settings = {"detect": detect, "on_no_face": on_no_face, "faces": FaceLog()}
     arrays = [decoded[row][0] for row in good]
     try:
-        rows = list(model.embed(arrays, batch_size=batch_size, workers=workers, detect=detect, faces=faces))
+        rows = list(model.embed(arrays, batch_size=batch_size, workers=workers, **settings))
         found = [""] * len(arrays)
     except ImageError:  # rare (decoded, yet refused by the preprocessing): find which
-        rows, found = _embed_each(model, arrays, detect, faces)
+        rows, found = _embed_each(model, arrays, settings)
     for row, embedding, problem in zip(good, rows, found):
         problems[row] = problem
         if not problem:
             embeddings[row] = embedding
-    return EmbeddedImages(embeddings, problems, list(faces.faceless))
+    return EmbeddedImages(embeddings, problems, list(settings["faces"].faceless))
 
 
 @dataclasses.dataclass
@@ -186,6 +187,7 @@ def embed_to_shards(
     batch_size: int = 256,
     workers: int | None = None,
     detect: bool = True,
+    on_no_face: str = "whole",
     progress: Callable[[int, int], None] | None = None,
 ) -> ShardJob:
     """Embed every image of `data` (folders, zips, .txt lists) into shards in `out`, in this process.
@@ -197,7 +199,13 @@ def embed_to_shards(
     total = sum(len(job.indices(shard)) for shard in job.pending)
     for shard in job.pending:
         part = embed_images(
-            loaded, job.images, job.indices(shard), detect=detect, workers=workers, batch_size=batch_size
+            loaded,
+            job.images,
+            job.indices(shard),
+            detect=detect,
+            on_no_face=on_no_face,
+            workers=workers,
+            batch_size=batch_size,
         )
         job.write(shard, part)
         if progress is not None:
