@@ -165,8 +165,11 @@ def _visitor(url, *grants) -> str:
     return url.replace("postgres@", f"{role}@")
 
 
-def test_no_connection_is_left_open_where_opening_or_creating_fails(postgres_url):
+def test_no_connection_is_left_open_where_opening_or_creating_fails(postgres_url, monkeypatch):
+    import psycopg
+
     from siamese.errors import GalleryError
+    from siamese.gallery import postgres_connection
     from siamese.service import KeyStore
 
     failures = []  # each failure's traceback holds the store it came from, as a caller's would
@@ -180,11 +183,20 @@ def test_no_connection_is_left_open_where_opening_or_creating_fails(postgres_url
     with pytest.raises(GalleryError, match="permission denied for table meta") as caught:
         PostgresStore(_visitor(postgres_url))
     failures.append(caught)
+    with monkeypatch.context() as patch:  # connected, then the vector adapter fails
+
+        def adapter_fails(db):
+            raise RuntimeError("no adapter")
+
+        patch.setattr(postgres_connection, "psycopg_modules", lambda: (psycopg, adapter_fails))
+        with pytest.raises(RuntimeError, match="no adapter") as caught:
+            PostgresStore(postgres_url)
+    failures.append(caught)
     _sql(postgres_url, "DELETE FROM meta WHERE key = 'dim'")
     with pytest.raises(GalleryError, match="not a siamese gallery .its meta table lacks dim") as caught:
         PostgresStore(postgres_url)
     failures.append(caught)
-    assert _siamese_connections(postgres_url) == 0 and len(failures) == 4
+    assert _siamese_connections(postgres_url) == 0 and len(failures) == 5
 
 
 def test_a_lost_server_is_not_tried_again_by_every_caller_in_turn(tmp_path):
