@@ -236,7 +236,7 @@ def test_a_statement_timed_out_or_refused_is_not_a_lost_server(postgres_url):
             "10s",
             "5s",
         ]
-    quick = PostgresStore(postgres_url + "?options=-c%20statement_timeout%3D300%20-c%20lock_timeout%3D200")
+    quick = PostgresStore(postgres_url + "?options=-c%20statement_timeout%3D300%20-c%20lock_timeout%3D200&keepalives=0")
     with quick.connection.use() as db:  # and the URL's own where it sets them
         assert db.execute("SHOW lock_timeout").fetchone()[0] == "200ms"
     from siamese.errors import GalleryDatabaseError

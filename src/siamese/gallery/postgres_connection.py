@@ -118,19 +118,17 @@ class Connection:
         psycopg, register_vector = psycopg_modules()
         given = psycopg.conninfo.conninfo_to_dict(self.location.url)
         extra = {key: value for key, value in CONNECTION.items() if key not in given}
-        db = psycopg.connect(
-            self.location.url,
-            autocommit=True,
-            application_name="siamese",
-            **{"connect_timeout": CONNECT_TIMEOUT_S, **extra, **given},
-        )
+        defaults = {"application_name": "siamese", "connect_timeout": CONNECT_TIMEOUT_S, **extra}
+        db = psycopg.connect(self.location.url, autocommit=True, **{**defaults, **given})  # the URL's own win
+        setting = _Use()  # a server that froze just after accepting is not waited for either
+        _WATCHDOG.watch(setting, db.pgconn.socket, time.monotonic() + CONNECT_TIMEOUT_S + GRACE_S)
         try:
             db.execute(  # ours only where nothing (server, role, database, the URL's options) set one
                 "SELECT set_config(s.name, d.value, false) FROM pg_settings s "
                 "JOIN unnest(%s::text[], %s::text[]) AS d(name, value) ON d.name = s.name WHERE s.source = 'default'",
                 (list(SESSION), list(SESSION.values())),
             )
-            statement_ms, has_vector = db.execute(
+            statement, has_vector = db.execute(
                 "SELECT current_setting('statement_timeout')::interval, to_regtype('vector') IS NOT NULL"
             ).fetchone()
             if has_vector:
@@ -138,7 +136,9 @@ class Connection:
         except BaseException:
             db.close()
             raise
-        self._statement_s = statement_ms.total_seconds() or None  # 0: no timeout, no watchdog
+        finally:
+            _WATCHDOG.done(setting)
+        self._statement_s = statement.total_seconds() or None  # 0: no timeout, no watchdog
         return db
 
     def _open(self):
