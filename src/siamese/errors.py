@@ -49,6 +49,11 @@ class GalleryUnavailableError(GalleryError):
     """The gallery's database cannot be reached (PostgreSQL down or refusing); the service answers 503."""
 
 
+class GalleryDatabaseError(GalleryError):
+    """The gallery's database answered but did not complete a statement (a timeout, a deadlock, no right to a
+    table): not the request's fault; the service answers 500 without the details, which go to its log."""
+
+
 class DistributionError(SiameseError):
     """Data-parallel training cannot be set up as asked: a backend without it, or a cluster it cannot join."""
 

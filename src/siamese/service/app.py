@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.resources
+import logging
 import os
 
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
@@ -34,7 +35,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from siamese.errors import GalleryUnavailableError, SiameseError, UnknownIdentityError
+from siamese.errors import GalleryDatabaseError, GalleryUnavailableError, SiameseError, UnknownIdentityError
 from siamese.gallery import Gallery
 from siamese.inference import decode_image
 from siamese.service import metrics as prometheus
@@ -44,6 +45,8 @@ from siamese.service.keys import Key, KeyStore
 from siamese.service.limits import BodyLimit, Limits, Refused
 from siamese.service.rate import RateLimit
 from siamese.service.turns import TurnLock
+
+logger = logging.getLogger(__name__)
 
 
 class Error(BaseModel):
@@ -106,6 +109,9 @@ def _handle_errors(app: FastAPI, private: list[tuple[str, str]]) -> None:
         status = 404 if isinstance(error, UnknownIdentityError) else 422
         if isinstance(error, GalleryUnavailableError):  # the database, not the request: try again later
             status = 503
+        if isinstance(error, GalleryDatabaseError):  # a statement timed out or was refused: said in the log only
+            logger.error("a request failed in the gallery's database: %s", error)
+            return JSONResponse({"error": "the gallery's database failed this request"}, status_code=500)
         return JSONResponse({"error": hidden(str(error))}, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
