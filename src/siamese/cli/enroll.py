@@ -18,6 +18,8 @@ def run(args) -> int:
     if args.shards is not None:
         if args.name is not None:
             raise ConfigError("enroll: give NAME IMAGE... or --shards DIR, not both")
+        if args.liveness:
+            raise ConfigError("enroll: --liveness judges images; --shards holds embeddings only")
         return _enroll_shards(args)
     if args.name is None or not args.images:
         raise ConfigError("enroll: give NAME and one or more IMAGE files (or --shards DIR)")
