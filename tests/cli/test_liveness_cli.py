@@ -14,6 +14,7 @@ import pytest
 
 from siamese.cli import main
 from tests.cli.test_cli import assert_one_line_error, run
+from tests.conftest import write_faceless
 
 
 @pytest.fixture
@@ -32,11 +33,14 @@ def test_json_is_one_object_per_image_per_line(frames, capsys):
 
 
 def test_a_bad_file_is_one_line_the_others_are_still_judged_and_the_status_is_2(frames, tmp_path, capsys):
-    text = tmp_path / "notes.jpg"
+    text, noise = tmp_path / "notes.jpg", write_faceless(tmp_path / "noise.png")
     text.write_text("not a picture\n")
-    assert main(["liveness", frames["F1"], str(text), frames["T1"]]) == 2
+    assert main(["liveness", frames["F1"], str(text), str(noise), frames["T1"]]) == 2
     out, err = capsys.readouterr()
-    assert err.strip() == f"siamese: error: {text}: not an image (text)"
+    assert err.splitlines() == [
+        f"siamese: error: {text}: not an image (text)",
+        f"siamese: error: {noise}: no face found, so liveness cannot be judged",
+    ]
     assert out.splitlines() == [
         f"{frames['F1']}: attack (liveness score 0.1960, threshold 0.4000)",
         f"{frames['T1']}: live (liveness score 0.9948, threshold 0.4000)",

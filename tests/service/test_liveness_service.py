@@ -53,12 +53,12 @@ def test_required_refuses_attacks_and_answers_live_queries_with_their_verdict(fa
     assert claim["accepted"] and identified["name"] == "ann"
     two = client.post("/verify", files={"image1": uploads["T1"], "image2": uploads["F1"]}, headers=headers)
     assert two.status_code == 200 and two.json()["liveness"]["live"]  # image2 (a document's photo?) unchecked
-    assert (
-        client.post(
-            "/verify", data={"liveness": "false", "name": "ann"}, files={"image1": uploads["F1"]}, headers=headers
-        ).status_code
-        == 422
-    )  # required: not to be turned off
+    unchecked = {"liveness": "false", "name": "ann"}  # required: a request cannot turn it off
+    answer = client.post("/verify", data=unchecked, files={"image1": uploads["F1"]}, headers=headers)
+    assert answer.status_code == 422 and "attack" in answer.json()["error"]
+    noise = cv2.imencode(".png", np.random.default_rng(0).integers(0, 256, (120, 160, 3), np.uint8))[1].tobytes()
+    answer = client.post("/identify", files={"image": ("noise.png", noise, "image/png")}, headers=headers)
+    assert answer.status_code == 422 and answer.json()["error"].startswith("noise.png: no face found"), answer.json()
     gallery.close()
 
 
