@@ -7,7 +7,8 @@ Silent-Face-Anti-Spoofing, Apache-2.0), fills `siamese.model.minifasnet`'s netwo
 weights, saves the pair as one Keras model (`build_liveness`: the 2.7x and the 4.0x crop in,
 each network's softmax out) and exports it to ONNX beside it (`liveness.onnx`, checked against
 Keras to 1e-4 on random crops, else removed), with the decision threshold and the crop
-settings in the ONNX file's metadata (`siamese.inference.liveness.METADATA_KEY`). The export
+settings in the ONNX file's metadata (`siamese.inference.liveness.METADATA_KEY`), sealed with
+the file's SHA-256 like every export (`siamese.integrity`). The export
 is Keras's own (`model.export(format="onnx")`, through tf2onnx on TensorFlow), as `siamese
 export` makes it; `siamese export` itself takes a Siamese network's tower, not this pair.
 
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import pickle
 import struct
 import sys
@@ -198,15 +198,13 @@ def export_onnx(model, out: Path, *, threshold: float, tolerance: float = 1e-4, 
     import onnx
     import onnxruntime
 
-    from siamese.inference.liveness import METADATA_KEY
+    from siamese.inference.liveness import write_liveness_onnx
 
     crops = [np.random.default_rng(seed + i).uniform(0, 255, (4, 80, 80, 3)).astype(np.float32) for i in range(2)]
     expected = np.asarray(model(crops, training=False))
     model.export(str(out), format="onnx", verbose=False)
-    graph = onnx.load(str(out))
     about = {"threshold": threshold, "scales": list(SCALES), "size": 80, "real_class": 1, "source": "Minivision"}
-    onnx.helper.set_model_props(graph, {METADATA_KEY: json.dumps(about)})
-    onnx.save(graph, str(out))
+    write_liveness_onnx(onnx.load(str(out)), about, out)
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     got = session.run(None, dict(zip((i.name for i in session.get_inputs()), crops)))[0]
     difference = float(np.max(np.abs(got - expected)))

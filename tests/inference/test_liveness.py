@@ -93,3 +93,13 @@ def test_the_crops_are_80x80_rgb_floats():
     frame = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
     near, far = load_liveness().crops(frame, (270, 190, 100, 100))
     assert near.shape == far.shape == (1, 80, 80, 3) and near.dtype == np.float32 and near.max() > 1
+
+
+def test_a_threshold_edited_without_the_tool_is_refused(tmp_path):
+    copy = load_liveness().save(tmp_path / "mine.onnx", threshold=0.25)
+    data = copy.read_bytes()
+    assert data.count(b'"threshold": 0.25') == 1
+    (tmp_path / "edited.onnx").write_bytes(data.replace(b'"threshold": 0.25', b'"threshold": 0.00'))
+    with pytest.raises(ModelFileError, match=r"edited.onnx: changed since it was exported \(SHA-256 mismatch\)"):
+        LivenessModel.open(tmp_path / "edited.onnx")
+    assert LivenessModel.open(copy).threshold == 0.25

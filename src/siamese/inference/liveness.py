@@ -31,6 +31,7 @@ from siamese.data.faces import find_faces
 from siamese.data.images import image_array
 from siamese.data.named import image_name
 from siamese.errors import ConfigError, ModelFileError, NoFaceError, PresentationAttackError
+from siamese.integrity import ONNX_FIELD, check_onnx_bytes
 from siamese.registry import LIVENESS_MODELS
 from siamese.shipped import shipped_path
 
@@ -113,8 +114,9 @@ class LivenessModel:
         try:
             session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             about = json.loads(session.get_modelmeta().custom_metadata_map[METADATA_KEY])
+            check_onnx_bytes(path.read_bytes(), about[ONNX_FIELD], name=str(path))
             return cls(session, about, path=path)
-        except ConfigError:
+        except (ConfigError, ModelFileError):
             raise
         except Exception as error:  # ONNX Runtime's own errors, missing or malformed metadata
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
@@ -168,19 +170,26 @@ class LivenessModel:
         """A copy of this model at `path` whose stored threshold is `threshold` (the shipped file is never changed)."""
         import onnx
 
-        from siamese.files import atomic_path
-
         path = Path(path)
         if path.suffix != ".onnx":
             raise ModelFileError(f"{path}: a liveness model is saved as .onnx")
         graph = onnx.load(str(self.path))
         about = json.loads({p.key: p.value for p in graph.metadata_props}[METADATA_KEY])
-        onnx.helper.set_model_props(
-            graph, {METADATA_KEY: json.dumps({**about, "threshold": check_threshold(threshold)})}
-        )
-        with atomic_path(path) as temporary:
-            onnx.save(graph, temporary)
-        return path
+        return write_liveness_onnx(graph, {**about, "threshold": check_threshold(threshold)}, path)
+
+
+def write_liveness_onnx(graph, about: dict, path: str | os.PathLike) -> Path:
+    """Write the ONNX `graph` to `path` with `about` (threshold, scales, size, real_class) as its
+    liveness metadata, sealed with the SHA-256 of the file (`siamese.integrity`): a threshold
+    edited afterwards by other means is refused when the file is opened."""
+    from siamese.files import atomic_path
+    from siamese.integrity import PLACEHOLDER, seal_onnx_bytes
+
+    del graph.metadata_props[:]
+    graph.metadata_props.add(key=METADATA_KEY, value=json.dumps({**about, ONNX_FIELD: PLACEHOLDER}))
+    with atomic_path(path) as temporary:
+        Path(temporary).write_bytes(seal_onnx_bytes(graph.SerializeToString()))
+    return Path(path)
 
 
 def liveness_path(model: str | os.PathLike | None = None) -> Path:
