@@ -8,6 +8,7 @@
     faces = siamese.load_model("faces")         # a face model
     faces.embed(photos, on_no_face="whole")     # a photo without a face found: warned about, taken whole
     faces.embed(photos, faces=siamese.FaceLog())  # the same, recording each photo's faces and boxes
+    siamese.liveness("door.jpg")                # Liveness(live, score, box, threshold): a printed photo?
 
 Importing siamese is light: Keras and TensorFlow load on the first call that needs them.
 After `siamese export models/omniglot.keras` (which writes models/omniglot.onnx beside it),
@@ -28,6 +29,8 @@ from siamese.errors import (
     ModelFileError,
     NoFaceError,
     OutputError,
+    PresentationAttackError,
+    ReferenceQualityError,
     SiameseError,
     TrainingError,
     UnknownIdentityError,
@@ -71,6 +74,18 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'siamese' has no attribute {name!r}")
 
 
+def liveness(frame, *, threshold: float | None = None, model: str | os.PathLike | None = None):
+    """Is a live face before the camera in `frame` (a path or an RGB array: the whole frame)?
+    Returns a `Liveness` (live, score, box, threshold); no face is a `NoFaceError`.
+
+    The shipped detector (or `model`, a calibrated copy) is loaded once and kept; see
+    `siamese.inference.liveness`. `threshold` overrides the one stored with the model.
+    """
+    from siamese.inference.liveness import check_liveness
+
+    return check_liveness(frame, threshold=threshold, model=model)
+
+
 __all__ = [
     "ConfigError",
     "DatasetError",
@@ -81,9 +96,12 @@ __all__ = [
     "ModelFileError",
     "NoFaceError",
     "OutputError",
+    "PresentationAttackError",
+    "ReferenceQualityError",
     "SiameseError",
     "TrainingError",
     "UnknownIdentityError",
+    "liveness",
     "load_model",
     "verify",
 ]

@@ -28,6 +28,7 @@ from siamese.data.faces import FaceLog
 from siamese.errors import ConfigError, GalleryError, UnknownIdentityError
 from siamese.gallery.index import Index
 from siamese.gallery.location import PostgresLocation, gallery_location
+from siamese.gallery.quality import embed_references
 from siamese.gallery.store import Store
 from siamese.gallery.stores import create_store, open_store, store_exists
 from siamese.inference import SiameseModel, lasting_name, load_model
@@ -169,17 +170,29 @@ class Gallery:
         self._unsaved = False
 
     def enroll(
-        self, name: str, images, *, detect: bool = True, on_no_face: str | None = None, faces: FaceLog | None = None
+        self,
+        name: str,
+        images,
+        *,
+        detect: bool = True,
+        on_no_face: str | None = None,
+        faces: FaceLog | None = None,
+        liveness=None,
     ) -> int:
         """Store the embeddings of `images` (paths or arrays) under `name`; returns how many.
 
-        `detect`, `on_no_face`, `faces`: as in `SiameseModel.embed` (a face model's crop; images without a face).
+        `detect`, `faces`: as in `SiameseModel.embed` (a face model's crop). A face model's
+        references are checked first (`siamese.gallery.quality`): one face, large enough, and
+        live when a `liveness` model (`siamese.inference.liveness.load_liveness()`) is given;
+        `on_no_face="whole"` takes a photo in which no face is found whole instead of refusing it.
 
         The database has them at once, for every process; the index file is rewritten when the
         gallery is closed (meanwhile other processes extend the index they load from the database).
         """
-        # every image read before anything is written
-        embeddings = self.model.embed(images, detect=detect, on_no_face=on_no_face, faces=faces)
+        # every image read and checked before anything is written
+        embeddings = embed_references(
+            self.model, images, detect=detect, on_no_face=on_no_face, faces=faces, liveness=liveness
+        )
         index = None if self.store.searches else self._fresh_index()
         ids, before = self.store.add(_check_name(name), embeddings)
         # nobody else wrote since the index was brought up: extend it
