@@ -71,15 +71,17 @@ def faces_service(driver, tmp_path_factory):
 
 @pytest.fixture
 def open_page(driver, faces_service, tmp_path):
-    """page(images, args, permissions): the page in a browser whose fake camera plays `images` (none: no file)."""
+    """page(images, args, script): the page, after `script`, in a browser whose fake camera plays `images` (none: no file)."""
     server, key = faces_service
     browsers = []
 
-    def page(images, args=CAMERA, permissions=None):
+    def page(images, args=CAMERA, script=None):
         if images:
             args = [*args, f"--use-file-for-fake-video-capture={write_y4m(tmp_path / 'camera.y4m', images)}"]
         browsers.append(driver.launch(executable_path=CHROMIUM, args=[*FLAGS, *args]))
-        opened = browsers[-1].new_context(permissions=permissions).new_page()
+        opened = browsers[-1].new_page()
+        if script:
+            opened.add_init_script(script)
         opened.goto(server.url + "/")
         opened.fill("#key", key)
         opened.wait_for_function("document.getElementById('camera-status').textContent !== 'Starting the camera…'")
@@ -141,14 +143,22 @@ def test_a_stranger_is_answered_unknown(open_page):
     assert page.get_attribute("#login-verdict", "class") == "unknown"
 
 
+NO_MEDIA_DEVICES = "Object.defineProperty(navigator, 'mediaDevices', {value: undefined})"
+
+
 @pytest.mark.parametrize(
-    "args, permissions",
-    [([], None), (["--use-fake-device-for-media-stream"], [])],
-    ids=["no-camera", "permission-refused"],
+    "args, script, why",
+    [
+        ([], None, "none found"),
+        (["--use-fake-device-for-media-stream"], None, "permission refused"),
+        (CAMERA, NO_MEDIA_DEVICES, "this browser offers none here"),
+    ],
+    ids=["no-camera", "permission-refused", "no-media-devices"],
 )
-def test_without_a_camera_a_chosen_photo_logs_in(open_page, args, permissions):
-    page = open_page(None, args, permissions)
-    assert page.text_content("#camera-status").startswith("No camera") and page.is_visible("#photo")
+def test_without_a_camera_a_chosen_photo_logs_in(open_page, args, script, why):
+    page = open_page(None, args, script)
+    assert page.text_content("#camera-status") == f"No camera ({why}): choose a photo instead."
+    assert page.is_hidden("#camera") and page.is_visible("#photo")
     page.set_input_files("#photo", str(frames("live", ENROLLED)[5]))
     for button in ("#login-name", "#login-face"):
         verdict = press(page, button, "ming")
