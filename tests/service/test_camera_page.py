@@ -7,7 +7,6 @@ The frames are NUAA's (../shared/data/liveness-nuaa-dev: live and printed-photo 
 people, 640x480); each Chromium launch has one fake camera, so each scenario has its own browser.
 """
 
-import importlib.util
 import re
 
 import cv2
@@ -16,11 +15,14 @@ import pytest
 
 import siamese
 from tests.conftest import SHARED_DATA
-from tests.service.conftest import Server, keys_create
+from tests.service.conftest import Server, keys_create, request
 from tests.service.test_page import CHROMIUM, FLAGS
 
 NUAA = SHARED_DATA / "liveness-nuaa-dev"
-ENROLLED, CAMERA_USER, STRANGER = "0003", "0001", "0004"  # NUAA subjects: ming (enrolled here), ann, a stranger
+ENROLLED, CAMERA_USER = "0003", "0001"  # NUAA subjects: ming (enrolled by the fixture), ann (from the camera)
+# NUAA's subject 0005, never enrolled, in frames at 0.61 from ming: under the pair threshold (0.64), so
+# named ming by it, but farther than the open-set threshold of a gallery this small.
+STRANGER = [NUAA / "live" / "0005" / f"0005_00_00_02_{frame}.jpg" for frame in (290, 174)]
 # Printed photos of ming that the shipped detector refuses by a wide margin (scores under 0.01): this
 # tests the page, not the detector, whose rates over every frame are in docs/benchmarks.md.
 PRINTED = [NUAA / "spoof" / ENROLLED / f"0003_01_01_02_{frame}.jpg" for frame in (136, 245)]
@@ -28,9 +30,6 @@ CAMERA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"
 SCORE = r"0\.\d\d"
 LIVENESS = rf"liveness {SCORE}"
 needs_liveness = pytest.mark.skipif(not hasattr(siamese, "liveness"), reason="this build has no liveness check")
-needs_open_set = pytest.mark.skipif(
-    importlib.util.find_spec("siamese.open_set") is None, reason="this build names strangers at the pair threshold"
-)
 
 
 def frames(kind: str, subject: str) -> list:
@@ -99,6 +98,14 @@ def open_page(driver, faces_service, tmp_path):
         browser.close()
 
 
+@pytest.fixture
+def forget_ann(faces_service):
+    """After the test, ann (enrolled from the camera) is forgotten: the other tests see ming alone."""
+    yield
+    server, key = faces_service
+    request(server.url + "/identities/ann", "DELETE", key=key)
+
+
 def press(page, button: str, name: str = "") -> str:
     """Click a log-in button with `name` typed and return the verdict once the answer is in."""
     page.fill("#name", name)
@@ -117,7 +124,7 @@ def sent(page) -> list:
 
 
 @needs_liveness
-def test_a_live_face_enrols_from_the_camera_then_logs_in_by_name_and_by_face(open_page):
+def test_a_live_face_enrols_from_the_camera_then_logs_in_by_name_and_by_face(open_page, forget_ann):
     page = open_page(frames("live", CAMERA_USER)[:4])
     assert page.text_content("#camera-status").startswith("Camera on") and page.is_hidden("#no-camera")
     assert re.fullmatch(
@@ -141,9 +148,10 @@ def test_a_printed_photo_of_an_enrolled_person_is_refused_as_an_attack(open_page
 
 
 @needs_liveness
-@needs_open_set
 def test_a_stranger_is_answered_unknown(open_page):
-    page = open_page(frames("live", STRANGER)[:2])
+    if getattr(siamese.load_model("faces"), "open_set", None) is None:
+        pytest.skip("the shipped faces model has no open-set point: it names strangers at the pair threshold")
+    page = open_page(STRANGER)
     verdict = press(page, "#login-face")
     assert re.fullmatch(rf"unknown — not enrolled \(distance 0\.\d\d, threshold 0\.\d\d, {LIVENESS}\)", verdict), (
         verdict
