@@ -34,7 +34,7 @@ import numpy as np
 FILES = {"near": "2.7_80x80_MiniFASNetV2.pth", "far": "4_0_0_80x80_MiniFASNetV1SE.pth"}
 NAMES = {"near": "minifasnet_v2", "far": "minifasnet_v1se"}
 SCALES = (2.7, 4.0)
-THRESHOLD = 0.5  # live when the mean probability of "real" is at least this (see models/README.md)
+THRESHOLD = 0.4  # live when the mean probability of "real" is at least this (see models/README.md)
 _DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16, "LongStorage": np.int64}
 
 

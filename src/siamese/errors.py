@@ -21,6 +21,14 @@ class NoFaceError(ImageError):
     """A face model was given an image in which no face is found (pass detect=False for face chips)."""
 
 
+class PresentationAttackError(ImageError):
+    """A liveness check judged the image a presentation attack (a printed photo, a screen), not a live face."""
+
+
+class ReferenceQualityError(ImageError):
+    """An image refused as an enrolment reference: several faces of similar size, or a face too small to trust."""
+
+
 class DatasetError(SiameseError):
     """A dataset folder, archive or pairs file cannot be used for training or evaluation."""
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from siamese import __version__
+from siamese.cli.liveness_arguments import add_liveness, attack_options, liveness_options, serve_options
 from siamese.cli.options import add_command, class_pattern_option, gallery_argument, parse_filters
 from siamese.cli.train_arguments import add_train
 from siamese.registry import (
@@ -78,6 +79,7 @@ def _add_verify(commands) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON (with the faces found)")
     _detect_option(parser)
     _engine_option(parser)
+    liveness_options(parser)
 
 
 def _add_embed(commands) -> None:
@@ -203,6 +205,7 @@ def _add_evaluate(commands) -> None:
         help="folder for pictures, metrics.json and report.md (default: results/MODEL_NAME/evaluation)",
     )
     _detect_option(parser)
+    attack_options(parser)
 
 
 def _add_calibrate(commands) -> None:
@@ -242,6 +245,7 @@ def _add_calibrate(commands) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the pair draw and bootstrap (default 0)")
     _detect_option(parser)
+    attack_options(parser, calibrating=True)
 
 
 def _add_ensemble(commands) -> None:
@@ -283,6 +287,7 @@ def _add_enroll(commands) -> None:
         "--model", help="for a new gallery: " + MODEL_HELP + "; for an existing one it must be its model"
     )
     _detect_option(parser)
+    liveness_options(parser)
 
 
 def _add_identify(commands) -> None:
@@ -293,6 +298,7 @@ def _add_identify(commands) -> None:
     parser.add_argument("--threshold", type=float, help="override the model's calibrated threshold")
     parser.add_argument("--json", action="store_true", help="print the result as JSON (with the faces found)")
     _detect_option(parser)
+    liveness_options(parser)
 
 
 def _add_forget(commands) -> None:
@@ -348,6 +354,7 @@ def _add_serve(commands) -> None:
         "--rate", help="each API key's rate limit, e.g. 60/minute (429 with Retry-After above it; per worker process)"
     )
     parser.add_argument("--access-log", metavar="FILE", help="append one line per request to FILE ('-': stderr)")
+    serve_options(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -368,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_gallery,
         _add_keys,
         _add_serve,
+        add_liveness,
     ):
         add(commands)
     return parser

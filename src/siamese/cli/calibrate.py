@@ -17,6 +17,10 @@ from __future__ import annotations
 
 
 def run(args) -> int:
+    if args.attacks is not None:  # a liveness model's threshold, for a target APCER
+        from siamese.cli.liveness import calibrate_attacks
+
+        return calibrate_attacks(args)
     import siamese
     from siamese.cli.faces import batch_embed, say_faceless
     from siamese.evaluation import ForgeryPairs, format_table, read_pair_source, verification_metrics

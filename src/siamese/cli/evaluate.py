@@ -27,6 +27,10 @@ def run(args) -> int:
     from siamese import evaluation as ev
     from siamese.data import load_dataset, read_pairs_file
 
+    if args.attacks is not None:  # a liveness model on live frames and attacks
+        from siamese.cli.liveness import evaluate_attacks
+
+        return evaluate_attacks(args)
     if args.data is None and args.pairs is None and args.runs is None:
         raise SiameseError("nothing to evaluate: give DATA, --pairs FILE.csv or --runs all_runs.zip")
     if args.identification and args.data is None:

@@ -26,7 +26,15 @@ def _config(args):
         RateLimit(args.rate)  # a bad rate is refused here, before any worker starts
     limits = Limits(max_request_bytes=int(args.max_request_mb * 1024 * 1024), max_pixels=args.max_pixels)
     gallery = getattr(args.gallery, "url", str(args.gallery))  # the workers connect with the password, if any
-    return ServiceConfig(gallery=gallery, model=args.model, limits=limits, rate=args.rate, access_log=args.access_log)
+    return ServiceConfig(
+        gallery=gallery,
+        model=args.model,
+        limits=limits,
+        rate=args.rate,
+        access_log=args.access_log,
+        liveness=args.liveness,
+        liveness_model=args.liveness_model,
+    )
 
 
 def run(args) -> int:
@@ -35,6 +43,7 @@ def run(args) -> int:
     from siamese.gallery import Gallery
     from siamese.service import KeyStore
     from siamese.service.factory import CONFIG_VARIABLE, open_service
+    from siamese.service.liveness import default_mode
 
     config = _config(args)
     threads = args.threads or (max(1, (os.cpu_count() or 1) // args.workers) if args.workers > 1 else None)
@@ -43,9 +52,10 @@ def run(args) -> int:
     gallery = Gallery.open_or_create(args.gallery, args.model)
     keys = KeyStore(args.gallery)
     processes = "" if args.workers == 1 else f", {args.workers} workers of {threads} ONNX threads"
+    liveness = config.liveness or default_mode(gallery)
     print(
         f"serving {args.gallery} ({len(gallery.identities())} identities, model {gallery.model.model_id[:12]} "
-        f"on {gallery.model.engine}{processes}) at http://{args.host}:{args.port}/",
+        f"on {gallery.model.engine}{processes}, liveness {liveness}) at http://{args.host}:{args.port}/",
         flush=True,
     )
     if not keys.list():

@@ -28,6 +28,7 @@ from siamese.data.faces import FaceLog
 from siamese.errors import ConfigError, GalleryError, UnknownIdentityError
 from siamese.gallery.index import Index
 from siamese.gallery.location import PostgresLocation, gallery_location
+from siamese.gallery.quality import embed_references
 from siamese.gallery.store import Store
 from siamese.gallery.stores import create_store, open_store, store_exists
 from siamese.inference import SiameseModel, lasting_name, load_model
@@ -168,15 +169,18 @@ class Gallery:
         self.index.save(self.index_path)
         self._unsaved = False
 
-    def enroll(self, name: str, images, *, detect: bool = True, faces: FaceLog | None = None) -> int:
+    def enroll(self, name: str, images, *, detect: bool = True, faces: FaceLog | None = None, liveness=None) -> int:
         """Store the embeddings of `images` (paths or arrays) under `name`; returns how many.
 
-        `detect`, `faces`: as in `SiameseModel.embed` (a face model's crop; images without a face).
+        `detect`, `faces`: as in `SiameseModel.embed` (a face model's crop). A face model's
+        references are checked first (`siamese.gallery.quality`): one face, large enough, and
+        live when a `liveness` model (`siamese.inference.liveness.load_liveness()`) is given.
 
         The database has them at once, for every process; the index file is rewritten when the
         gallery is closed (meanwhile other processes extend the index they load from the database).
         """
-        embeddings = self.model.embed(images, detect=detect, faces=faces)  # every image read before anything is written
+        # every image read and checked before anything is written
+        embeddings = embed_references(self.model, images, detect=detect, faces=faces, liveness=liveness)
         index = None if self.store.searches else self._fresh_index()
         ids, before = self.store.add(_check_name(name), embeddings)
         # nobody else wrote since the index was brought up: extend it

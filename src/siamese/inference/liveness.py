@@ -17,6 +17,7 @@ Runs on ONNX Runtime alone: no Keras, no TensorFlow.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import json
@@ -29,7 +30,7 @@ import numpy as np
 from siamese.data.faces import find_faces
 from siamese.data.images import image_array
 from siamese.data.named import image_name
-from siamese.errors import ConfigError, ModelFileError, NoFaceError
+from siamese.errors import ConfigError, ModelFileError, NoFaceError, PresentationAttackError
 from siamese.registry import LIVENESS_MODELS
 from siamese.shipped import shipped_path
 
@@ -145,6 +146,23 @@ class LivenessModel:
         box = tuple(int(v) for v in faces[0].box)
         score = float(self.probabilities(self.crops(image, box))[0, :, self.real_class].mean())
         return Liveness(live=bool(score >= threshold), score=score, box=box, threshold=threshold)
+
+    def with_threshold(self, threshold) -> LivenessModel:
+        """This model deciding at `threshold` instead (the same session; this one is unchanged)."""
+        twin = copy.copy(self)
+        twin.threshold = check_threshold(threshold)
+        return twin
+
+    def require_live(self, frame, *, threshold: float | None = None, name: str | None = None) -> Liveness:
+        """The verdict on `frame`, or a one-line `PresentationAttackError` naming it and its score when it is an attack."""
+        name = name or image_name(0, frame)
+        result = self.check(frame, threshold=threshold, name=name)
+        if not result.live:
+            raise PresentationAttackError(
+                f"{name}: a presentation attack, not a live face (liveness score {result.score:.4f}, "
+                f"threshold {result.threshold:.4f})"
+            )
+        return result
 
     def save(self, path: str | os.PathLike, *, threshold: float) -> Path:
         """A copy of this model at `path` whose stored threshold is `threshold` (the shipped file is never changed)."""

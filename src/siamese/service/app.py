@@ -42,6 +42,7 @@ from siamese.service.access import AccessLog
 from siamese.service.census import Census
 from siamese.service.keys import Key, KeyStore
 from siamese.service.limits import BodyLimit, Limits, Refused
+from siamese.service.liveness import LivenessGate, with_liveness
 from siamese.service.rate import RateLimit
 from siamese.service.turns import TurnLock
 
@@ -190,6 +191,7 @@ def create_app(
     rate: str | None = None,
     metrics: bool | None = None,
     lifespan=None,
+    liveness: LivenessGate = LivenessGate("off"),
 ) -> FastAPI:
     """The FastAPI application over an opened gallery (its model answers) and its keys.
 
@@ -197,6 +199,7 @@ def create_app(
         rate: each key's rate limit ("60/minute"; `siamese.service.rate`), default none.
         metrics: `/metrics` for Prometheus; default: when `prometheus_client` is installed.
         lifespan: FastAPI's lifespan (what to open and close with the application).
+        liveness: which uploads must be live faces (`siamese.service.liveness`); default none of them.
     """
     app = FastAPI(
         title="siamese",
@@ -231,27 +234,39 @@ def create_app(
         name: str | None = Form(None),
         rule: str = Form("mean"),
         threshold: float | None = Form(None),
+        asked: bool | None = Form(None, alias="liveness"),
         key: Key = Depends(caller),
     ):
         if (image2 is None) == (name is None):
             raise SiameseError("verify takes image1 with either image2 or name (a claimed identity), not both")
         second = None if image2 is None else image_of(image2, "image2")
-        return _verify_answer(gallery, lock, image_of(image1, "image1"), second, name, rule, threshold)
+        first, checked = liveness.query(image_of(image1, "image1"), asked)  # not image2: a document's photo?
+        return with_liveness(_verify_answer(gallery, lock, first, second, name, rule, threshold), checked)
 
     @app.post("/identify", tags=["gallery"], responses=_refusals(400, 401, 413, 415, 422, 429))
-    def identify(image: UploadFile = File(...), top: int = Form(5), key: Key = Depends(caller)):
-        query = image_of(image, "image")
+    def identify(
+        image: UploadFile = File(...),
+        top: int = Form(5),
+        asked: bool | None = Form(None, alias="liveness"),
+        key: Key = Depends(caller),
+    ):
+        query, checked = liveness.query(image_of(image, "image"), asked)
         with lock:
             result = gallery.identify(query, top=max(1, min(top, 100)))
-        return dataclasses.asdict(result)
+        return with_liveness(dataclasses.asdict(result), checked)
 
     @app.post("/enroll", tags=["gallery"], responses=_refusals(400, 401, 403, 413, 415, 422, 429))
-    def enroll(name: str = Form(...), image: list[UploadFile] = File(...), key: Key = Depends(writer)):
-        images = [image_of(upload, "image") for upload in image]
+    def enroll(
+        name: str = Form(...),
+        image: list[UploadFile] = File(...),
+        asked: bool | None = Form(None, alias="liveness"),
+        key: Key = Depends(writer),
+    ):
+        images, checked = liveness.references([image_of(upload, "image") for upload in image], asked)
         with lock:
             count = gallery.enroll(name, images)
         census.stale()
-        return {"name": name, "embeddings": count, "model_id": model.model_id}
+        return with_liveness({"name": name, "embeddings": count, "model_id": model.model_id}, checked)
 
     @app.delete("/identities/{name}", tags=["gallery"], responses=_refusals(401, 403, 404, 422, 429))
     def forget(name: str, key: Key = Depends(writer)):

@@ -22,6 +22,7 @@ from siamese.gallery import Gallery
 from siamese.service.app import create_app
 from siamese.service.keys import KeyStore
 from siamese.service.limits import Limits
+from siamese.service.liveness import LivenessGate
 
 CONFIG_VARIABLE = "SIAMESE_SERVICE_CONFIG"
 
@@ -29,13 +30,17 @@ CONFIG_VARIABLE = "SIAMESE_SERVICE_CONFIG"
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ServiceConfig:
     """Args: gallery: its address; model: for a new gallery; limits: what uploads may be;
-    rate: each key's rate ("60/minute"); access_log: a file to append to, "-" for stderr, or None."""
+    rate: each key's rate ("60/minute"); access_log: a file to append to, "-" for stderr, or None;
+    liveness: "required", "optional" or "off" (None: required for a face model's gallery, else off;
+    `siamese.service.liveness`); liveness_model: a calibrated copy of the liveness model, or None."""
 
     gallery: str
     model: str | None = None
     limits: Limits = Limits()
     rate: str | None = None
     access_log: str | None = None
+    liveness: str | None = None
+    liveness_model: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -72,7 +77,8 @@ def open_service(config: ServiceConfig, gallery: Gallery | None = None):
             gallery.close()
             keys.close()
 
-    return create_app(gallery, keys, config.limits, rate=config.rate, lifespan=lifespan)
+    gate = LivenessGate.for_gallery(gallery, config.liveness, config.liveness_model)
+    return create_app(gallery, keys, config.limits, rate=config.rate, lifespan=lifespan, liveness=gate)
 
 
 def app_from_environment():
