@@ -16,21 +16,28 @@ these test strangers (chosen on the test people: not a usable rule, a ceiling).
 
 **Protocol.** `celeba-faces-dev` split by person as `benchmarks/faces.py` splits it (SHA-256
 of "<seed>:<id>", halves): the calibrator is fitted on the 477 calibration people (one photo
-of each enrolled, seeded; every photo a stranger to the others); every figure is on the 478
-test people. The test people are cut into five folds; in turn each fold's people are the
-strangers (every photo of theirs a query) and the other four folds' people are enrolled
-(one photo each, seeded; their other photos are the known queries); counts are pooled over
-the five turns, so every test photo is a stranger query once. Sizes: 100 (100 of the
-enrolled people drawn), all of them (about 382), and 1,000 and 100,000 where the gallery
-holds the real enrolled people plus synthetic ones: embeddings drawn from a normal
-distribution with the mean and covariance of the enrolled photos' embeddings (the real
-people of that turn; never a stranger's), one per synthetic person. Rank-1: a known query's
-nearest is its own person; FNIR: known queries not named right; FPIR: strangers named.
-`--synthetic-check` also scores the real-size gallery made of synthetic people only, to see
-how a synthetic person compares with a real one as a distractor.
+of each enrolled, seeded; every photo a stranger to the others); every query and every
+enrolled person measured is one of the 478 test people. The test people are cut into five
+folds; in turn each fold's people are the strangers (every photo of theirs a query) and the
+other four folds' people are enrolled (one photo each, seeded; their other photos are the
+known queries); counts are pooled over the five turns, so every test photo is a stranger
+query once. Sizes: 100 (100 of the enrolled test people drawn), all of them (about 382), and
+1,000 and 100,000, where distractors fill the gallery beside the 382: first one photo of
+each calibration person (real people, never measured), then morphs a x + (1 - a) y of two
+photos of two different calibration people (a uniform in [0.3, 0.7]). Rank-1: a known
+query's nearest is its own person; FNIR: known queries not named right; FPIR: strangers
+named. The synthetic check scores every test photo as a stranger against one photo of each
+calibration person and against as many morphs: how near a morph comes to a stranger
+compared with a real person.
 
     python benchmarks/open_set.py                 # the whole protocol
     python benchmarks/open_set.py --largest 10000 # a quicker run
+    python benchmarks/open_set.py --halves        # also: fitted on half the calibration people, measured on the other
+    python benchmarks/open_set.py --ship models/faces.keras   # store the fitted point in the model
+
+`--ship` writes the runner-up point fitted on the calibration people into the model (both
+files), as `siamese calibrate MODEL CALIBRATION_PEOPLE/ --objective fpir` does on a folder
+of those people (here from the cached embeddings, and with the people in the split's order).
 
 Embeddings are cached in `results/cache/` (a rerun reads them); results go to
 `results/benchmarks/open_set.json`. Without `../shared/data/celeba-faces-dev` it says so and exits 0.
@@ -52,7 +59,7 @@ from application_data import DATA, REPO  # noqa: E402
 from faces import CELEBA, celeba_people  # noqa: E402
 
 FOLDS, TARGET, WEIGHTS = 5, 0.01, np.round(np.arange(0.0, 1.01, 0.1), 2)
-BLOCK = 20_000  # synthetic people scored at a time
+BLOCK = 4_000  # distractors scored at a time
 
 
 def celeba_embeddings(data: Path, model, cache: Path) -> dict:
@@ -94,14 +101,16 @@ def nearest_two(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     return best
 
 
-def calibrate(found: dict, people: list, seed: int) -> dict:
+def calibrate(found: dict, people: list, seed: int, confidence: float) -> dict:
     from siamese.training import OpenSetCalibrator, enrol_one_each
 
     embeddings, labels = stack(found, people)
     enrolled = enrol_one_each(labels, seed=seed)
     distances = euclidean(embeddings, embeddings[enrolled])
     return {
-        rule: OpenSetCalibrator(TARGET, rule=rule, seed=seed).fit(distances, labels, labels[enrolled]).point_
+        rule: OpenSetCalibrator(TARGET, rule=rule, confidence=confidence, seed=seed)
+        .fit(distances, labels, labels[enrolled])
+        .point_
         for rule in ("nearest", "best")
     }
 
@@ -115,12 +124,24 @@ nearest other person's, which decide whether it is named right).
 """
 
 
-def turn(embeddings, labels, fold_of, fold: int, size, rng) -> dict:
-    """The d1, d2 of strangers and known queries for a gallery of `size` people (real first, then
-    synthetic; None: the real ones alone)."""
+def distractors(found: dict, people: list, count: int, rng) -> np.ndarray:
+    """`count` distractor embeddings from the calibration people (none of them a test person): one
+    photo of each (as many as wanted), then morphs a x + (1 - a) y of two photos of two different
+    ones, a uniform in [0.3, 0.7]."""
+    embeddings, labels = stack(found, people)
+    real = embeddings[[rng.choice(np.flatnonzero(labels == p)) for p in rng.permutation(len(people))]][:count]
+    first, second = rng.integers(0, len(embeddings), (2, 2 * count))
+    keep = labels[first] != labels[second]  # two people: drawn twice as many pairs as needed
+    first, second = first[keep][: count - len(real)], second[keep][: count - len(real)]
+    a = rng.uniform(0.3, 0.7, len(first))[:, None]
+    return np.concatenate([real, a * embeddings[first] + (1 - a) * embeddings[second]])
+
+
+def turn(embeddings, labels, fold_of, fold: int, size, rng, nearest_extra=None) -> dict:
+    """The d1, d2 of strangers and known queries for a gallery of `size` test people (None: every
+    test person not in the fold), and of `nearest_extra` (each test photo's nearest two distractors)."""
     people = np.unique(labels[fold_of[labels] != fold])
-    size = len(people) if size is None else size
-    chosen = people if size >= len(people) else rng.choice(people, size, replace=False)
+    chosen = people if size is None else rng.choice(people, size, replace=False)
     enrolled = np.array([rng.choice(np.flatnonzero(labels == p)) for p in chosen])
     gallery, gallery_labels = embeddings[enrolled], labels[enrolled]
     strangers = np.flatnonzero(fold_of[labels] == fold)
@@ -130,13 +151,12 @@ def turn(embeddings, labels, fold_of, fold: int, size, rng) -> dict:
     own = gallery_labels[None, :] == labels[known][:, None]
     genuine = np.min(np.where(own, to_gallery, np.inf), axis=1)
     others = np.sort(np.where(own, np.inf, to_gallery), axis=1)[:, :2]
-    extra = size - len(chosen)
-    if extra > 0:  # synthetic people: the normal of the enrolled photos' embeddings
-        real = embeddings[np.isin(labels, chosen)]
-        synthetic = rng.multivariate_normal(real.mean(0), np.cov(real, rowvar=False), size=extra)
-        stranger_d = np.sort(np.concatenate([stranger_d, nearest_two(embeddings[strangers], synthetic)], 1), 1)[:, :2]
-        others = np.sort(np.concatenate([others, nearest_two(embeddings[known], synthetic)], 1), 1)[:, :2]
-    return {"stranger": stranger_d, "genuine": genuine, "others": others, "size": len(chosen) + max(extra, 0)}
+    extra = 0
+    if nearest_extra is not None:
+        extra = int(nearest_extra[1])
+        stranger_d = np.sort(np.concatenate([stranger_d, nearest_extra[0][strangers]], 1), 1)[:, :2]
+        others = np.sort(np.concatenate([others, nearest_extra[0][known]], 1), 1)[:, :2]
+    return {"stranger": stranger_d, "genuine": genuine, "others": others, "size": len(chosen) + extra}
 
 
 class Fixed:
@@ -185,27 +205,38 @@ def score(turns: list, methods: dict) -> dict:
     return result
 
 
-def synthetic_check(embeddings, labels, fold_of, methods: dict, rng) -> dict:
-    """Strangers against the real enrolled people of each turn, and against as many synthetic ones."""
+def synthetic_check(embeddings, found: dict, calibration: list, methods: dict, rng) -> dict:
+    """Every test photo as a stranger against one photo of each calibration person, and against
+    as many morphs of them: is a morph as near to a stranger as a real person is?"""
     from siamese.evaluation import proportion
 
-    rows = {"real": [], "synthetic": []}
-    for fold in range(FOLDS):
-        people = np.unique(labels[fold_of[labels] != fold])
-        enrolled = np.array([rng.choice(np.flatnonzero(labels == p)) for p in people])
-        real = embeddings[np.isin(labels, people)]
-        synthetic = rng.multivariate_normal(real.mean(0), np.cov(real, rowvar=False), size=len(people))
-        strangers = embeddings[fold_of[labels] == fold]
-        rows["real"].append((nearest_two(strangers, embeddings[enrolled]), len(people)))
-        rows["synthetic"].append((nearest_two(strangers, synthetic), len(people)))
+    real = distractors(found, calibration, len(calibration), rng)
+    morphs = distractors(found, calibration, 2 * len(calibration), rng)[len(calibration) :]
     result = {}
-    for kind, found in rows.items():
-        d = np.concatenate([f for f, _ in found])
-        result[kind] = {"stranger_d1_median": float(np.median(d[:, 0]))}
+    for kind, gallery in (("real", real), ("morphs", morphs)):
+        d = nearest_two(embeddings, gallery)
+        result[kind] = {"stranger_d1_quantiles_1_5_50": np.quantile(d[:, 0], [0.01, 0.05, 0.5]).tolist()}
         for name, point in methods.items():
-            named = np.concatenate([decide(point, f[:, 0], f[:, 1], size) for f, size in found])
+            named = decide(point, d[:, 0], d[:, 1], len(gallery))
             result[kind][name] = proportion(int(named.sum()), len(named)).to_dict()
     return result
+
+
+def halves(found: dict, calibration: list, seed: int, draws: int = 2) -> list:
+    """The point fitted on a random half of the calibration people, measured on the other half
+    (100 enrolled, and all of that half's turn): how far the FPIR of new people strays from the target."""
+    rows = []
+    for draw in range(draws):
+        order = np.random.default_rng([seed, draw]).permutation(len(calibration))
+        fit, measure = ([calibration[i] for i in part] for part in np.array_split(order, 2))
+        point = calibrate(found, fit, seed, 0.9)["best"]
+        embeddings, labels = stack(found, measure)
+        fold_of = np.random.default_rng(seed).permutation(len(measure)) % FOLDS
+        for size in (100, None):
+            rng = np.random.default_rng([seed, draw, size or 0])
+            turns = [turn(embeddings, labels, fold_of, fold, size, rng) for fold in range(FOLDS)]
+            rows.append({"draw": draw, **score(turns, {"open-set runner-up": point})})
+    return rows
 
 
 def table(results: list, names: list) -> str:
@@ -236,7 +267,12 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", type=Path, default=REPO / "results" / "cache")
     parser.add_argument("--largest", type=int, default=100_000, help="the largest gallery (synthetic people added)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--confidence", type=float, default=0.9, help="the calibrator's confidence over the people")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "benchmarks" / "open_set.json")
+    parser.add_argument(
+        "--halves", action="store_true", help="also fit on half the calibration people, measure on the other"
+    )
+    parser.add_argument("--ship", type=Path, help="store the fitted point in this model (the faces model's files)")
     args = parser.parse_args(argv)
     if not (args.data / CELEBA).is_dir():
         print(f"{args.data / CELEBA}: not found; this benchmark reads ../shared/data beside the repository")
@@ -249,7 +285,15 @@ def main(argv=None) -> int:
     model = load_model("faces")
     found = celeba_embeddings(args.data, model, args.cache)
     calibration, test = celeba_people(args.data, args.seed)
-    fitted = calibrate(found, calibration, args.seed)
+    fitted = calibrate(found, calibration, args.seed, args.confidence)
+    if args.ship is not None:
+        shipped = load_model(args.ship)
+        if shipped.model_id != model.model_id:
+            raise SystemExit(f"{args.ship}: not the faces model the embeddings were made with")
+        shipped.open_set = fitted["best"].to_dict()
+        shipped.save()
+        print(f"{args.ship}: open-set point stored ({fitted['best'].rule} rule), model id {shipped.model_id[:12]}")
+        return 0
     methods = {
         "pair threshold": Fixed(model.threshold),
         "open-set nearest": fitted["nearest"],
@@ -258,14 +302,21 @@ def main(argv=None) -> int:
     embeddings, labels = stack(found, test)
     fold_of = np.random.default_rng(args.seed).permutation(len(test)) % FOLDS
     results = []
-    for size in (100, None, 1_000, args.largest):
-        rng = np.random.default_rng([args.seed, size or 0])
-        turns = [turn(embeddings, labels, fold_of, fold, size, rng) for fold in range(FOLDS)]
+    for size, extra in ((100, 0), (None, 0), (None, 1_000), (None, args.largest)):
+        rng = np.random.default_rng([args.seed, size or 0, extra])
+        nearest_extra = None
+        if extra:  # the distractors added to the test people enrolled (about 382) to make `extra` in all
+            added = extra - int(np.sum(fold_of != 0))
+            nearest_extra = (nearest_two(embeddings, distractors(found, calibration, added, rng)), added)
+        turns = [turn(embeddings, labels, fold_of, fold, size, rng, nearest_extra) for fold in range(FOLDS)]
         results.append(score(turns, methods))
         print(f"{results[-1]['sizes']}: done", flush=True)
-    results.sort(key=lambda row: row["sizes"][0])
-    check = synthetic_check(embeddings, labels, fold_of, methods, np.random.default_rng([args.seed, 1]))
+    check = synthetic_check(embeddings, found, calibration, methods, np.random.default_rng([args.seed, 1]))
     print(table(results, list(methods)))
+    crossed = halves(found, calibration, args.seed) if args.halves else []
+    for row in crossed:
+        fpir = row["open-set runner-up"]["fpir"]["value"]
+        print(f"halves, draw {row['draw']}, {row['sizes'][0]} enrolled: strangers named {fpir:.2%}")
     print("synthetic check:", check)
     report = {
         "host": host(),
@@ -273,6 +324,7 @@ def main(argv=None) -> int:
         "points": {name: point.to_dict() for name, point in methods.items()},
         "results": results,
         "synthetic_check": check,
+        "halves": crossed,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, report)
