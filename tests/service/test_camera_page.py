@@ -156,7 +156,7 @@ def test_a_stranger_is_answered_unknown(open_page):
     assert re.fullmatch(rf"unknown — not enrolled \(distance 0\.\d\d, threshold 0\.\d\d, {LIVENESS}\)", verdict), (
         verdict
     )
-    assert page.get_attribute("#login-verdict", "class") == "unknown"
+    assert page.get_attribute("#login-verdict", "class") == "unknown" and "FPIR" in page.text_content("#login-reason")
 
 
 NO_MEDIA_DEVICES = "Object.defineProperty(navigator, 'mediaDevices', {value: undefined})"
