@@ -6,8 +6,10 @@ reads `2.7_80x80_MiniFASNetV2.pth` and `4_0_0_80x80_MiniFASNetV1SE.pth` (Minivis
 Silent-Face-Anti-Spoofing, Apache-2.0), fills `siamese.model.minifasnet`'s networks with their
 weights, saves the pair as one Keras model (`build_liveness`: the 2.7x and the 4.0x crop in,
 each network's softmax out) and exports it to ONNX beside it (`liveness.onnx`, checked against
-Keras to 1e-4 on random crops before it is written), with the decision threshold and the
-crop settings in the ONNX file's metadata (`siamese.inference.liveness.METADATA_KEY`).
+Keras to 1e-4 on random crops, else removed), with the decision threshold and the crop
+settings in the ONNX file's metadata (`siamese.inference.liveness.METADATA_KEY`). The export
+is Keras's own (`model.export(format="onnx")`, through tf2onnx on TensorFlow), as `siamese
+export` makes it; `siamese export` itself takes a Siamese network's tower, not this pair.
 
 The files are PyTorch's legacy (pre-1.6) serialisation, read here without torch: a chain of
 pickles (magic number, protocol, system information, the state dict, the storages' keys),

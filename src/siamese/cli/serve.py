@@ -24,6 +24,10 @@ def _config(args):
         raise ConfigError(f"--threads must be at least 1, got {args.threads}")
     if args.rate:
         RateLimit(args.rate)  # a bad rate is refused here, before any worker starts
+    if args.liveness_model is not None and args.liveness != "off":
+        from siamese.inference.liveness import load_liveness
+
+        load_liveness(args.liveness_model)  # a missing or foreign liveness model too
     limits = Limits(max_request_bytes=int(args.max_request_mb * 1024 * 1024), max_pixels=args.max_pixels)
     gallery = getattr(args.gallery, "url", str(args.gallery))  # the workers connect with the password, if any
     return ServiceConfig(

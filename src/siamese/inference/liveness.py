@@ -196,7 +196,10 @@ def _cached(path: str) -> LivenessModel:
 
 def load_liveness(model: str | os.PathLike | None = None) -> LivenessModel:
     """The liveness model `model` (default the shipped one), loaded once per process."""
-    return _cached(str(liveness_path(model).resolve()))
+    path = liveness_path(model)
+    if not path.is_file():  # said as the user wrote it
+        raise ModelFileError(f"{path}: no such liveness model")
+    return _cached(str(path.resolve()))
 
 
 def check_liveness(frame, *, threshold: float | None = None, model: str | os.PathLike | None = None) -> Liveness:
