@@ -1,6 +1,8 @@
 """The open-set point's maths against brute force: strangers drawn from a known population,
 each with its own impostor distances, and galleries of N drawn for each of them."""
 
+import json
+
 import numpy as np
 import pytest
 from scipy.special import ndtri
@@ -105,3 +107,31 @@ def test_bad_values_are_refused_in_one_line():
         OpenSetPoint.from_dict({"target_fpir": 0.01, "sizes": [10, 5], "thresholds": [0.5, 0.4]})
     with pytest.raises(ModelFileError, match="the runner-up rule needs its weights"):
         OpenSetPoint.from_dict({"rule": "runner-up", "target_fpir": 0.01, "sizes": [10], "thresholds": [0.5]})
+
+
+def test_the_nearest_two_of_a_gallery_drawn_without_replacement_are_exact():
+    from siamese.training.open_set_calibration import _nearest_rank
+
+    rng = np.random.default_rng(0)
+    count, drawn, draws = 20, 5, 100_000
+    first = _nearest_rank(np.full(draws, count), drawn, rng.random(draws))
+    second = first + 1 + _nearest_rank(count - first - 1, drawn - 1, rng.random(draws))
+    brute = np.sort(np.argsort(rng.random((draws, count)), axis=1)[:, :drawn], axis=1)[:, :2]  # N of 20, drawn
+    for found, expected in ((first, brute[:, 0]), (second, brute[:, 1])):
+        assert np.abs(np.bincount(found, minlength=count) - np.bincount(expected, minlength=count)).max() / draws < 0.01
+    assert np.all(_nearest_rank(np.full(5, count), count, rng.random(5)) == 0)  # all drawn: the nearest is there
+
+
+def test_the_point_travels_in_an_exports_metadata():
+    from siamese.inference.metadata import ExportMetadata
+
+    point = OpenSetPoint(0.01, (10, 100), (0.3, 0.2), weights=(0.5, 0.6), nearest=(0.5, 0.4), people=40, fitted=39)
+    metadata = ExportMetadata(
+        preprocessing={}, threshold=0.6, distance_spec={"name": "euclidean"}, embedding_dim=128,
+        source_file="m.keras", source_sha256="ab", open_set=point.to_dict(),
+    )  # fmt: skip
+    read = ExportMetadata.from_json(metadata.to_json(), name="m.onnx")
+    assert OpenSetPoint.from_dict(read.open_set) == point
+    older = json.loads(metadata.to_json())
+    del older["open_set"]  # an export made before open-set points
+    assert ExportMetadata.from_json(json.dumps(older), name="m.onnx").open_set is None

@@ -39,8 +39,8 @@ class OpenSetCalibrator:
         rule: "best" (at each size the runner-up rule's weight that misses fewest enrolled, 0 included),
             "nearest" or "runner-up".
         confidence: each threshold names at most `target_fpir` of strangers with this confidence
-            over the choice of people (its lower percentile over resamples of them), not just on
-            them: new people are not the people fitted on. 0: on them.
+            over resamples of the people as strangers (its lower percentile over them), not just
+            of these people: new strangers are not the people fitted on. 0: of these people.
         seed: seed of the drawn galleries.
     """
 
