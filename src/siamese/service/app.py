@@ -2,7 +2,7 @@
 
     GET  /health               no key    the model's id, the gallery's size, this worker's pid
     GET  /metrics              no key    Prometheus metrics (`siamese.service.metrics`)
-    GET  /                     no key    a page to try it from a browser
+    GET  /                     no key    a page to try it from a browser: images, or a camera log-in
     GET  /docs, /openapi.json  no key    the API, documented
     POST /verify               any key   multipart image1, image2 -> distance, same, threshold
                                          or image1, name (+ rule, threshold) -> the same, against
