@@ -66,6 +66,19 @@ def test_beyond_the_people_fitted_the_nearest_rule_is_extrapolated_and_stays_nea
     assert "extrapolated beyond the 399 fitted" in point.reason(size)
 
 
+@pytest.mark.parametrize("size", [1_000, 100_000])
+def test_beyond_the_people_fitted_the_runner_up_rule_names_no_more_than_the_nearest_rule(fitted, size):
+    point = fitted["runner-up"].point_
+    rng = np.random.default_rng(size)
+    d1, d2 = _nearest_two(rng, *_strangers(rng, 4_000), size)
+    named = np.array([first <= point.threshold(size, second) for first, second in zip(d1, d2)])
+    assert np.all(named <= (d1 <= point.threshold(size)))  # never above the nearest rule's bound
+    assert named.mean() < 0.02
+    assert "at most the nearest rule's" in point.reason(size, float(d2[0]))
+    inside = OpenSetPoint(0.01, (10, 1_000), (0.1, 0.2), weights=(0.5, 0.7), nearest=(0.3, 0.2), fitted=1_000)
+    assert inside.threshold(100, 0.5) == pytest.approx(0.15 + 0.6 * 0.5)  # within the fitted sizes: uncapped
+
+
 def test_more_enrolled_means_a_stricter_nearest_threshold_and_the_formula(fitted):
     assert np.all(np.diff(fitted["nearest"].point_.thresholds) <= 0)
     # with 90% confidence over the choice of people (the default): stricter at every size fitted
