@@ -207,7 +207,9 @@ def _add_evaluate(commands) -> None:
 
 def _add_calibrate(commands) -> None:
     parser = add_command(
-        commands, "calibrate", "choose the model's threshold on validation pairs and store it in the model file"
+        commands,
+        "calibrate",
+        "choose the model's threshold on validation pairs (or its open-set point on people) and store it in the model file",
     )
     parser.add_argument("model", type=Path, help="model file (.keras); the threshold is written back into it")
     parser.add_argument(
@@ -218,12 +220,19 @@ def _add_calibrate(commands) -> None:
     )
     parser.add_argument(
         "--objective",
-        choices=OBJECTIVES,
+        choices=[*OBJECTIVES, "fpir"],
         default="accuracy",
-        help="best balanced accuracy, equal error rate, or a target false-accept rate (default accuracy)",
+        help="best balanced accuracy, equal error rate, or a target false-accept rate (default accuracy); "
+        "fpir: the open-set point galleries identify with, on DATA's person folders (--target-fpir)",
     )
     parser.add_argument(
         "--target-far", type=float, default=1e-3, help="false-accept rate for --objective far (default 0.001)"
+    )
+    parser.add_argument(
+        "--target-fpir",
+        type=float,
+        default=0.01,
+        help="for --objective fpir: the share of strangers named with someone's name, at every gallery size (default 0.01)",
     )
     parser.add_argument(
         "--test", type=Path, help="test pairs (CSV, or folder / .zip): report what the new threshold gives there"

@@ -23,7 +23,7 @@ def run(args) -> int:
         print(json.dumps(answer))
         return 0
     nearest = "no one enrolled" if result.distance is None else f"distance {result.distance:.4f}"
-    print(f"{result.name} ({nearest}, threshold {result.threshold:.4f})")
+    print(f"{result.name} ({nearest}, threshold {result.threshold:.4f}: {result.reason})")
     for rank, candidate in enumerate(result.candidates, start=1):
         print(f"  {rank}. {candidate.name}  {candidate.distance:.4f}")
     return 0

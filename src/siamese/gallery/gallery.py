@@ -11,7 +11,8 @@ A path is an SQLite file searched by a FAISS index kept beside it (`siamese.gall
 `siamese.gallery.index`); a postgresql:// URL is a database shared by many processes, which
 searches itself (`siamese.gallery.postgres`). Only embeddings are stored, never images,
 each with the model that made it; a gallery answers only with its own model (a model trained again is another model). The decision is
-the model's threshold: a stranger is answered "unknown", not with the nearest name.
+the model's open-set point for the gallery's size where it was calibrated for one, else its
+pair threshold (`siamese.open_set`): a stranger is answered "unknown", not with the nearest name.
 Built on the public inference API, so the ONNX path stays free of TensorFlow.
 """
 
@@ -30,6 +31,7 @@ from siamese.gallery.location import PostgresLocation, gallery_location
 from siamese.gallery.store import Store
 from siamese.gallery.stores import create_store, open_store, store_exists
 from siamese.inference import SiameseModel, lasting_name, load_model
+from siamese.open_set import operating_point
 
 UNKNOWN = "unknown"
 
@@ -43,7 +45,8 @@ class Candidate:
 @dataclasses.dataclass(frozen=True)
 class Identification:
     """Who it is: `name` (or "unknown" when even the nearest is farther than the threshold),
-    the nearest identity's distance, and the `top` nearest identities, nearest first."""
+    the nearest identity's distance, and the `top` nearest identities, nearest first;
+    `reason` says where the threshold came from (`siamese.open_set.operating_point`)."""
 
     name: str
     distance: float | None
@@ -51,6 +54,7 @@ class Identification:
     threshold: float
     candidates: tuple
     model_id: str
+    reason: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,12 +194,12 @@ class Gallery:
         detect: bool = True,
         faces: FaceLog | None = None,
     ) -> Identification:
-        """The nearest identities to `image` and the decision at the model's threshold (or `threshold`);
+        """The nearest identities to `image` and the decision at `threshold`, else the model's
+        open-set threshold for the gallery's size, else its pair threshold (`siamese.open_set`);
         `detect`, `faces`: as in `SiameseModel.embed`."""
         if top < 1:
             raise ConfigError(f"top must be at least 1, got {top}")
-        threshold = self.model.threshold if threshold is None else float(threshold)
-        if threshold is None:
+        if threshold is None and self.model.threshold is None and self.model.open_set is None:
             raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
         query = self.model.embed(image, detect=detect, faces=faces)
         distances, ids = self._search(query, max(8 * top, 64))
@@ -204,17 +208,34 @@ class Gallery:
             name = names.get(int(row))
             if name is not None and name not in best:
                 best[name] = float(distance)
-        candidates = tuple(Candidate(name, d) for name, d in sorted(best.items(), key=lambda kv: kv[1])[:top])
+        ranked = sorted(best.items(), key=lambda kv: kv[1])
+        candidates = tuple(Candidate(name, d) for name, d in ranked[:top])
         nearest = candidates[0] if candidates else None
-        known = nearest is not None and nearest.distance <= threshold
+        point = operating_point(
+            self._size(),
+            open_set=self.model.open_set,
+            pair_threshold=self.model.threshold,
+            given=threshold,
+            runner_up=ranked[1][1] if len(ranked) > 1 else None,
+            name=str(self.model.path),
+        )
+        known = nearest is not None and nearest.distance <= point.threshold
         return Identification(
             name=nearest.name if known else UNKNOWN,
             distance=nearest.distance if nearest else None,
             known=known,
-            threshold=threshold,
+            threshold=point.threshold,
             candidates=candidates,
             model_id=self.model.model_id,
+            reason=point.reason,
         )
+
+    def _size(self) -> int:
+        """Enrolled embeddings (as the last search saw them): each one more chance for a stranger
+        to fall near someone."""
+        if self.index is not None:
+            return self.index.size
+        return sum(count for _, count in self.store.identities())
 
     def verify_claim(
         self,

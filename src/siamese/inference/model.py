@@ -85,6 +85,16 @@ class SiameseModel:
         self._engine.threshold = value
 
     @property
+    def open_set(self) -> dict | None:
+        """The open-set operating point galleries identify with (dict form of
+        `siamese.open_set.OpenSetPoint`), or None where the model was not calibrated for it."""
+        return self._engine.open_set
+
+    @open_set.setter
+    def open_set(self, value: dict | None) -> None:
+        self._engine.open_set = value
+
+    @property
     def embedding_dim(self) -> int:
         return self._engine.embedding_dim
 
@@ -156,7 +166,7 @@ class SiameseModel:
         return Verification(distance=distance, same=bool(distance <= threshold), threshold=threshold)
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
-        """Write the model (threshold included) atomically, by default back where it came from.
+        """Write the model (threshold and open-set point included) atomically, by default back where it came from.
 
         A .keras target is written from the Keras network (loaded for the purpose when the
         ONNX engine runs); an export beside it that was up to date is kept so, its metadata
@@ -170,14 +180,16 @@ class SiameseModel:
         beside = target.with_suffix(".onnx")
         current = target.is_file() and beside.is_file() and _export_is_current(target, beside)
         network = self._keras_network_for(target)
-        network.threshold = self.threshold
+        network.threshold, network.open_set = self.threshold, self.open_set
         from siamese.model.saving import save_network
 
         save_network(network, target)
         if current:
             from siamese.inference.metadata import read_onnx_metadata, write_onnx_metadata
 
-            metadata = read_onnx_metadata(beside).replace(threshold=self.threshold, source_sha256=file_sha256(target))
+            metadata = read_onnx_metadata(beside).replace(
+                threshold=self.threshold, open_set=self.open_set, source_sha256=file_sha256(target)
+            )
             write_onnx_metadata(beside, beside, metadata)
             if self._engine.name == "onnx" and self._engine.path == beside:
                 self._engine.metadata = metadata
