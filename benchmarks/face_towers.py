@@ -8,8 +8,9 @@ largest face is cut twice from the same landmarks: dlib's 150x150 chip and the 1
 
 - `faces`: the shipped model (chip and mirror image averaged, not normalised, Euclidean);
 - `faces-l2`: the same descriptor scaled to unit length;
-- `mobilefacenet`: the shipped `faces-mobilefacenet` (chip and mirror image, unit length, cosine);
-- `mobilefacenet-single`: its tower on the chip alone (Keras, from the shipped file);
+- `mobilefacenet`: the shipped `faces-mobilefacenet` (unit length, cosine);
+- `mobilefacenet-mirror`: its tower on the chip and on its mirror image, summed, unit length
+  (Keras, from the shipped file: measured, not shipped);
 - `fusion`: the unit `faces-l2` and `mobilefacenet` embeddings side by side, over sqrt(2)
   (cosine: the mean of the two towers' cosine distances, what `siamese ensemble` joins).
 
@@ -65,7 +66,7 @@ STRANGER_SHARE, FPIRS, LARGEST, TIMED = 0.2, (0.01, 0.001), 1000, 40
 
 
 def embed_photos(paths: list, name: str) -> dict:
-    """{"faces", "mobilefacenet", "mobilefacenet-single": embeddings, "faceless": count}, cached by `name`."""
+    """{"faces", "mobilefacenet", "mobilefacenet-mirror": embeddings, "faceless": count}, cached by `name`."""
     cached = CACHE / f"{name}.npz"
     if cached.is_file():
         return dict(np.load(cached))
@@ -84,7 +85,7 @@ def embed_photos(paths: list, name: str) -> dict:
     found = {
         "faces": load_model("faces").embed(dlib_chips, detect=False),
         "mobilefacenet": load_model("faces-mobilefacenet").embed(arcface_chips, detect=False),
-        "mobilefacenet-single": single_mobilefacenet(np.stack(arcface_chips)),
+        "mobilefacenet-mirror": mirrored_mobilefacenet(np.stack(arcface_chips)),
         "faceless": np.array(faceless),
     }
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -92,15 +93,19 @@ def embed_photos(paths: list, name: str) -> dict:
     return found
 
 
-def single_mobilefacenet(chips: np.ndarray) -> np.ndarray:
-    """The shipped MobileFaceNet on each chip alone (no mirror image), unit length."""
+def mirrored_mobilefacenet(chips: np.ndarray) -> np.ndarray:
+    """The shipped MobileFaceNet's embeddings (before unit length) of each chip and of its mirror
+    image, summed, unit length: what `tools/convert_mobilefacenet.py --mirror` builds."""
+    import keras
+
     from siamese.model import load_network
     from siamese.shipped import pretrained_path
 
-    mirrored = load_network(pretrained_path("faces-mobilefacenet")).tower.get_layer("mirrored")
-    inner = next(layer for layer in mirrored.layers if layer.name == "tower")
-    raw = np.asarray(inner.predict(chips.astype(np.float32) / 255.0, batch_size=64, verbose=0))
-    return unit(raw)
+    tower = load_network(pretrained_path("faces-mobilefacenet")).tower
+    inner = next(layer for layer in tower.layers if isinstance(layer, keras.Model))
+    images = chips.astype(np.float32) / 255.0
+    raw = [np.asarray(inner.predict(x, batch_size=64, verbose=0)) for x in (images, images[:, :, ::-1])]
+    return unit(raw[0] + raw[1])
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -114,7 +119,7 @@ def methods(found: dict) -> dict:
         "faces": (found["faces"], "euclidean"),
         "faces-l2": (faces_l2, "euclidean"),
         "mobilefacenet": (found["mobilefacenet"], "cosine"),
-        "mobilefacenet-single": (found["mobilefacenet-single"], "cosine"),
+        "mobilefacenet-mirror": (found["mobilefacenet-mirror"], "cosine"),
         "fusion": (np.hstack([faces_l2, found["mobilefacenet"]]) / np.sqrt(2.0), "cosine"),
     }
 
@@ -258,7 +263,7 @@ def score_celeba(seed: int, studio_first: dict) -> dict:
     tail = len(found["faces"])
     first_rows = list(range(tail, tail + len(studio_first["faces"])))
     table = {
-        key: np.vstack([found[key], studio_first[key]]) for key in ("faces", "mobilefacenet", "mobilefacenet-single")
+        key: np.vstack([found[key], studio_first[key]]) for key in ("faces", "mobilefacenet", "mobilefacenet-mirror")
     }
     labels = np.concatenate([labels, -1000 - np.arange(len(first_rows))])
     halves = {}
