@@ -32,7 +32,8 @@ photo each), then second photos of calibration people as further distractor entr
 that names at most 1% / 0.1% of the strangers' photos (FPIR). Yale and Extended Yale B
 (test people of `face_split(0)`): pairs, and rank-1 with one photo enrolled per person.
 Time: one photo at a time through `load_model(...).embed` (detection, chip, embedding),
-the models in turn over 40 CelebA test photos, the median.
+the models in turn over 40 CelebA test photos, the median; and each tower alone on one chip
+(ONNX Runtime, one thread).
 
     nice -n 10 python benchmarks/face_towers.py            # writes results/benchmarks/face_towers.json
 
@@ -235,6 +236,29 @@ def time_per_photo(paths: list) -> dict:
     return {name: statistics.median(times) for name, times in samples.items()}
 
 
+def tower_seconds(repeats: int = 30) -> dict:
+    """Median seconds of each shipped tower on one chip, ONNX Runtime on one thread (no detection)."""
+    import onnxruntime
+
+    from siamese.shipped import pretrained_path
+
+    found = {}
+    for name, size in (("faces", 150), ("faces-mobilefacenet", 112)):
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        path = str(pretrained_path(name).with_suffix(".onnx"))
+        session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        feed = {session.get_inputs()[0].name: np.random.default_rng(0).random((1, size, size, 3), np.float32)}
+        session.run(None, feed)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            session.run(None, feed)
+            times.append(time.perf_counter() - start)
+        found[name] = statistics.median(times)
+    return found
+
+
 """
 ## The run
 """
@@ -329,8 +353,9 @@ def tables(report: dict) -> str:
                     lines.append(
                         f"| {method} | {row['pairs']['auc']:.4f} | {row['pairs']['eer']:.4f} | {row['rank1']:.1%} |"
                     )
-    if "seconds_per_photo" in report:
-        lines += ["", " ".join(f"{k}: {1000 * v:.1f} ms/photo" for k, v in report["seconds_per_photo"].items())]
+    for key, unit in (("seconds_per_photo", "photo"), ("seconds_per_chip", "chip, the tower alone, one thread")):
+        if key in report:
+            lines += ["", " ".join(f"{k}: {1000 * v:.1f} ms/{unit}" for k, v in report[key].items())]
     return "\n".join(lines)
 
 
@@ -353,6 +378,7 @@ def main(argv=None) -> int:
         _, test = celeba_people(DATA, args.seed)
         paths = [sorted((DATA / CELEBA / p).glob("*.jpg"))[0] for p in test[: args.timed]]
         report["seconds_per_photo"] = time_per_photo(paths)
+        report["seconds_per_chip"] = tower_seconds()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2, default=float) + "\n")
     print(tables(report))
