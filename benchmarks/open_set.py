@@ -34,6 +34,8 @@ compared with a real person.
     python benchmarks/open_set.py --largest 10000 # a quicker run
     python benchmarks/open_set.py --halves        # also: fitted on half the calibration people, measured on the other
     python benchmarks/open_set.py --ship models/faces.keras   # store the fitted point in the model
+    python benchmarks/open_set.py --model faces-mobilefacenet --largest 1000 --out results/benchmarks/open_set-mobilefacenet.json
+    python benchmarks/open_set.py --model faces-mobilefacenet --ship models/faces-mobilefacenet.keras
 
 `--ship` writes the runner-up point fitted on the calibration people into the model (both
 files), as `siamese calibrate MODEL CALIBRATION_PEOPLE/ --objective fpir` does on a folder
@@ -86,8 +88,14 @@ def stack(found: dict, people: list) -> tuple:
     return embeddings, np.concatenate([[i] * len(found[p]) for i, p in enumerate(people)])
 
 
-def euclidean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(len(a), len(b)) distances, as the faces model measures them."""
+METRIC = {"distance": "euclidean"}  # the measured model's distance (--model), set in main
+
+
+def distance_table(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) distances, as the model measures them: Euclidean (`faces`) or cosine
+    (`faces-mobilefacenet`, unit-length embeddings)."""
+    if METRIC["distance"] == "cosine":
+        return 1.0 - a @ b.T
     squared = (a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2.0 * a @ b.T
     return np.sqrt(np.maximum(squared, 0.0))
 
@@ -96,7 +104,7 @@ def nearest_two(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     """(len(queries), 2): the two smallest distances to `gallery`, in blocks."""
     best = np.full((len(queries), 2), np.inf)
     for start in range(0, len(gallery), BLOCK):
-        d = np.concatenate([best, euclidean(queries, gallery[start : start + BLOCK])], axis=1)
+        d = np.concatenate([best, distance_table(queries, gallery[start : start + BLOCK])], axis=1)
         best = np.sort(np.partition(d, 1, axis=1)[:, :2], axis=1)
     return best
 
@@ -106,7 +114,7 @@ def calibrate(found: dict, people: list, seed: int, confidence: float, target: f
 
     embeddings, labels = stack(found, people)
     enrolled = enrol_one_each(labels, seed=seed)
-    distances = euclidean(embeddings, embeddings[enrolled])
+    distances = distance_table(embeddings, embeddings[enrolled])
     return {
         rule: OpenSetCalibrator(target, rule=rule, confidence=confidence, seed=seed)
         .fit(distances, labels, labels[enrolled])
@@ -134,7 +142,10 @@ def distractors(found: dict, people: list, count: int, rng) -> np.ndarray:
     keep = labels[first] != labels[second]  # two people: drawn twice as many pairs as needed
     first, second = first[keep][: count - len(real)], second[keep][: count - len(real)]
     a = rng.uniform(0.3, 0.7, len(first))[:, None]
-    return np.concatenate([real, a * embeddings[first] + (1 - a) * embeddings[second]])
+    morphs = a * embeddings[first] + (1 - a) * embeddings[second]
+    if METRIC["distance"] == "cosine":  # a gallery of unit-length embeddings holds unit-length morphs
+        morphs /= np.linalg.norm(morphs, axis=1, keepdims=True)
+    return np.concatenate([real, morphs])
 
 
 def turn(embeddings, labels, fold_of, fold: int, size, rng, nearest_extra=None) -> dict:
@@ -146,8 +157,8 @@ def turn(embeddings, labels, fold_of, fold: int, size, rng, nearest_extra=None) 
     gallery, gallery_labels = embeddings[enrolled], labels[enrolled]
     strangers = np.flatnonzero(fold_of[labels] == fold)
     known = np.setdiff1d(np.flatnonzero(np.isin(labels, chosen)), enrolled)
-    stranger_d = np.sort(euclidean(embeddings[strangers], gallery), axis=1)[:, :2]
-    to_gallery = euclidean(embeddings[known], gallery)
+    stranger_d = np.sort(distance_table(embeddings[strangers], gallery), axis=1)[:, :2]
+    to_gallery = distance_table(embeddings[known], gallery)
     own = gallery_labels[None, :] == labels[known][:, None]
     genuine = np.min(np.where(own, to_gallery, np.inf), axis=1)
     others = np.sort(np.where(own, np.inf, to_gallery), axis=1)[:, :2]
@@ -273,7 +284,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--halves", action="store_true", help="also fit on half the calibration people, measure on the other"
     )
-    parser.add_argument("--ship", type=Path, help="store the fitted point in this model (the faces model's files)")
+    parser.add_argument("--ship", type=Path, help="store the fitted point in this model (the measured model's files)")
+    parser.add_argument("--model", default="faces", help="the shipped face model measured (faces, faces-mobilefacenet)")
     args = parser.parse_args(argv)
     if not (args.data / CELEBA).is_dir():
         print(f"{args.data / CELEBA}: not found; this benchmark reads ../shared/data beside the repository")
@@ -283,14 +295,15 @@ def main(argv=None) -> int:
 
     logging.getLogger("siamese").setLevel(logging.ERROR)
     print(describe_host())
-    model = load_model("faces")
+    model = load_model(args.model)
+    METRIC["distance"] = model.distance_name
     found = celeba_embeddings(args.data, model, args.cache)
     calibration, test = celeba_people(args.data, args.seed)
     fitted = calibrate(found, calibration, args.seed, args.confidence, args.target_fpir)
     if args.ship is not None:
         shipped = load_model(args.ship)
         if shipped.model_id != model.model_id:
-            raise SystemExit(f"{args.ship}: not the faces model the embeddings were made with")
+            raise SystemExit(f"{args.ship}: not the {args.model} model the embeddings were made with")
         shipped.open_set = fitted["best"].to_dict()
         shipped.save()
         print(f"{args.ship}: open-set point stored ({fitted['best'].rule} rule), model id {shipped.model_id[:12]}")

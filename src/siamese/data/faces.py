@@ -1,4 +1,9 @@
-"""Face chips: find the faces, take the largest, find its 5 landmarks, align it to dlib's template.
+"""Face chips: find the faces, take the largest, find its 5 landmarks, align it to a template.
+
+Two templates take the same landmarks: dlib's chip (below) for dlib's ResNet, and the
+112x112 five-point frame of ArcFace-like towers ("arcface", `ARCFACE_TEMPLATE`) for
+MobileFaceNet: the least-squares similarity transform of the 5 landmarks onto it and one
+bilinear warp (`align_to_template`). `Preprocessing.face_template` names the one a model reads.
 
 A face-trained tower sees faces the way it was trained on them: dlib's face recognition
 ResNet was trained on 150x150 chips cut by `dlib.get_face_chip(image, shape, size=150,
@@ -83,6 +88,11 @@ TEMPLATE = np.array(
         [0.4901123135679, 0.6277975316475],
     ]
 )
+
+# The 112x112 five-point frame of ArcFace-like towers (MobileFaceNet, `faces-mobilefacenet`), in
+# dlib's landmark order, as a share of the chip: fitted on LFW-like photos from dlib's 68
+# landmarks so that the chip matches ArcFace's template (../shared/models/mobilefacenet/README.md).
+ARCFACE_TEMPLATE = np.array([[80.41, 52.66], [66.59, 53.07], [31.29, 52.94], [45.17, 53.19], [56.02, 79.75]]) / 112.0
 
 _LOCK = threading.Lock()  # one detector and predictor for every decoding thread
 
@@ -243,6 +253,20 @@ def align_face(image: np.ndarray, landmarks, size: int = 150, *, padding: float 
     return np.floor(chip).astype(np.uint8).reshape(size, size, image.shape[2])
 
 
+def align_to_template(image: np.ndarray, landmarks, size: int = 112) -> np.ndarray:
+    """The (size, size, c) chip of the face with these 5 landmarks placed on `ARCFACE_TEMPLATE`
+    (scaled to `size`): the least-squares similarity transform, bilinear, black outside the photo."""
+    matrix = similarity(np.asarray(landmarks, np.float64), ARCFACE_TEMPLATE * size)
+    chip = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return chip.reshape(size, size, image.shape[2])
+
+
+def cut_chip(image: np.ndarray, landmarks, size: int, template: str = "dlib") -> np.ndarray:
+    """The chip of the face with these landmarks on `template` ("dlib": `align_face`,
+    "arcface": `align_to_template`): one set of landmarks, either frame."""
+    return align_to_template(image, landmarks, size) if template == "arcface" else align_face(image, landmarks, size)
+
+
 class FaceLog:
     """What the face step found in each image of one piece of work; shared by the decoding threads.
 
@@ -295,8 +319,11 @@ def whole_image_face(image: np.ndarray) -> Face:
     return Face(box=(0, 0, width, height), landmarks=tuple((float(p.x), float(p.y)) for p in shape.parts()))
 
 
-def crop_face(image: np.ndarray, size: int, *, name: str = "image", log: FaceLog | None = None) -> np.ndarray:
-    """The (size, size, c) chip of the largest face in a uint8 (h, w, c) image.
+def crop_face(
+    image: np.ndarray, size: int, *, name: str = "image", log: FaceLog | None = None, template: str = "dlib"
+) -> np.ndarray:
+    """The (size, size, c) chip of the largest face in a uint8 (h, w, c) image, its landmarks
+    placed on `template` (`cut_chip`).
 
     No face: `NoFaceError` naming the image, or, where `log` keeps faceless images, the
     chip of the whole image taken as the face (`whole_image_face`), with a warning.
@@ -305,11 +332,11 @@ def crop_face(image: np.ndarray, size: int, *, name: str = "image", log: FaceLog
     if log is not None:
         log.record(name, faces)
     if faces:
-        return align_face(image, faces[0].landmarks, size)
+        return cut_chip(image, faces[0].landmarks, size, template)
     if log is None or not log.keep_faceless:
         raise NoFaceError(f"{name}: no face found (for images that are already face chips: --no-detect, detect=False)")
     logger.warning("%s: no face found; the whole image taken as the face", name)
-    return align_face(image, whole_image_face(image).landmarks, size)
+    return cut_chip(image, whole_image_face(image).landmarks, size, template)
 
 
 def check_reference_faces(log: FaceLog, *, faceless: bool = False) -> None:
