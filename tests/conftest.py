@@ -17,6 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+MINIFASNET = REPO.parent / "shared" / "models" / "minifasnet"  # Minivision's liveness weights and samples
 BUNDLED = REPO / "dataset"
 
 SHAPES = {
@@ -140,6 +141,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def liveness_samples() -> Path:
+    """Minivision's three sample frames: image_T1.jpg (live), image_F1.jpg and image_F2.jpg (printed photos)."""
+    pytest.importorskip("dlib", reason="liveness finds the face with dlib (the faces extra)")
+    if not (MINIFASNET / "samples").is_dir():
+        pytest.skip("../shared/models/minifasnet is not present")
+    return MINIFASNET / "samples"
 
 
 SIGNERS = {"square": "diamond", "circle": "pentagon", "hline": "diag", "wave": "arc", "cross": "spiral"}

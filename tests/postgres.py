@@ -2,12 +2,14 @@
 
 Started once per session on 127.0.0.1 at a free port, in a temporary folder of its own,
 stopped and removed at the end; each test gets a fresh database on it (`postgres_url`).
-Where no server can start (no pgserver, no user to run it as), the tests that need one skip
-and say why.
+Where pgserver, psycopg or pgvector is not installed, the tests that need a server skip and
+say so; where they are installed and the server does not start, those tests fail (with the
+server's own output), so that CI never passes by skipping them.
 """
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -16,6 +18,22 @@ import warnings
 from pathlib import Path
 
 import pytest
+
+LEAST_RIGHTS = (  # what a role that owns nothing needs to serve a gallery (docs/scaling.md)
+    "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+    "GRANT INSERT, DELETE ON identities, embeddings TO {role}",
+    "GRANT UPDATE (value) ON meta TO {role}",
+    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}",
+)
+
+
+def sql(url, statement, parameters=()):
+    """The rows of one statement run on the database at `url` (None for a statement without rows)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as db:
+        cursor = db.execute(statement, parameters)
+        return cursor.fetchall() if cursor.description else None
 
 
 def _free_port() -> int:
@@ -66,6 +84,13 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
+    def pause(self, resume: bool = False) -> None:
+        """Freeze every process of the server (SIGSTOP; a hung machine, a silent network), or thaw them."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == postmaster]
+        for pid in [postmaster, *children]:
+            os.kill(pid, signal.SIGCONT if resume else signal.SIGSTOP)
+
     def new_database(self) -> str:
         """The URL of a fresh, empty database (pgvector not yet installed in it)."""
         import psycopg
@@ -84,16 +109,33 @@ class PostgresServer:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _parent(process: Path) -> int | None:
+    try:
+        return int((process / "stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None  # gone meanwhile
+
+
+def start_server() -> PostgresServer:
+    """A started server; a skip only where its packages are not installed, a failure (saying why) where it
+    does not start."""
+    for package in ("pgserver", "psycopg", "pgvector"):
+        with warnings.catch_warnings():  # pgserver's import warns of a runtime folder these tests need not
+            warnings.simplefilter("ignore")
+            pytest.importorskip(package, reason=f"no PostgreSQL server for the tests: {package} is not installed")
+    server = PostgresServer()
+    try:
+        return server.start()
+    except (OSError, KeyError, subprocess.SubprocessError) as error:
+        output = getattr(error, "stderr", b"") or b""
+        server.remove()
+        pytest.fail(f"the PostgreSQL server for the tests did not start: {error!r} {output.decode(errors='replace')}")
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
-    """The session's PostgreSQL server, or a skip with the reason it could not start."""
-    try:
-        import pgvector  # noqa: F401
-        import psycopg  # noqa: F401
-
-        server = PostgresServer().start()
-    except (ImportError, OSError, KeyError, subprocess.SubprocessError) as error:
-        pytest.skip(f"no PostgreSQL server for the tests: {type(error).__name__}: {error}")
+    """The session's PostgreSQL server."""
+    server = start_server()
     yield server
     server.remove()
 

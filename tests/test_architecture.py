@@ -26,6 +26,7 @@ HELPERS = [
     "files",
     "integrity",
     "numpy_distances",
+    "open_set",
     "registry",
     "scores",
     "shipped",
@@ -43,6 +44,7 @@ NEVER = {
     "shipped": {"keras", "tensorflow"},
     "claims": {"keras", "tensorflow"},
     "integrity": {"keras", "tensorflow"},
+    "open_set": {"keras", "tensorflow"},
 }
 
 

@@ -92,3 +92,15 @@ def test_the_face_model_finds_aligns_and_verifies_without_keras_or_tensorflow(sh
     lines = _run(code, cwd=tmp_path).strip().splitlines()
 
     assert lines[-2] == "onnx True False 3" and lines[-1] == "HEAVY []", lines
+
+
+def test_liveness_judges_a_frame_and_refuses_an_attack_without_keras_or_tensorflow(liveness_samples, tmp_path):
+    """The shipped liveness model on ONNX Runtime, the face found by dlib, an enrolment refused: nothing heavy."""
+    attack, live = liveness_samples / "image_F1.jpg", liveness_samples / "image_T1.jpg"
+    code = (
+        "import siamese\nfrom siamese.gallery import Gallery\nfrom siamese.inference import load_liveness\n"
+        f"r = siamese.liveness({str(attack)!r}); g = Gallery.create('g.db', 'faces')\n"
+        f"print(r.live, round(r.score, 3), g.enroll('ann', [{str(live)!r}], liveness=load_liveness()))"
+    )
+    lines = _run(code, cwd=tmp_path).strip().splitlines()
+    assert lines[-2] == "False 0.196 1" and lines[-1] == "HEAVY []", lines

@@ -29,6 +29,14 @@ class NoFaceError(ImageError):
     """A face model was given an image in which no face is found (pass detect=False for face chips)."""
 
 
+class PresentationAttackError(ImageError):
+    """A liveness check judged the image a presentation attack (a printed photo, a screen), not a live face."""
+
+
+class ReferenceQualityError(ImageError):
+    """An image refused as an enrolment reference: several faces of similar size, or a face too small to trust."""
+
+
 class DatasetError(SiameseError):
     """A dataset folder, archive or pairs file cannot be used for training or evaluation."""
 
@@ -55,6 +63,11 @@ class UnknownIdentityError(GalleryError):
 
 class GalleryUnavailableError(GalleryError):
     """The gallery's database cannot be reached (PostgreSQL down or refusing); the service answers 503."""
+
+
+class GalleryDatabaseError(GalleryError):
+    """The gallery's database answered but did not complete a statement (a timeout, a deadlock, no right to a
+    table): not the request's fault; the service answers 500 without the details, which go to its log."""
 
 
 class DistributionError(SiameseError):

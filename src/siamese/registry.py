@@ -39,13 +39,23 @@ DISTANCES = Names("distance", ("euclidean", "manhattan", "cosine", "learned"))
 LOSSES = Names("loss", ("contrastive", "crossentropy", "multi_similarity"))
 REDUCERS = Names("reducer", ("nonzero", "mean"))
 ENGINES = Names("engine", ("auto", "onnx", "keras"))
+# What a face model does with an image in which no face is found: raise NoFaceError, or take the whole image as the face.
+ON_NO_FACE = Names("on_no_face", ("raise", "whole"))
 OBJECTIVES = Names("objective", ("accuracy", "eer", "far"))
 # How a questioned image is scored against a claimed identity's references (siamese.claims).
 CLAIM_RULES = Names("claim rule", ("mean", "min", "normalized", "svm"))
 EXPORT_FORMATS = Names("format", ("onnx", "saved_model", "litert"))
-PRETRAINED = Names("pretrained model", ("omniglot", "signatures", "signatures-cross-media", "faces"))
+PRETRAINED = Names(
+    "pretrained model", ("omniglot", "signatures", "signatures-cross-media", "faces", "faces-mobilefacenet")
+)
+# Presentation-attack (liveness) detectors shipped beside the face tower: an .onnx (+ its .keras source)
+# read by siamese.inference.liveness, not Siamese networks (`load_model` does not take them).
+LIVENESS_MODELS = Names("liveness model", ("liveness",))
 RECIPES = Names("recipe", ("handwriting", "signatures", "faces"))
 CROPS = Names("crop", ("none", "ink", "face"))
+# Where a face crop puts the 5 landmarks (siamese.data.faces): dlib's chip (dlib's ResNet, the
+# `faces` model) or the 112x112 ArcFace-like frame (MobileFaceNet, `faces-mobilefacenet`).
+FACE_TEMPLATES = Names("face template", ("dlib", "arcface"))
 CONTRASTS = Names("contrast", ("none", "stretch", "equalize"))
 STROKES = Names("strokes", ("keep", "even"))
 # Training distortions (siamese.data.augmentation.Distortions's fields).

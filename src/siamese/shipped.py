@@ -20,7 +20,7 @@ from pathlib import Path
 
 from siamese.errors import ModelFileError
 from siamese.files import file_sha256
-from siamese.registry import PRETRAINED
+from siamese.registry import LIVENESS_MODELS, PRETRAINED
 
 DEFAULT = "omniglot"
 
@@ -32,6 +32,16 @@ def pretrained_path(name: str) -> Path:
     if not path.is_file():
         raise ModelFileError(f"{path}: the pretrained model {name!r} is not installed with this copy of siamese")
     _check_sums(path)
+    return path
+
+
+def shipped_path(name: str, suffix: str) -> Path:
+    """A shipped liveness model's file (`siamese.registry.LIVENESS_MODELS`), checked like the pretrained ones."""
+    LIVENESS_MODELS.check(name)
+    path = Path(str(importlib.resources.files("siamese.pretrained") / f"{name}{suffix}"))
+    if not path.is_file():
+        raise ModelFileError(f"{path}: the shipped model {name!r} is not installed with this copy of siamese")
+    _check_sums(path.with_suffix(".keras"))
     return path
 
 

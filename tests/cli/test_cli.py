@@ -16,8 +16,8 @@ from tests.conftest import REPO, tiny_training
 SHIPPED = REPO / "models" / "omniglot.keras"
 
 
-def run(*args, cwd=REPO):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+def run(*args, cwd=REPO, env=None):
+    env = env or {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run(
         [sys.executable, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
@@ -166,6 +166,10 @@ def test_train_cli_rotated_classes_quadruple_the_training_classes(shapes_dir, tm
             ["train", "{shapes}", "--proxy-weight", "-1", "--model-out", "{tmp}/m.keras"],
             ["proxy_weight", "must be zero or more"],
         ),
+        (
+            ["train", "{shapes}", "--runs", "{shapes}/lines", "--model-out", "{tmp}/m.keras"],
+            ["lines: not the one-shot runs layout"],
+        ),
     ],
 )
 def test_train_bad_input_exits_2(tmp_path, shapes_dir, capsys, args, fragments):
@@ -180,7 +184,10 @@ def test_train_bad_input_exits_2(tmp_path, shapes_dir, capsys, args, fragments):
     assert not (tmp_path / "m.keras").exists()
 
 
-def test_train_py_defaults_to_the_bundled_data(tmp_path):
+def test_train_py_defaults_to_the_bundled_data_and_ends_with_the_runs_score(tmp_path):
+    """In the user's environment (no TF_CPP_MIN_LOG_LEVEL), without a log line of TensorFlow's."""
+    from tests.cli.test_quiet import tensorflow_messages
+
     result = run(
         REPO / "train.py",
         "--epochs",
@@ -195,11 +202,22 @@ def test_train_py_defaults_to_the_bundled_data(tmp_path):
         tmp_path / "m.keras",
         "--results",
         tmp_path / "r",
+        "--no-export",
         cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"},
     )
     assert result.returncode == 0, result.stderr
     assert "images_background_small1.zip" in result.stdout and "of 242 classes" in result.stdout
     assert (tmp_path / "m.keras").is_file()
+    assert tensorflow_messages(result.stderr) == [] and "absl::InitializeLog" not in result.stderr, result.stderr
+    last = result.stdout.splitlines()[-2:]  # as `siamese evaluate --runs` prints it
+    assert re.match(
+        r"one-shot runs accuracy \(20 runs, 400 trials\) +0\.\d{4}  \[0\.\d{4}, 0\.\d{4}\]  +400$", last[0]
+    ), last
+    assert last[1].startswith("one-shot runs, per run: run01 ")
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    runs = metrics["oneshot_runs"]  # beside the training's own figures
+    assert "val_auc" in metrics and runs["trials"] == 400 and f"{runs['accuracy']['value']:.4f}" in last[0]
 
 
 def test_siamese_network_py_prints_the_tower():

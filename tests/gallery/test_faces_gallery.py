@@ -34,8 +34,11 @@ def test_a_claim_without_a_face_is_kept_whole_with_a_face_log_and_refused_withou
     noise = write_faceless(tmp_path / "noise.png")
     gallery = Gallery.create(tmp_path / "g.db", str(face_model_path))
     faces = FaceLog()
-    gallery.enroll("noise", [noise], faces=faces)
-    assert gallery.verify_claim("noise", noise, faces=faces).distance == pytest.approx(0.0, abs=1e-5)
+    with pytest.raises(NoFaceError, match="noise.png: no face found"):  # a reference needs a face, log or not
+        gallery.enroll("noise", [noise], faces=faces)
+    assert faces.faceless == [str(noise)] and gallery.identities() == []
+    gallery.enroll("noise", [noise], detect=False)  # taken whole, as a face chip
+    assert gallery.verify_claim("noise", noise, faces=faces).references == 1
     assert faces.faceless == [str(noise), str(noise)]
     with pytest.raises(NoFaceError, match="noise.png: no face found"):
         gallery.verify_claim("noise", noise)

@@ -1,10 +1,16 @@
 """What a gallery in PostgreSQL promises beyond the common store interface: many processes on
 one database, forgetting for all, schema and distance checks, a typed error when the server is
-gone, and no password in anything printed. A real server (`tests.postgres`)."""
+gone (told at once while it stays gone, within seconds when it freezes), statements bounded in
+time, no connection left by a failed open, an honest VACUUM, and no secret or server address
+in anything printed. A real server (`tests.postgres`)."""
 
+import concurrent.futures
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import time
 import zipfile
 
 import numpy as np
@@ -12,10 +18,11 @@ import pytest
 
 from siamese.cli import main
 from siamese.errors import ConfigError, GalleryUnavailableError
-from siamese.gallery import Gallery, open_store
+from siamese.gallery import Gallery, gallery_location, open_store
 from siamese.gallery.postgres import PostgresStore
 from tests.conftest import BUNDLED
-from tests.postgres import _free_port
+from tests.postgres import LEAST_RIGHTS, _free_port
+from tests.postgres import sql as _sql
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
@@ -27,14 +34,6 @@ def characters(tmp_path_factory):
     with zipfile.ZipFile(BUNDLED / "all_runs.zip") as archive:
         archive.extractall(root, members=[n for n in archive.namelist() if n.startswith("run01/training/")])
     return root / "run01" / "training"
-
-
-def _sql(url, statement, parameters=()):
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as db:
-        cursor = db.execute(statement, parameters)
-        return cursor.fetchall() if cursor.description else None
 
 
 def test_the_database_searches_and_no_index_is_kept(postgres_url, characters):
@@ -147,3 +146,184 @@ def test_a_user_without_rights_on_the_tables_is_told_in_one_line(postgres_url, c
     url = postgres_url.replace("postgres@", f"{visitor}@")
     assert main(["gallery", "--gallery", url]) == 2
     assert capsys.readouterr().err == f"siamese: error: {url}: permission denied for table meta\n"
+
+
+def _siamese_connections(url) -> int:
+    """How many connections siamese holds open to the database at `url`."""
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    return _sql(
+        url, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = 'siamese'", (name,)
+    )[0][0]
+
+
+def _visitor(url, *grants) -> str:
+    """The URL of a new role of the database's own (it owns nothing), with `grants` run for it."""
+    role = "visitor_" + url.rsplit("/", 1)[1]
+    _sql(url, f"CREATE ROLE {role} LOGIN")
+    for grant in grants:
+        _sql(url, grant.format(role=role))
+    return url.replace("postgres@", f"{role}@")
+
+
+def test_no_connection_is_left_open_where_opening_or_creating_fails(postgres_url, monkeypatch):
+    import psycopg
+
+    from siamese.errors import GalleryError
+    from siamese.gallery import postgres_connection
+    from siamese.service import KeyStore
+
+    failures = []  # each failure's traceback holds the store it came from, as a caller's would
+    with pytest.raises(GalleryError, match="no gallery") as caught:
+        KeyStore(postgres_url)
+    failures.append(caught)
+    PostgresStore.create(postgres_url, model_id="m" * 64, model="test", distance_name="cosine", dim=8).close()
+    with pytest.raises(GalleryError, match="holds a gallery already") as caught:
+        PostgresStore.create(postgres_url, model_id="m" * 64, model="test", distance_name="cosine", dim=8)
+    failures.append(caught)
+    with pytest.raises(GalleryError, match="permission denied for table meta") as caught:
+        PostgresStore(_visitor(postgres_url))
+    failures.append(caught)
+    with monkeypatch.context() as patch:  # connected, then the vector adapter fails
+
+        def adapter_fails(db):
+            raise RuntimeError("no adapter")
+
+        patch.setattr(postgres_connection, "psycopg_modules", lambda: (psycopg, adapter_fails))
+        with pytest.raises(RuntimeError, match="no adapter") as caught:
+            PostgresStore(postgres_url)
+    failures.append(caught)
+    _sql(postgres_url, "DELETE FROM meta WHERE key = 'dim'")
+    with pytest.raises(GalleryError, match="not a siamese gallery .its meta table lacks dim") as caught:
+        PostgresStore(postgres_url)
+    failures.append(caught)
+    assert _siamese_connections(postgres_url) == 0 and len(failures) == 5
+
+
+def test_a_lost_server_is_not_tried_again_by_every_caller_in_turn(tmp_path):
+    """A server that accepts and never answers: the first caller waits out one connect, the next
+    are told at once (until the backoff is over), and no message names the host, port or socket."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    port = silent.getsockname()[1]
+    try:
+        store = PostgresStore._bare(f"postgresql://someone@127.0.0.1:{port}/people")
+        started = time.monotonic()
+        reasons = []
+        for _ in range(10):
+            with pytest.raises(GalleryUnavailableError) as caught:
+                with store.connection.use():
+                    pass
+            reasons.append(str(caught.value).removeprefix(f"{store.location}: "))
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert 2 <= elapsed < 6, elapsed  # one connect timeout (3 s), not ten
+    assert set(reasons) == {"PostgreSQL unavailable (no answer to the connection)"}
+    socket_folder = f"postgresql:///people?host={tmp_path}&port={_free_port()}&user=someone"
+    with pytest.raises(GalleryUnavailableError) as caught:
+        open_store(socket_folder)
+    said = str(caught.value).removeprefix(f"{gallery_location(socket_folder)}: ")
+    assert said == "PostgreSQL unavailable (no server at the socket)"
+    assert tmp_path.name not in str(caught.value).replace(str(gallery_location(socket_folder)), "")
+
+
+def test_a_statement_timed_out_or_refused_is_not_a_lost_server(postgres_url):
+    PostgresStore.create(postgres_url, model_id="m" * 64, model="test", distance_name="cosine", dim=8).close()
+    store = PostgresStore(postgres_url)
+    with store.connection.use() as db:  # siamese's bounds where the server set none
+        assert [db.execute(f"SHOW {name}").fetchone()[0] for name in ("statement_timeout", "lock_timeout")] == [
+            "10s",
+            "5s",
+        ]
+    quick = PostgresStore(postgres_url + "?options=-c%20statement_timeout%3D300%20-c%20lock_timeout%3D200&keepalives=0")
+    with quick.connection.use() as db:  # and the URL's own where it sets them
+        assert db.execute("SHOW lock_timeout").fetchone()[0] == "200ms"
+    from siamese.errors import GalleryDatabaseError
+
+    with pytest.raises(GalleryDatabaseError, match=r"did not complete a statement \(statement timeout or cancelled\)"):
+        with quick.connection.use() as db:
+            db.execute("SELECT pg_sleep(2)")
+    import psycopg
+
+    with psycopg.connect(postgres_url) as holder:  # another session holds the gallery's tables
+        holder.execute("LOCK TABLE meta IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(GalleryDatabaseError, match=r"\(lock timeout\)"):
+            quick.add("someone", np.ones((1, 8)))
+    assert quick.identities() == [] and not isinstance(GalleryDatabaseError("x"), GalleryUnavailableError)
+    quick.close()
+    store.close()
+
+
+def test_a_frozen_server_is_unavailable_within_seconds_and_found_again():
+    from tests.postgres import start_server
+
+    server = start_server()
+    try:
+        url = server.new_database()
+        PostgresStore.create(url, model_id="m" * 64, model="test", distance_name="cosine", dim=8).close()
+        store = PostgresStore(url + "?options=-c%20statement_timeout%3D1000")
+        store.add("someone", np.ones((1, 8)))
+        server.pause()
+        pool = concurrent.futures.ThreadPoolExecutor(1)
+        try:
+            started, waiting = time.monotonic(), pool.submit(store.identities)
+            with pytest.raises(GalleryUnavailableError, match=r"PostgreSQL unavailable \(no answer within 3 s\)"):
+                waiting.result(timeout=10)  # no server-side timer fires in a frozen server: the client's does
+            assert time.monotonic() - started < 6
+        finally:
+            server.pause(resume=True)
+            pool.shutdown()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(GalleryUnavailableError):
+                assert store.identities() == [("someone", 1)]
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the store did not connect again")
+        store.close()
+    finally:
+        server.remove()
+
+
+def test_forget_by_a_role_that_cannot_vacuum_says_so(postgres_url, caplog):
+    PostgresStore.create(postgres_url, model_id="m" * 64, model="test", distance_name="cosine", dim=8).close()
+    url = _visitor(postgres_url, *LEAST_RIGHTS)
+    store = PostgresStore(url)
+    store.add("someone", np.ones((2, 8)))
+    with caplog.at_level("WARNING", logger="siamese.gallery.postgres"):
+        assert store.remove("someone") == 2  # the rows are gone for everyone ...
+        assert store.scrub() is False  # (the forget's VACUUM, after the gallery's lock, on its own connection)
+    assert store.identities() == []
+    assert "deleted rows not vacuumed (permission denied to vacuum" in caplog.text  # ... and that it was not vacuumed
+    vacuumed = _sql(postgres_url, "SELECT bool_or(last_vacuum IS NOT NULL) FROM pg_stat_user_tables")
+    assert vacuumed == [(False,)] and store.vacuum() is False
+    store.close()
+    owner = PostgresStore(postgres_url)
+    assert owner.vacuum() is True
+    owner.close()
+
+
+def test_no_secret_of_a_url_is_shown():
+    url = (
+        "postgresql://app:pass-word-1@db.example:5433/people?sslmode=verify-full&sslpassword=pass-word-2"
+        "&password=pass-word-3&sslkey=/keys/app.key&passfile=/keys/pgpass&application_name=x"
+    )
+    shown = str(gallery_location(url))
+    assert shown == "postgresql://app@db.example:5433/people?sslmode=verify-full&application_name=x"
+    assert gallery_location(url).url == url  # kept for connecting
+
+
+def test_a_server_that_does_not_start_fails_the_tests_and_only_a_missing_package_skips_them(monkeypatch):
+    import tests.postgres
+
+    def broken(server):
+        raise subprocess.CalledProcessError(1, "pg_ctl", stderr=b"could not bind IPv4 address")
+
+    monkeypatch.setattr(tests.postgres.PostgresServer, "start", broken)
+    with pytest.raises(pytest.fail.Exception, match="did not start.*could not bind IPv4 address"):
+        tests.postgres.start_server()
+    monkeypatch.setitem(sys.modules, "pgvector", None)  # as where the package is not installed
+    with pytest.raises(pytest.skip.Exception, match="pgvector is not installed"):
+        tests.postgres.start_server()

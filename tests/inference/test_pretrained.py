@@ -12,7 +12,7 @@ import siamese
 from siamese.cli import main
 from siamese.errors import ModelFileError
 from siamese.inference import pretrained_path, resolve_model
-from siamese.registry import PRETRAINED
+from siamese.registry import LIVENESS_MODELS, PRETRAINED
 from tests.conftest import BUNDLED, REPO
 
 # run01: item06 is class18's character; the shipped model's answer, as the README shows it.
@@ -115,7 +115,7 @@ def test_a_wheel_install_verifies_with_no_model_given(wheel_site, run_pair, tmp_
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == SAME_ANSWER
     assert (wheel_site / "siamese" / "pretrained" / "omniglot.onnx").is_file()
-    shipped = sorted(f"{name}{suffix}" for name in PRETRAINED for suffix in (".keras", ".onnx"))
+    shipped = sorted(f"{name}{suffix}" for name in (*PRETRAINED, *LIVENESS_MODELS) for suffix in (".keras", ".onnx"))
     assert (
         sorted(p.name for p in (wheel_site / "siamese" / "pretrained").iterdir() if p.suffix in (".keras", ".onnx"))
         == shipped

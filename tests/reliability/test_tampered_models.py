@@ -15,7 +15,7 @@ from siamese.errors import ModelFileError
 from siamese.files import file_sha256
 from siamese.inference import export_model, load_model, pretrained_path
 from siamese.integrity import KERAS_RECORD
-from siamese.registry import PRETRAINED
+from siamese.registry import LIVENESS_MODELS, PRETRAINED
 from tests.conftest import REPO
 
 
@@ -120,7 +120,7 @@ def test_calibrating_reseals_both_files(sealed, tmp_path):
 
 def test_shipped_models_match_their_published_sums():
     sums = dict(reversed(line.split()) for line in (REPO / "models" / "SHA256SUMS").read_text().splitlines())
-    shipped = [f"{name}{suffix}" for name in PRETRAINED for suffix in (".keras", ".onnx")]
+    shipped = [f"{name}{suffix}" for name in (*PRETRAINED, *LIVENESS_MODELS) for suffix in (".keras", ".onnx")]
     assert sums == {name: file_sha256(REPO / "models" / name) for name in shipped}
 
 

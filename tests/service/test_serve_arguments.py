@@ -15,6 +15,7 @@ from tests.service.conftest import ENV
         (["--workers", "0"], "--workers must be at least 1, got 0"),
         (["--threads", "0"], "--threads must be at least 1, got 0"),
         (["--rate", "lots"], "rate 'lots': not a rate; write it as COUNT/PERIOD, e.g. 60/minute"),
+        (["--liveness", "required", "--liveness-model", "missing.onnx"], "missing.onnx: no such liveness model"),
     ],
 )
 def test_a_wrong_setting_is_one_line_and_exit_2(tmp_path, extra, message):

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from siamese import __version__
+from siamese.cli.liveness_arguments import add_liveness, attack_options, liveness_options, serve_options
 from siamese.cli.options import add_command, class_pattern_option, gallery_argument, parse_filters
 from siamese.cli.train_arguments import add_train
 from siamese.registry import (
@@ -19,6 +20,7 @@ from siamese.registry import (
     ENGINES,
     EXPORT_FORMATS,
     OBJECTIVES,
+    ON_NO_FACE,
 )
 
 MODEL_HELP = "model file (.keras or .onnx) or a shipped model's name (default: omniglot)"
@@ -50,6 +52,16 @@ def _detect_option(parser) -> None:
     )
 
 
+def _on_no_face_option(parser, default: str | None, said: str) -> None:
+    parser.add_argument(
+        "--on-no-face",
+        choices=ON_NO_FACE,
+        default=default,
+        help=f"face models, a photo in which no face is found: raise (an error naming it) or whole "
+        f"(take the whole photo as the face, with a warning and the count) (default: {said})",
+    )
+
+
 def _add_verify(commands) -> None:
     parser = add_command(
         commands, "verify", "are two images the same class? (or, with --gallery and --claim, is one image NAME?)"
@@ -78,6 +90,7 @@ def _add_verify(commands) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON (with the faces found)")
     _detect_option(parser)
     _engine_option(parser)
+    liveness_options(parser)
 
 
 def _add_embed(commands) -> None:
@@ -113,6 +126,7 @@ def _add_embed(commands) -> None:
         "--shard-size", type=int, help="images per shard (default `siamese.inference.shards.SHARD_SIZE`)"
     )
     _detect_option(parser)
+    _on_no_face_option(parser, "whole", "whole")
     _engine_option(parser)
 
 
@@ -205,11 +219,15 @@ def _add_evaluate(commands) -> None:
         help="folder for pictures, metrics.json and report.md (default: results/MODEL_NAME/evaluation)",
     )
     _detect_option(parser)
+    _on_no_face_option(parser, "whole", "whole")
+    attack_options(parser)
 
 
 def _add_calibrate(commands) -> None:
     parser = add_command(
-        commands, "calibrate", "choose the model's threshold on validation pairs and store it in the model file"
+        commands,
+        "calibrate",
+        "choose the model's threshold on validation pairs (or its open-set point on people) and store it in the model file",
     )
     parser.add_argument("model", type=Path, help="model file (.keras); the threshold is written back into it")
     parser.add_argument(
@@ -220,12 +238,19 @@ def _add_calibrate(commands) -> None:
     )
     parser.add_argument(
         "--objective",
-        choices=OBJECTIVES,
+        choices=[*OBJECTIVES, "fpir"],
         default="accuracy",
-        help="best balanced accuracy, equal error rate, or a target false-accept rate (default accuracy)",
+        help="best balanced accuracy, equal error rate, or a target false-accept rate (default accuracy); "
+        "fpir: the open-set point galleries identify with, on DATA's person folders (--target-fpir)",
     )
     parser.add_argument(
         "--target-far", type=float, default=1e-3, help="false-accept rate for --objective far (default 0.001)"
+    )
+    parser.add_argument(
+        "--target-fpir",
+        type=float,
+        default=0.01,
+        help="for --objective fpir: the share of strangers named with someone's name, at every gallery size (default 0.01)",
     )
     parser.add_argument(
         "--test", type=Path, help="test pairs (CSV, or folder / .zip): report what the new threshold gives there"
@@ -235,6 +260,8 @@ def _add_calibrate(commands) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the pair draw and bootstrap (default 0)")
     _detect_option(parser)
+    _on_no_face_option(parser, "whole", "whole")
+    attack_options(parser, calibrating=True)
 
 
 def _add_ensemble(commands) -> None:
@@ -276,6 +303,8 @@ def _add_enroll(commands) -> None:
         "--model", help="for a new gallery: " + MODEL_HELP + "; for an existing one it must be its model"
     )
     _detect_option(parser)
+    _on_no_face_option(parser, "raise", "raise: a reference needs a face")
+    liveness_options(parser)
 
 
 def _add_identify(commands) -> None:
@@ -286,6 +315,7 @@ def _add_identify(commands) -> None:
     parser.add_argument("--threshold", type=float, help="override the model's calibrated threshold")
     parser.add_argument("--json", action="store_true", help="print the result as JSON (with the faces found)")
     _detect_option(parser)
+    liveness_options(parser)
 
 
 def _add_forget(commands) -> None:
@@ -341,6 +371,7 @@ def _add_serve(commands) -> None:
         "--rate", help="each API key's rate limit, e.g. 60/minute (429 with Retry-After above it; per worker process)"
     )
     parser.add_argument("--access-log", metavar="FILE", help="append one line per request to FILE ('-': stderr)")
+    serve_options(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -361,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_gallery,
         _add_keys,
         _add_serve,
+        add_liveness,
     ):
         add(commands)
     return parser

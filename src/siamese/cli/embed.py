@@ -23,7 +23,7 @@ def run(args) -> int:
 
     model = siamese.load_model(args.model, engine=args.engine)
     progress = Progress()
-    embed, faces, _ = batch_embed(model, args.detect)
+    embed, faces, _ = batch_embed(model, args.detect, args.on_no_face)
     try:
         embeddings = embed(args.images, batch_size=args.batch_size, workers=args.workers, progress=progress)
     finally:
@@ -45,7 +45,7 @@ def _run_sharded(args) -> int:
         )
     settings = dict(model=args.model, engine=args.engine, batch_size=args.batch_size)
     settings.update({} if args.shard_size is None else {"shard_size": args.shard_size})
-    settings.update(detect=args.detect, progress=Progress())
+    settings.update(detect=args.detect, on_no_face=args.on_no_face, progress=Progress())
     try:
         if args.ray is not None:
             from siamese.inference.ray_embedding import embed_on_ray

@@ -27,6 +27,10 @@ def run(args) -> int:
     from siamese import evaluation as ev
     from siamese.data import load_dataset, read_pairs_file
 
+    if args.attacks is not None:  # a liveness model on live frames and attacks
+        from siamese.cli.liveness import evaluate_attacks
+
+        return evaluate_attacks(args)
     if args.data is None and args.pairs is None and args.runs is None:
         raise SiameseError("nothing to evaluate: give DATA, --pairs FILE.csv or --runs all_runs.zip")
     if args.identification and args.data is None:
@@ -75,7 +79,7 @@ def run(args) -> int:
         "runs_path": None if args.runs is None else str(args.runs),
     }
     out = args.out or RunFolder.of_model(args.model).evaluation
-    embed, faces, note = batch_embed(model, args.detect)  # one photo without a face never ends a run
+    embed, faces, note = batch_embed(model, args.detect, args.on_no_face)  # one photo without a face never ends a run
     options = {"dataset": dataset, "channels": model.preprocessing.channels, "seed": args.seed, "about": about}
     result = ev.evaluate(embed, model.distances, steps, out=out, notes=note, **options)
     print(ev.format_table(result.metrics))

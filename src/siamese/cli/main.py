@@ -4,20 +4,19 @@ The arguments of every command are in `siamese.cli.arguments`; each command is a
 its own (`siamese.cli.train`, ...) with a `run(args)` over public library calls, imported
 only when it runs. Errors in the user's input (`siamese.errors.SiameseError`, a bad setting
 included) print one line, `siamese: error: FILE: PROBLEM`, and exit with status 2; no
-traceback. Any other exception is a bug and keeps its traceback.
+traceback. Any other exception is a bug and keeps its traceback. TensorFlow's own log
+lines stay off the terminal unless `TF_CPP_MIN_LOG_LEVEL` asks for them (`siamese.cli.quiet`).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from siamese.cli.arguments import build_parser  # noqa: E402
-from siamese.errors import SiameseError  # noqa: E402
+from siamese.cli.arguments import build_parser
+from siamese.cli.quiet import quiet_tensorflow
+from siamese.errors import SiameseError
 
 EXIT_BAD_INPUT = 2
 
@@ -34,6 +33,7 @@ def _show_warnings() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_tensorflow()  # before any command imports TensorFlow
     args = build_parser().parse_args(argv)
     _show_warnings()
     try:

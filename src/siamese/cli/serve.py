@@ -26,10 +26,22 @@ def _config(args):
         raise ConfigError(f"--threads must be at least 1, got {args.threads}")
     if args.rate:
         RateLimit(args.rate)  # a bad rate is refused here, before any worker starts
+    if args.liveness_model is not None and args.liveness != "off":
+        from siamese.inference.liveness import load_liveness
+
+        load_liveness(args.liveness_model)  # a missing or foreign liveness model too
     pixels = {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
     limits = Limits(max_request_bytes=int(args.max_request_mb * 1024 * 1024), **pixels)
     gallery = getattr(args.gallery, "url", str(args.gallery))  # the workers connect with the password, if any
-    return ServiceConfig(gallery=gallery, model=args.model, limits=limits, rate=args.rate, access_log=args.access_log)
+    return ServiceConfig(
+        gallery=gallery,
+        model=args.model,
+        limits=limits,
+        rate=args.rate,
+        access_log=args.access_log,
+        liveness=args.liveness,
+        liveness_model=args.liveness_model,
+    )
 
 
 def run(args) -> int:
@@ -38,6 +50,7 @@ def run(args) -> int:
     from siamese.gallery import Gallery
     from siamese.service import KeyStore
     from siamese.service.factory import CONFIG_VARIABLE, open_service
+    from siamese.service.liveness import default_mode
 
     config = _config(args)
     threads = args.threads or 1
@@ -45,9 +58,10 @@ def run(args) -> int:
     gallery = Gallery.open_or_create(args.gallery, args.model)
     keys = KeyStore(args.gallery)
     processes = "" if args.workers == 1 else f", {args.workers} workers of {threads} ONNX threads"
+    liveness = config.liveness or default_mode(gallery)
     print(
         f"serving {args.gallery} ({len(gallery.identities())} identities, model {gallery.model.model_id[:12]} "
-        f"on {gallery.model.engine}{processes}) at http://{args.host}:{args.port}/",
+        f"on {gallery.model.engine}{processes}, liveness {liveness}) at http://{args.host}:{args.port}/",
         flush=True,
     )
     if not keys.list():

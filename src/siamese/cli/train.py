@@ -1,5 +1,10 @@
 """`siamese train DATA...`: train a model and write it with its logs and metrics;
-`siamese train --resume RUN`: go on with a run that was stopped (killed, or the machine went down)."""
+`siamese train --resume RUN`: go on with a run that was stopped (killed, or the machine went down).
+
+With the official one-shot runs at hand (`--runs PATH`, or `all_runs.zip` beside the data, as
+dataset/ holds it beside the Omniglot background sets) the run ends with the model's accuracy
+on them, scored as `siamese evaluate MODEL --runs PATH` scores it, and adds it to metrics.json.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,9 @@ _RUN_OPTIONS = {
     "export",
     "recipe",
     "class_pattern",
+    "runs",
 }
+RUNS_ARCHIVE = "all_runs.zip"  # the official one-shot runs' archive, as Lake et al. publish it
 # The flags a run keeps in config.json for its resume, with the values of runs saved before they were kept.
 _OPTIONS = {"export": True}
 
@@ -67,6 +74,7 @@ def run(args) -> int:
     from siamese.training import train
 
     data, config, model_path, folder, options = (_resumed_run if args.resume else _new_run)(args)
+    runs = _read_runs(args.runs, data)  # read and checked before training, as the data
     dataset = load_dataset(data, class_pattern=args.class_pattern)  # fail on bad data before anything is created
     dataset.check_trainable()
     verb = f"resuming {folder.path}" if args.resume else "training"
@@ -100,7 +108,34 @@ def run(args) -> int:
         _export(result.model_path)
     print(f"results: {result.results_dir} (history.csv, metrics.json, config.json)")
     print(f"time:    {result.seconds:.0f} s")
+    if runs is not None:
+        _score_runs(runs, result, folder)
     return 0
+
+
+def _read_runs(path: Path | None, data):
+    """The official one-shot runs: `path`, else an `all_runs.zip` beside the data, else None."""
+    if path is None:
+        beside = sorted({Path(source).parent / RUNS_ARCHIVE for source in data})
+        path = next((candidate for candidate in beside if candidate.is_file()), None)
+    if path is None:
+        return None
+    from siamese.evaluation import read_oneshot_runs
+
+    return read_oneshot_runs(path)
+
+
+def _score_runs(runs, result, folder: RunFolder) -> None:
+    """The new model's one-shot accuracy on the runs, printed as `siamese evaluate` prints it and
+    added to metrics.json."""
+    import siamese
+    from siamese.evaluation import format_table, score_oneshot_runs
+
+    model = siamese.load_model(result.model_path)
+    scored = score_oneshot_runs(runs, model.embed, model.distances, channels=model.preprocessing.channels)
+    found = {"oneshot_runs": {**scored.to_dict(), "path": str(runs.path)}}
+    folder.write_metrics({**result.metrics, **found})
+    print(format_table(found))
 
 
 def _export(model_path: Path) -> None:

@@ -44,6 +44,13 @@ def add_train(commands) -> None:
         default=None,
         help="do not write the ONNX export beside the model (default: write it; a resumed run keeps the choice)",
     )
+    parser.add_argument(
+        "--runs",
+        type=Path,
+        default=None,
+        help="end with the one-shot accuracy on the official runs (all_runs.zip or its folder; "
+        "default: an all_runs.zip beside the data, if there is one)",
+    )
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--steps", dest="steps_per_epoch", type=int, help="batches per epoch")
     parser.add_argument("--image-size", type=parse_size, help="N or HxW (default 48)")

@@ -2,6 +2,10 @@
 
 `siamese verify --gallery G --claim NAME IMAGE`: is IMAGE NAME? Scored against every
 reference of NAME in the gallery (`Gallery.verify_claim`), accepted or rejected.
+
+With `--liveness`, the query (IMAGE, or A of A B: B may be a document's photo) must be a live
+face: a presentation attack (a printed photo) is refused first, one line naming it and its
+liveness score, exit status 2.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from siamese.cli.liveness import refuse_attacks
 from siamese.errors import SiameseError
 
 
@@ -19,13 +24,15 @@ def _claim(args) -> int:
         raise SiameseError(
             "--claim NAME takes --gallery G and one image: siamese verify --gallery G --claim NAME IMAGE"
         )
+    checked = refuse_attacks(args, [args.image1])  # an attack is refused before the gallery is opened
     gallery = Gallery.open(args.gallery, args.model)
     try:
         result = gallery.verify_claim(args.claim, args.image1, rule=args.rule or "mean", threshold=args.threshold)
     finally:
         gallery.close()
     if args.json:
-        print(json.dumps({**dataclasses.asdict(result), "distance": result.distance, "same": result.same}))
+        answer = {**dataclasses.asdict(result), "distance": result.distance, "same": result.same}
+        print(json.dumps({**answer, "liveness": checked[args.image1]} if checked else answer))
     else:
         verdict = "accepted" if result.accepted else "rejected"
         print(
@@ -44,6 +51,7 @@ def run(args) -> int:
     if args.image2 is None or args.gallery is not None or args.rule is not None:
         raise SiameseError("verify takes two images (siamese verify A B), or --gallery G --claim NAME IMAGE [--rule R]")
 
+    checked = refuse_attacks(args, [args.image1])  # the query only: image2 may be a document's photo
     model = siamese.load_model(args.model, engine=args.engine)
     faces = FaceLog(keep_faceless=False)
     result = model.verify(args.image1, args.image2, threshold=args.threshold, detect=args.detect, faces=faces)
@@ -51,6 +59,8 @@ def run(args) -> int:
         answer = {"same": result.same, "distance": result.distance, "threshold": result.threshold}
         if faces.found:  # a face model: how many faces each image holds, and where (the largest is used)
             answer["faces"] = {image: faces.describe(image) for image in (args.image1, args.image2)}
+        if checked:
+            answer["liveness"] = checked[args.image1]
         print(json.dumps(answer))
     else:
         verdict = "same" if result.same else "different"

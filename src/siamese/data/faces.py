@@ -1,4 +1,9 @@
-"""Face chips: find the faces, take the largest, find its 5 landmarks, align it to dlib's template.
+"""Face chips: find the faces, take the largest, find its 5 landmarks, align it to a template.
+
+Two templates take the same landmarks: dlib's chip (below) for dlib's ResNet, and the
+112x112 five-point frame of ArcFace-like towers ("arcface", `ARCFACE_TEMPLATE`) for
+MobileFaceNet: the least-squares similarity transform of the 5 landmarks onto it and one
+bilinear warp (`align_to_template`). `Preprocessing.face_template` names the one a model reads.
 
 A face-trained tower sees faces the way it was trained on them: dlib's face recognition
 ResNet was trained on 150x150 chips cut by `dlib.get_face_chip(image, shape, size=150,
@@ -43,6 +48,7 @@ licence. The package is found, not imported (its `__init__` loads pkg_resources)
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import importlib.resources
@@ -54,7 +60,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from siamese.errors import ImageError, NoFaceError
+from siamese.errors import ImageError, NoFaceError, ReferenceQualityError
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +70,12 @@ SEARCH_SIDE = 640  # faces are searched on a copy whose longer side is at most t
 SMALL_SIDE = (
     400  # a photo smaller than this is searched at twice its size (dlib's detector sees faces of 80 pixels and more)
 )
+# An enrolment reference is refused when its face's box is narrower or shorter than this many
+# pixels (the 150-pixel chip would be blown up more than 2.3 times: CelebA's 160-pixel photos
+# have faces of 75 and more), or when a second face is at least this share of the largest's
+# area (which of them is meant is a guess; faces in the background are a tenth of it or less).
+MIN_REFERENCE_SIDE = 64
+SIMILAR_AREA = 0.5
 
 # dlib's 5-point template (get_face_chip_details): the outer and inner corner of the right
 # eye, of the left eye, then the base of the nose, as a share of the face's box.
@@ -76,6 +88,11 @@ TEMPLATE = np.array(
         [0.4901123135679, 0.6277975316475],
     ]
 )
+
+# The 112x112 five-point frame of ArcFace-like towers (MobileFaceNet, `faces-mobilefacenet`), in
+# dlib's landmark order, as a share of the chip: fitted on LFW-like photos from dlib's 68
+# landmarks so that the chip matches ArcFace's template (../shared/models/mobilefacenet/README.md).
+ARCFACE_TEMPLATE = np.array([[80.41, 52.66], [66.59, 53.07], [31.29, 52.94], [45.17, 53.19], [56.02, 79.75]]) / 112.0
 
 _THREAD = threading.local()  # a detector per thread: dlib's keeps its image pyramid in itself while it searches
 
@@ -242,6 +259,20 @@ def align_face(image: np.ndarray, landmarks, size: int = 150, *, padding: float 
     return np.floor(chip).astype(np.uint8).reshape(size, size, image.shape[2])
 
 
+def align_to_template(image: np.ndarray, landmarks, size: int = 112) -> np.ndarray:
+    """The (size, size, c) chip of the face with these 5 landmarks placed on `ARCFACE_TEMPLATE`
+    (scaled to `size`): the least-squares similarity transform, bilinear, black outside the photo."""
+    matrix = similarity(np.asarray(landmarks, np.float64), ARCFACE_TEMPLATE * size)
+    chip = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return chip.reshape(size, size, image.shape[2])
+
+
+def cut_chip(image: np.ndarray, landmarks, size: int, template: str = "dlib") -> np.ndarray:
+    """The chip of the face with these landmarks on `template` ("dlib": `align_face`,
+    "arcface": `align_to_template`): one set of landmarks, either frame."""
+    return align_to_template(image, landmarks, size) if template == "arcface" else align_face(image, landmarks, size)
+
+
 class FaceLog:
     """What the face step found in each image of one piece of work; shared by the decoding threads.
 
@@ -260,6 +291,14 @@ class FaceLog:
         self.found: dict[str, list[Face]] = {}
         self.faceless: list[str] = []
         self._lock = threading.Lock()
+
+    def keeping(self, keep_faceless: bool) -> FaceLog:
+        """This log, recording into the same `found` and `faceless`, with `keep_faceless` as given."""
+        if keep_faceless == self.keep_faceless:
+            return self
+        view = copy.copy(self)  # shares found, faceless and the lock
+        view.keep_faceless = keep_faceless
+        return view
 
     def record(self, name: str, faces: list[Face]) -> None:
         with self._lock:
@@ -284,8 +323,11 @@ def whole_image_face(image: np.ndarray) -> Face:
     return Face(box=(0, 0, width, height), landmarks=tuple((float(p.x), float(p.y)) for p in shape.parts()))
 
 
-def crop_face(image: np.ndarray, size: int, *, name: str = "image", log: FaceLog | None = None) -> np.ndarray:
-    """The (size, size, c) chip of the largest face in a uint8 (h, w, c) image.
+def crop_face(
+    image: np.ndarray, size: int, *, name: str = "image", log: FaceLog | None = None, template: str = "dlib"
+) -> np.ndarray:
+    """The (size, size, c) chip of the largest face in a uint8 (h, w, c) image, its landmarks
+    placed on `template` (`cut_chip`).
 
     No face: `NoFaceError` naming the image, or, where `log` keeps faceless images, the
     chip of the whole image taken as the face (`whole_image_face`), with a warning.
@@ -294,8 +336,30 @@ def crop_face(image: np.ndarray, size: int, *, name: str = "image", log: FaceLog
     if log is not None:
         log.record(name, faces)
     if faces:
-        return align_face(image, faces[0].landmarks, size)
+        return cut_chip(image, faces[0].landmarks, size, template)
     if log is None or not log.keep_faceless:
         raise NoFaceError(f"{name}: no face found (for images that are already face chips: --no-detect, detect=False)")
     logger.warning("%s: no face found; the whole image taken as the face", name)
-    return align_face(image, whole_image_face(image).landmarks, size)
+    return cut_chip(image, whole_image_face(image).landmarks, size, template)
+
+
+def check_reference_faces(log: FaceLog, *, faceless: bool = False) -> None:
+    """Refuse, one line naming the image, a reference in which the face step found no face
+    (unless `faceless`: taken whole, as asked), several faces of similar size (`SIMILAR_AREA`)
+    or a face smaller than `MIN_REFERENCE_SIDE`."""
+    for name, faces in log.found.items():
+        if not faces:
+            if faceless:
+                continue
+            raise NoFaceError(f"{name}: no face found; a reference needs one face")
+        if len(faces) > 1 and faces[1].area >= SIMILAR_AREA * faces[0].area:
+            raise ReferenceQualityError(
+                f"{name}: {len(faces)} faces of similar size (the second at least {SIMILAR_AREA:.0%} of the "
+                "largest's area); a reference needs one person"
+            )
+        width, height = faces[0].box[2:]
+        if min(width, height) < MIN_REFERENCE_SIDE:
+            raise ReferenceQualityError(
+                f"{name}: a face of {width}x{height} pixels, too small to trust as a reference "
+                f"(at least {MIN_REFERENCE_SIDE}x{MIN_REFERENCE_SIDE})"
+            )

@@ -17,14 +17,15 @@ from siamese.data.faces import FaceLog, crop_face
 def frame(image: np.ndarray, preprocessing, *, name: str = "image", faces: FaceLog | None = None) -> np.ndarray:
     """The framing steps a `Preprocessing` names, in order: crop, contrast, strokes, padding.
 
-    A face crop is the chip of the largest face at the larger side of `image_size` (see
-    `siamese.data.faces`); `faces` records what was found, and says what becomes of an
+    A face crop is the chip of the largest face at the larger side of `image_size`, its
+    landmarks placed on the `face_template` (see `siamese.data.faces`); `faces` records what was found, and says what becomes of an
     image without a face (`FaceLog`); without it, that image raises `NoFaceError`.
     """
     if preprocessing.crop == "ink":
         image = crop_to_ink(image)
     elif preprocessing.crop == "face":
-        image = crop_face(image, max(preprocessing.image_size), name=name, log=faces)
+        size = max(preprocessing.image_size)
+        image = crop_face(image, size, name=name, log=faces, template=preprocessing.face_template)
     if preprocessing.contrast == "stretch":
         image = stretch_contrast(image)
     elif preprocessing.contrast == "equalize":

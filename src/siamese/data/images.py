@@ -175,6 +175,13 @@ def _coerce_array(array: np.ndarray, *, name: str, channels: int) -> np.ndarray:
     return array
 
 
+def image_array(image: ImageLike, *, name: str, channels: int = 3) -> np.ndarray:
+    """A path read, or a user's array coerced, to uint8 (h, w, channels); errors name `name`."""
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image, channels=channels)
+    return _coerce_array(image, name=name, channels=channels)
+
+
 def preprocess(
     image: np.ndarray, preprocessing: Preprocessing, *, name: str = "image", faces: FaceLog | None = None
 ) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from siamese.errors import ConfigError
-from siamese.registry import CONTRASTS, CROPS, STROKES
+from siamese.registry import CONTRASTS, CROPS, FACE_TEMPLATES, STROKES
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -24,6 +24,9 @@ class Preprocessing:
         crop: "ink" (the box around the strokes), "face" (the largest face, aligned by its 5
             landmarks to dlib's face chip of the larger side of `image_size`; see
             `siamese.data.faces`) or "none"; see `siamese.data.framing`.
+        face_template: where a face crop puts the 5 landmarks: "dlib" (dlib's chip, for dlib's
+            ResNet) or "arcface" (the 112x112 five-point frame MobileFaceNet was trained on,
+            scaled to the chip's size); see `siamese.data.faces.FACE_TEMPLATES`.
         contrast: "stretch" (darkest ink to black, paper to white), "equalize" (local
             histogram equalisation, for lighting) or "none".
         strokes: "even" redraws the ink at one width (a pen's, a stylus's and a phone's
@@ -35,6 +38,7 @@ class Preprocessing:
     channels: int = 1
     invert: bool | None = False
     crop: str = "none"
+    face_template: str = "dlib"
     contrast: str = "none"
     strokes: str = "keep"
     keep_aspect: bool = False
@@ -47,6 +51,7 @@ class Preprocessing:
         if self.channels not in (1, 3):
             raise ConfigError(f"channels must be 1 or 3, got {self.channels!r}")
         CROPS.check(self.crop)
+        FACE_TEMPLATES.check(self.face_template)
         CONTRASTS.check(self.contrast)
         STROKES.check(self.strokes)
 

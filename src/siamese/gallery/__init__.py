@@ -10,7 +10,8 @@ them to a model: enrol, identify (1:N), verify a claim (1:1), forget.
 from siamese.gallery.embedded import Embedded
 from siamese.gallery.gallery import UNKNOWN, Candidate, ClaimVerification, Gallery, Identification
 from siamese.gallery.location import PostgresLocation, gallery_location, is_postgres
-from siamese.gallery.store import SCHEMA_VERSION, Store
+from siamese.gallery.meta import SCHEMA_VERSION
+from siamese.gallery.store import Store
 from siamese.gallery.stores import open_store, store_exists
 
 __all__ = [

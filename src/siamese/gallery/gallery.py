@@ -11,7 +11,8 @@ A path is an SQLite file searched by a FAISS index kept beside it (`siamese.gall
 `siamese.gallery.index`); a postgresql:// URL is a database shared by many processes, which
 searches itself (`siamese.gallery.postgres`). Only embeddings are stored, never images,
 each with the model that made it; a gallery answers only with its own model (a model trained again is another model). The decision is
-the model's threshold: a stranger is answered "unknown", not with the nearest name.
+the model's open-set point for the gallery's size where it was calibrated for one, else its
+pair threshold (`siamese.open_set`): a stranger is answered "unknown", not with the nearest name.
 Built on the public inference API, so the ONNX path stays free of TensorFlow.
 
 A gallery may be used from many threads: its lock (`lock`, given or its own) is held only for
@@ -22,7 +23,6 @@ claim's classifier, and the scrubbing of a forgotten person's pages, after it is
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 
@@ -31,58 +31,17 @@ import numpy as np
 from siamese.claims import CLASSIFIER_NEGATIVES, claim_scores, classifier_scores, minimum_references, reference_spread
 from siamese.data.faces import FaceLog
 from siamese.errors import ConfigError, GalleryError, UnknownIdentityError
+from siamese.gallery.answers import Candidate, ClaimVerification, Identification
 from siamese.gallery.embedded import Embedded
 from siamese.gallery.index import Index
 from siamese.gallery.location import PostgresLocation, gallery_location
+from siamese.gallery.quality import embed_references
 from siamese.gallery.store import Store
 from siamese.gallery.stores import create_store, open_store, store_exists
 from siamese.inference import SiameseModel, lasting_name, load_model
+from siamese.open_set import operating_point
 
 UNKNOWN = "unknown"
-
-
-@dataclasses.dataclass(frozen=True)
-class Candidate:
-    name: str
-    distance: float
-
-
-@dataclasses.dataclass(frozen=True)
-class Identification:
-    """Who it is: `name` (or "unknown" when even the nearest is farther than the threshold),
-    the nearest identity's distance, and the `top` nearest identities, nearest first."""
-
-    name: str
-    distance: float | None
-    known: bool
-    threshold: float
-    candidates: tuple
-    model_id: str
-
-
-@dataclasses.dataclass(frozen=True)
-class ClaimVerification:
-    """Is the image who it claims to be? `score` of the image against the `references`
-    enrolled embeddings of `name` under `rule` (`siamese.claims`), accepted when at or below
-    `threshold`; `distances` to each reference, in enrolment order. `distance` and `same`
-    read it as the two-image `Verification` does."""
-
-    name: str
-    rule: str
-    score: float
-    threshold: float
-    accepted: bool
-    references: int
-    distances: tuple
-    model_id: str
-
-    @property
-    def distance(self) -> float:
-        return self.score
-
-    @property
-    def same(self) -> bool:
-        return self.accepted
 
 
 def _check_name(name: str) -> str:
@@ -195,16 +154,35 @@ class Gallery:
         self.index.save(self.index_path)
         self._unsaved = False
 
-    def enroll(self, name: str, images, *, detect: bool = True, faces: FaceLog | None = None) -> int:
+    def enroll(
+        self,
+        name: str,
+        images,
+        *,
+        detect: bool = True,
+        on_no_face: str | None = None,
+        faces: FaceLog | None = None,
+        liveness=None,
+    ) -> int:
         """Store the embeddings of `images` (paths or arrays, or `Embedded`) under `name`; returns how many.
 
-        `detect`, `faces`: as in `SiameseModel.embed` (a face model's crop; images without a face).
+        `detect`, `faces`: as in `SiameseModel.embed` (a face model's crop). A face model's
+        references are checked first (`siamese.gallery.quality`): one face, large enough, and
+        live when a `liveness` model (`siamese.inference.liveness.load_liveness()`) is given;
+        `on_no_face="whole"` takes a photo in which no face is found whole instead of refusing it.
 
         The database has them at once, for every process; the index file is rewritten when the
         gallery is closed (meanwhile other processes extend the index they load from the database).
         """
         _check_name(name)
-        embeddings = self._embedded(images, detect, faces)  # every image read before anything is written
+        # every image read and checked before anything is written (`Embedded`: checked when prepared)
+        embeddings = (
+            images.vectors
+            if isinstance(images, Embedded)
+            else embed_references(
+                self.model, images, detect=detect, on_no_face=on_no_face, faces=faces, liveness=liveness
+            )
+        )
         with self.lock:
             index = None if self.store.searches else self._fresh_index()
             ids, before = self.store.add(name, embeddings)
@@ -223,32 +201,50 @@ class Gallery:
         detect: bool = True,
         faces: FaceLog | None = None,
     ) -> Identification:
-        """The nearest identities to `image` and the decision at the model's threshold (or `threshold`);
+        """The nearest identities to `image` and the decision at `threshold`, else the model's
+        open-set threshold for the gallery's size, else its pair threshold (`siamese.open_set`);
         `detect`, `faces`: as in `SiameseModel.embed`."""
         if top < 1:
             raise ConfigError(f"top must be at least 1, got {top}")
-        threshold = self.model.threshold if threshold is None else float(threshold)
-        if threshold is None:
+        if threshold is None and self.model.threshold is None and self.model.open_set is None:
             raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
         query = self._embedded(image, detect, faces)
         with self.lock:
             distances, ids, names = self._nearest(query, max(8 * top, 64))
+            size = self._size()
         best = {}
         for distance, row in zip(distances, ids):
             name = names.get(int(row))
             if name is not None and name not in best:
                 best[name] = float(distance)
-        candidates = tuple(Candidate(name, d) for name, d in sorted(best.items(), key=lambda kv: kv[1])[:top])
+        ranked = sorted(best.items(), key=lambda kv: kv[1])
+        candidates = tuple(Candidate(name, d) for name, d in ranked[:top])
         nearest = candidates[0] if candidates else None
-        known = nearest is not None and nearest.distance <= threshold
+        point = operating_point(
+            size,
+            open_set=self.model.open_set,
+            pair_threshold=self.model.threshold,
+            given=threshold,
+            runner_up=ranked[1][1] if len(ranked) > 1 else None,
+            name=str(self.model.path),
+        )
+        known = nearest is not None and nearest.distance <= point.threshold
         return Identification(
             name=nearest.name if known else UNKNOWN,
             distance=nearest.distance if nearest else None,
             known=known,
-            threshold=threshold,
+            threshold=point.threshold,
             candidates=candidates,
             model_id=self.model.model_id,
+            reason=point.reason,
         )
+
+    def _size(self) -> int:
+        """Enrolled embeddings (as the last search saw them): each one more chance for a stranger
+        to fall near someone."""
+        if self.index is not None:
+            return self.index.size
+        return sum(count for _, count in self.store.identities())
 
     def verify_claim(
         self,

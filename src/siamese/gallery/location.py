@@ -3,9 +3,10 @@
     gallery_location("people.db")                           # Path("people.db")
     gallery_location("postgresql://app@db.example:5432/people?sslmode=require")
 
-A URL is kept in a `PostgresLocation`, whose `str` never holds a password (one given in
-the URL is kept for connecting but left out of every message and every line printed);
-the password belongs in PGPASSWORD or ~/.pgpass anyway.
+A URL is kept in a `PostgresLocation`, whose `str` never holds a secret: the password of
+its user part and every query parameter that holds one or names a file of one (`password`,
+`sslpassword`, `sslkey`, `passfile`: `SECRETS`) are kept for connecting but left out of every
+message and every line printed; passwords belong in PGPASSWORD or ~/.pgpass anyway.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import urllib.parse
 from pathlib import Path
 
 SCHEMES = ("postgresql://", "postgres://")
+SECRETS = ("password", "sslpassword", "sslkey", "passfile")  # libpq's parameters; any name with "password" too
 
 
 def is_postgres(location) -> bool:
@@ -30,7 +32,11 @@ class PostgresLocation:
         parts = urllib.parse.urlsplit(url)
         netloc = parts.netloc.rpartition("@")
         user = netloc[0].partition(":")[0]
-        query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "password"]
+        query = [
+            (k, v)
+            for k, v in urllib.parse.parse_qsl(parts.query)
+            if k.lower() not in SECRETS and "password" not in k.lower()
+        ]
         self._shown = urllib.parse.urlunsplit(
             (parts.scheme, f"{user}@{netloc[2]}" if user else netloc[2], parts.path, urllib.parse.urlencode(query), "")
         )

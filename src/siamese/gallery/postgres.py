@@ -1,9 +1,10 @@
 """A gallery in PostgreSQL with pgvector: one database shared by every process and host.
 
-    meta(key, value): schema_version, model_id, model, distance, dim, generation
+    meta(key, value): schema_version, model_id, model, distance, dim, generation (`siamese.gallery.meta`)
     identities(id, name UNIQUE, created)
     embeddings(id, identity -> identities ON DELETE CASCADE, vector vector(dim), created)
     + an HNSW index on embeddings.vector, by the operator of the model's distance
+    api_keys: the service's keys (`siamese.service.keys`)
 
 The same interface as the SQLite `Store`, and one thing more: the database searches
 (`searches`, `search`), so the gallery keeps no FAISS index beside it. Cosine is pgvector's
@@ -12,14 +13,18 @@ operator, and no database has the learned one): keep those in a SQLite gallery.
 
 Every write is one transaction that first moves `generation` on, so writes from all
 processes take their turn on that one row: two enrolments of one name at once both land,
-under one identity. A forgotten person's rows are deleted, then the tables vacuumed;
-docs/reliability.md says what PostgreSQL may still hold. A connection lost (the server
-restarted, the network down) is a `GalleryUnavailableError`, and the next call connects again.
+under one identity. A forgotten person's rows are deleted, then the tables vacuumed (by a
+role that owns them; another is told that it could not); docs/reliability.md says what
+PostgreSQL may still hold. Tables are made only with the gallery: a role that owns nothing
+and may read and write rows serves it (docs/scaling.md). A connection lost (the server
+restarted, the network down) is a `GalleryUnavailableError`, and the next call connects again
+(`siamese.gallery.postgres_connection`, which also bounds every statement in time).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 
 import numpy as np
@@ -27,14 +32,17 @@ import numpy as np
 from siamese import numpy_distances
 from siamese.errors import ConfigError, GalleryError
 from siamese.gallery.location import gallery_location
-from siamese.gallery.postgres_connection import Connection, one_line, psycopg_modules
+from siamese.gallery.meta import KEY_TABLE, new_meta, read_meta
+from siamese.gallery.postgres_connection import Connection, psycopg_modules
+from siamese.gallery.postgres_vacuum import vacuum
 
-SCHEMA_VERSION = 1
+logger = logging.getLogger(__name__)
 OPERATORS = {"cosine": ("<=>", "vector_cosine_ops"), "euclidean": ("<->", "vector_l2_ops")}
 HNSW_NEIGHBOURS = 16  # pgvector's default m: its graph is built in the database, where a larger one costs inserts
 EF_CONSTRUCTION = 64
 # benchmarks/gallery_scale.py, 100k 128-d unit embeddings, m 16: recall@1 0.982 at 100, 0.998 at 200 (p50 7 ms, 2 busy cores)
 EF_SEARCH = 200
+BULK_TIMEOUT_S = 600  # a bulk import (COPY of a shard) and VACUUM may take longer than one statement's timeout
 
 
 def _matrix(vectors, dim: int) -> np.ndarray:
@@ -57,25 +65,18 @@ class PostgresStore:
         self.path = self.location  # what messages name: the URL without its password
         self.ef_search = ef_search
         self.connection = Connection(self.location)
-        with self.connection.use() as db:
-            meta = dict(db.execute("SELECT key, value FROM meta").fetchall()) if self._has_gallery(db) else None
-        if meta is None:
-            self.close()
-            raise GalleryError(
-                f"{self.path}: no gallery in this database (create it with `siamese enroll --model ...`)"
-            )
-        if int(meta.get("schema_version", -1)) != SCHEMA_VERSION:
-            self.close()
-            raise GalleryError(
-                f"{self.path}: gallery schema {meta.get('schema_version')!r}, this version reads {SCHEMA_VERSION}"
-            )
-        self.model_id, self.model, self.distance_name, self.dim = (
-            meta["model_id"],
-            meta["model"],
-            meta["distance"],
-            int(meta["dim"]),
-        )
-        self._operator = OPERATORS[self.distance_name][0]
+        try:
+            with self.connection.use() as db:
+                meta = dict(db.execute("SELECT key, value FROM meta").fetchall()) if self._has_gallery(db) else None
+            if meta is None:
+                raise GalleryError(
+                    f"{self.path}: no gallery in this database (create it with `siamese enroll --model ...`)"
+                )
+            self.model_id, self.model, self.distance_name, self.dim = read_meta(self.path, meta)
+            self._operator = OPERATORS[self.distance_name][0]
+        except BaseException:
+            self.close()  # a store that could not open keeps no connection
+            raise
 
     @staticmethod
     def _has_gallery(db) -> bool:
@@ -93,10 +94,11 @@ class PostgresStore:
     def exists(cls, location) -> bool:
         """Whether the database at `location` holds a gallery."""
         store = cls._bare(location)
-        with store.connection.use() as db:
-            found = cls._has_gallery(db)
-        store.close()
-        return found
+        try:
+            with store.connection.use() as db:
+                return cls._has_gallery(db)
+        finally:
+            store.close()
 
     @classmethod
     def create(cls, location, *, model_id: str, model: str, distance_name: str, dim: int) -> PostgresStore:
@@ -108,25 +110,27 @@ class PostgresStore:
                 f"(cosine and euclidean have); keep this model's gallery in a file (SQLite)"
             )
         store = cls._bare(location)
-        operator_class = OPERATORS[distance_name][1]
-        meta = {
-            "schema_version": SCHEMA_VERSION,
-            "model_id": model_id,
-            "model": model,
-            "distance": distance_name,
-            "dim": dim,
-            "generation": 0,
-        }
+        try:
+            store._make(
+                distance_name, dim, new_meta(model_id=model_id, model=model, distance_name=distance_name, dim=dim)
+            )
+        finally:
+            store.close()
+        return cls(location)
+
+    def _make(self, distance_name: str, dim: int, meta: dict) -> None:
+        """The gallery's tables, its indexes and its meta rows, in one transaction."""
+        location, operator_class = self.location, OPERATORS[distance_name][1]
         psycopg, _ = psycopg_modules()
-        with store.connection.use() as db, db.transaction():
+        with self.connection.use() as db, db.transaction():
             db.execute("SELECT pg_advisory_xact_lock(hashtext('siamese gallery'))")  # two creators: one makes it
-            if cls._has_gallery(db):
+            if self._has_gallery(db):
                 raise GalleryError(f"{location}: holds a gallery already")
             try:
                 db.execute("CREATE EXTENSION IF NOT EXISTS vector")
             except psycopg.Error as error:  # not permitted, or pgvector not on the server at all
                 raise GalleryError(
-                    f"{location}: no pgvector extension ({one_line(error)}); "
+                    f"{location}: no pgvector extension ({error.diag.message_primary}); "
                     "the database's owner runs: CREATE EXTENSION vector"
                 ) from None
             db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -143,16 +147,15 @@ class PostgresStore:
                 f"CREATE INDEX embeddings_by_vector ON embeddings USING hnsw (vector {operator_class}) "
                 f"WITH (m = {HNSW_NEIGHBOURS}, ef_construction = {EF_CONSTRUCTION})"
             )
+            db.execute(KEY_TABLE)
             with db.cursor() as cursor:
-                cursor.executemany("INSERT INTO meta VALUES (%s, %s)", [(k, str(v)) for k, v in meta.items()])
-        store.close()
-        return cls(location)
+                cursor.executemany("INSERT INTO meta VALUES (%s, %s)", list(meta.items()))
 
     @contextlib.contextmanager
-    def _transaction(self):
+    def _transaction(self, timeout_s: float | None = None):
         """A write: yields (connection, the generation it starts from), and moves the gallery to the next one.
         The generation's row lock makes writes from every process take their turn."""
-        with self.connection.use() as db, db.transaction():
+        with self.connection.use(timeout_s=timeout_s) as db, db.transaction():
             after = int(
                 db.execute(
                     "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'generation' RETURNING value"
@@ -177,10 +180,10 @@ class PostgresStore:
         and the generation the gallery had just before."""
         vectors, now = self._check(vectors), time.time()
         with self._transaction() as (db, before):
-            identity = db.execute(
-                "INSERT INTO identities (name, created) VALUES (%s, %s) "
-                "ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
-                (name, now),
+            identity = db.execute(  # the new row, or the one there (DO NOTHING: no UPDATE right needed)
+                "WITH made AS (INSERT INTO identities (name, created) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING "
+                "RETURNING id) SELECT id FROM made UNION ALL SELECT id FROM identities WHERE name = %s",
+                (name, now, name),
             ).fetchone()[0]
             ids = [
                 db.execute(
@@ -194,7 +197,7 @@ class PostgresStore:
     def add_many(self, names: list[str], vectors: np.ndarray) -> int:
         """Store one embedding per name (row i under names[i]) in one transaction: a bulk import (COPY)."""
         vectors, now = self._check(vectors, len(names)), time.time()
-        with self._transaction() as (db, _):
+        with self._transaction(BULK_TIMEOUT_S) as (db, _):
             db.execute(
                 "INSERT INTO identities (name, created) SELECT DISTINCT unnest(%s::text[]), %s ON CONFLICT (name) DO NOTHING",
                 (list(names), now),
@@ -219,13 +222,12 @@ class PostgresStore:
             db.execute("DELETE FROM identities WHERE id = %s", row)
         return count
 
-    def scrub(self) -> None:
-        """After a removal: vacuum the tables, so the dead rows' space is cleared now, not at autovacuum's
-        leisure (on a connection of its own: the store's goes on answering meanwhile)."""
+    def scrub(self) -> bool:
+        """After a removal, outside the gallery's lock: `vacuum` on a connection of its own, so the
+        store's goes on answering meanwhile."""
         connection = Connection(self.location)
         try:
-            with connection.use() as db:
-                db.execute("VACUUM embeddings, identities")
+            return self.vacuum(connection)
         finally:
             connection.close()
 
@@ -233,6 +235,10 @@ class PostgresStore:
         """How many identities there are: one count, cheaper than `identities`."""
         with self.connection.use() as db:
             return db.execute("SELECT COUNT(*) FROM identities").fetchone()[0]
+
+    def vacuum(self, connection=None) -> bool:
+        """`siamese.gallery.postgres_vacuum.vacuum` of this store's tables (on `connection`, or its own)."""
+        return vacuum(self, connection or self.connection, BULK_TIMEOUT_S)
 
     def identities(self) -> list[tuple[str, int]]:
         """(name, number of embeddings) of every identity, by name (byte order, as SQLite sorts)."""

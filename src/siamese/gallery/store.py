@@ -2,7 +2,8 @@
 
     identities(id, name UNIQUE, created)
     embeddings(id, identity -> identities ON DELETE CASCADE, vector BLOB float32, created)
-    meta(key, value): schema_version, model_id, model, distance, dim, generation
+    meta(key, value): schema_version, model_id, model, distance, dim, generation (`siamese.gallery.meta`)
+    api_keys: the service's keys (`siamese.service.keys`)
 
 One transaction per enrolment or removal; WAL, so readers in other processes go on while
 one writes; `secure_delete`, and a WAL checkpoint after each removal (`scrub`, on a
@@ -22,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from siamese.errors import GalleryError
+from siamese.gallery.meta import KEY_TABLE, new_meta, read_meta
 
-SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS identities (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created REAL NOT NULL);
@@ -46,21 +47,16 @@ class Store:
         self.path = Path(path)
         if not self.path.is_file():
             raise GalleryError(f"{self.path}: no such gallery (create it with `siamese enroll --model ...`)")
+        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
         try:
-            self._db = self._connect(timeout)
+            self._configure()
             meta = dict(self._db.execute("SELECT key, value FROM meta"))
-        except sqlite3.DatabaseError as error:
+            self.model_id, self.model, self.distance_name, self.dim = read_meta(self.path, meta)
+        except (sqlite3.DatabaseError, GalleryError) as error:
+            self._db.close()  # a file that is no gallery of ours keeps no connection open
+            if isinstance(error, GalleryError):
+                raise
             raise GalleryError(f"{self.path}: not a siamese gallery ({error})") from None
-        if int(meta.get("schema_version", -1)) != SCHEMA_VERSION:
-            raise GalleryError(
-                f"{self.path}: gallery schema {meta.get('schema_version')!r}, this version reads {SCHEMA_VERSION}"
-            )
-        self.model_id, self.model, self.distance_name, self.dim = (
-            meta["model_id"],
-            meta["model"],
-            meta["distance"],
-            int(meta["dim"]),
-        )
 
     @classmethod
     def create(cls, path, *, model_id: str, model: str, distance_name: str, dim: int) -> Store:
@@ -73,16 +69,10 @@ class Store:
         db = sqlite3.connect(draft, isolation_level=None)  # made whole aside, then linked in where nothing is
         try:
             db.executescript(_SCHEMA)
-            meta = {
-                "schema_version": SCHEMA_VERSION,
-                "model_id": model_id,
-                "model": model,
-                "distance": distance_name,
-                "dim": dim,
-                "generation": 0,
-            }
+            db.execute(KEY_TABLE)
+            meta = new_meta(model_id=model_id, model=model, distance_name=distance_name, dim=dim)
             with db:
-                db.executemany("INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])
+                db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
             os.link(draft, path)  # fails where another process made it first: its gallery stays, whole
         except FileExistsError:
             raise GalleryError(f"{path}: exists already") from None
@@ -91,12 +81,10 @@ class Store:
             draft.unlink(missing_ok=True)
         return cls(path)
 
-    def _connect(self, timeout: float) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA secure_delete=ON")
-        db.execute("PRAGMA foreign_keys=ON")
-        return db
+    def _configure(self) -> None:
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA secure_delete=ON")
+        self._db.execute("PRAGMA foreign_keys=ON")
 
     @contextlib.contextmanager
     def _transaction(self):

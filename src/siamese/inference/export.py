@@ -96,6 +96,7 @@ def export_model(
         source_sha256=source_sha256,
         siamese_version=importlib.metadata.version("siamese"),
         weights_sha256=engine.model_id,
+        open_set=engine.open_set,
     )
     writer = {"onnx": _write_onnx, "saved_model": _write_saved_model, "litert": _write_litert}[format]
     difference = writer(tower, out, images, expected, metadata, tolerance)

@@ -66,6 +66,14 @@ class KerasEngine:
         self.network.threshold = None if value is None else float(value)
 
     @property
+    def open_set(self) -> dict | None:
+        return self.network.open_set
+
+    @open_set.setter
+    def open_set(self, value: dict | None) -> None:
+        self.network.open_set = None if value is None else dict(value)
+
+    @property
     def embedding_dim(self) -> int:
         return int(self.network.tower.output.shape[-1])
 

@@ -6,7 +6,7 @@ An ONNX export holds it in `metadata_props` under the key "siamese", as JSON:
      "preprocessing": {"image_size": [48, 48], "channels": 1, "invert": true},
      "threshold": 0.41, "distance": {"name": "cosine"}, "embedding_dim": 128,
      "source": {"file": "omniglot.keras", "sha256": "9f2c..."}, "max_difference": 2e-07,
-     "onnx_sha256": "51ab..."}
+     "onnx_sha256": "51ab...", "open_set": {"target_fpir": 0.01, "sizes": [...], ...}}
 
 `source.sha256` is the hash of the .keras file the tower came from: an export beside a
 .keras file is used in its place only while the hashes agree (otherwise it is stale).
@@ -45,6 +45,7 @@ class ExportMetadata:
         onnx_sha256: the export's own hash (`siamese.integrity`).
         weights_sha256: the hash of the .keras file's weights: the model's identity, the same
             on both engines and through threshold changes (`SiameseModel.model_id`).
+        open_set: dict form of `siamese.open_set.OpenSetPoint`, or None (absent in older exports).
     """
 
     preprocessing: dict
@@ -57,6 +58,7 @@ class ExportMetadata:
     siamese_version: str = ""
     onnx_sha256: str | None = None
     weights_sha256: str | None = None
+    open_set: dict | None = None
 
     def to_json(self) -> str:
         return json.dumps(
@@ -71,6 +73,7 @@ class ExportMetadata:
                 "max_difference": self.max_difference,
                 ONNX_FIELD: self.onnx_sha256,
                 "weights_sha256": self.weights_sha256,
+                "open_set": self.open_set,
             },
             sort_keys=True,
         )
@@ -97,6 +100,7 @@ class ExportMetadata:
                 siamese_version=str(data.get("siamese_version", "")),
                 onnx_sha256=data.get(ONNX_FIELD),
                 weights_sha256=data.get("weights_sha256"),
+                open_set=None if data.get("open_set") is None else dict(data["open_set"]),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ModelFileError(f"{name}: unreadable siamese metadata ({type(error).__name__}: {error})") from None

@@ -29,7 +29,7 @@ from siamese.data.faces import FaceLog
 from siamese.data.images import ImageLike, as_image_list, iter_image_batches
 from siamese.errors import ModelFileError
 from siamese.files import check_keras_archive, file_sha256
-from siamese.registry import ENGINES
+from siamese.registry import ENGINES, ON_NO_FACE
 from siamese.shipped import resolve_model
 
 logger = logging.getLogger(__name__)
@@ -85,6 +85,16 @@ class SiameseModel:
         self._engine.threshold = value
 
     @property
+    def open_set(self) -> dict | None:
+        """The open-set operating point galleries identify with (dict form of
+        `siamese.open_set.OpenSetPoint`), or None where the model was not calibrated for it."""
+        return self._engine.open_set
+
+    @open_set.setter
+    def open_set(self, value: dict | None) -> None:
+        self._engine.open_set = value
+
+    @property
     def embedding_dim(self) -> int:
         return self._engine.embedding_dim
 
@@ -107,6 +117,7 @@ class SiameseModel:
         workers: int | None = None,
         progress: Callable[[int, int], None] | None = None,
         detect: bool = True,
+        on_no_face: str | None = None,
         faces: FaceLog | None = None,
     ) -> np.ndarray:
         """Embeddings, float32 (n, embedding_dim), of paths and/or arrays (one image or many).
@@ -115,11 +126,17 @@ class SiameseModel:
         on the previous batch of `batch_size`; `progress(done, total)` is called after each batch.
 
         For a face model (preprocessing crop "face"): `detect=False` takes each image as an
-        already cut face chip (resized to the input); `faces` records the faces found and,
-        for batch work, keeps an image without one whole (`siamese.data.faces.FaceLog`);
-        without it such an image raises `NoFaceError`.
+        already cut face chip (resized to the input). An image in which no face is found
+        raises `NoFaceError` naming it (`on_no_face="raise"`), or, for batch work where one
+        photo must not end the run (`on_no_face="whole"`), is named in a warning and taken
+        whole as the face's box. `faces` (a `siamese.FaceLog`) records the faces found in
+        each image, their boxes and the images without one; without `on_no_face`, its
+        `keep_faceless` decides (`FaceLog()` keeps them whole), and without either, "raise".
+
+            model.embed(photos, on_no_face="whole")
         """
         images = as_image_list(images)
+        faces = _face_rule(on_no_face, faces)
         preprocessing = self.preprocessing if detect else self.preprocessing.without_face_detection()
         chunks, done = [], 0
         batches = iter_image_batches(images, preprocessing, batch_size=batch_size, workers=workers, faces=faces)
@@ -134,9 +151,17 @@ class SiameseModel:
         """Distances (n,) between matched rows of two embedding arrays (n, d)."""
         return np.asarray(self._engine.distances(first, second), np.float32)
 
-    def distance(self, a: ImageLike, b: ImageLike, *, detect: bool = True, faces: FaceLog | None = None) -> float:
-        """The distance between two images; smaller is more alike (`detect`, `faces`: see `embed`)."""
-        embeddings = self.embed([a, b], detect=detect, faces=faces)
+    def distance(
+        self,
+        a: ImageLike,
+        b: ImageLike,
+        *,
+        detect: bool = True,
+        on_no_face: str | None = None,
+        faces: FaceLog | None = None,
+    ) -> float:
+        """The distance between two images; smaller is more alike (`detect`, `on_no_face`, `faces`: see `embed`)."""
+        embeddings = self.embed([a, b], detect=detect, on_no_face=on_no_face, faces=faces)
         return float(self.distances(embeddings[:1], embeddings[1:])[0])
 
     def verify(
@@ -146,17 +171,18 @@ class SiameseModel:
         *,
         threshold: float | None = None,
         detect: bool = True,
+        on_no_face: str | None = None,
         faces: FaceLog | None = None,
     ) -> Verification:
-        """Same class or not: `distance <= threshold` (`detect`, `faces`: see `embed`)."""
+        """Same class or not: `distance <= threshold` (`detect`, `on_no_face`, `faces`: see `embed`)."""
         threshold = self.threshold if threshold is None else float(threshold)
         if threshold is None:
             raise ModelFileError(f"{self.path or 'model'}: has no calibrated threshold; pass threshold=")
-        distance = self.distance(a, b, detect=detect, faces=faces)
+        distance = self.distance(a, b, detect=detect, on_no_face=on_no_face, faces=faces)
         return Verification(distance=distance, same=bool(distance <= threshold), threshold=threshold)
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
-        """Write the model (threshold included) atomically, by default back where it came from.
+        """Write the model (threshold and open-set point included) atomically, by default back where it came from.
 
         A .keras target is written from the Keras network (loaded for the purpose when the
         ONNX engine runs); an export beside it that was up to date is kept so, its metadata
@@ -170,14 +196,16 @@ class SiameseModel:
         beside = target.with_suffix(".onnx")
         current = target.is_file() and beside.is_file() and _export_is_current(target, beside)
         network = self._keras_network_for(target)
-        network.threshold = self.threshold
+        network.threshold, network.open_set = self.threshold, self.open_set
         from siamese.model.saving import save_network
 
         save_network(network, target)
         if current:
             from siamese.inference.metadata import read_onnx_metadata, write_onnx_metadata
 
-            metadata = read_onnx_metadata(beside).replace(threshold=self.threshold, source_sha256=file_sha256(target))
+            metadata = read_onnx_metadata(beside).replace(
+                threshold=self.threshold, open_set=self.open_set, source_sha256=file_sha256(target)
+            )
             write_onnx_metadata(beside, beside, metadata)
             if self._engine.name == "onnx" and self._engine.path == beside:
                 self._engine.metadata = metadata
@@ -205,6 +233,16 @@ class SiameseModel:
         from siamese.model.saving import load_network
 
         return load_network(source)
+
+
+def _face_rule(on_no_face: str | None, faces: FaceLog | None) -> FaceLog | None:
+    """The log that carries out `on_no_face` ("raise" or "whole"), recording into `faces` when given."""
+    if on_no_face is None:
+        return faces
+    keep = ON_NO_FACE.check(on_no_face) == "whole"
+    if faces is not None:
+        return faces.keeping(keep)
+    return FaceLog(keep_faceless=True) if keep else None
 
 
 def _export_is_current(model_path: Path, export_path: Path) -> bool:

@@ -86,6 +86,14 @@ class OnnxEngine:
         self.metadata = self.metadata.replace(threshold=None if value is None else float(value))
 
     @property
+    def open_set(self) -> dict | None:
+        return self.metadata.open_set
+
+    @open_set.setter
+    def open_set(self, value: dict | None) -> None:
+        self.metadata = self.metadata.replace(open_set=None if value is None else dict(value))
+
+    @property
     def embedding_dim(self) -> int:
         return self.metadata.embedding_dim
 

@@ -43,12 +43,14 @@ def _ray():
 class Embedder:
     """A Ray Data actor: one model, loaded once, embedding blocks of image indices."""
 
-    def __init__(self, *, model: str, engine: str, images, detect: bool, workers: int | None, batch_size: int):
+    def __init__(
+        self, *, model: str, engine: str, images, detect: bool, on_no_face: str, workers: int | None, batch_size: int
+    ):
         import ray
 
         self.model = load_model(model, engine=engine)
         self.images = ray.get(images) if isinstance(images, ray.ObjectRef) else images
-        self.settings = {"detect": detect, "workers": workers, "batch_size": batch_size}
+        self.settings = {"detect": detect, "on_no_face": on_no_face, "workers": workers, "batch_size": batch_size}
 
     def __call__(self, batch: dict) -> dict:
         indices = np.asarray(batch["data"], np.int64)
@@ -123,6 +125,7 @@ def embed_on_ray(
     batch_size: int = 256,
     workers: int | None = 1,
     detect: bool = True,
+    on_no_face: str = "whole",
     progress: Callable[[int, int], None] | None = None,
 ) -> ShardJob:
     """`embed_to_shards` on Ray: `address` of a running cluster (`ray start --head`), or None for a
@@ -147,6 +150,7 @@ def embed_on_ray(
             "engine": engine,
             "images": ray.put(job.images),
             "detect": detect,
+            "on_no_face": on_no_face,
             "workers": workers,
             "batch_size": batch_size,
         }

@@ -52,12 +52,12 @@ def _decode(images: ImageList, index: int, channels: int):
         return None, f"{name}: cannot be read ({error.strerror or error})"
 
 
-def _embed_each(model: SiameseModel, decoded: list, detect: bool, faces: FaceLog) -> tuple[list, list]:
+def _embed_each(model: SiameseModel, decoded: list, settings: dict) -> tuple[list, list]:
     """One image at a time, to tell the bad one(s) from the rest when a batch fails."""
     rows, problems = [], []
     for image in decoded:
         try:
-            rows.append(model.embed([image], detect=detect, faces=faces)[0])
+            rows.append(model.embed([image], **settings)[0])
             problems.append("")
         except ImageError as error:
             rows.append(None)
@@ -71,6 +71,7 @@ def embed_images(
     indices: Sequence[int],
     *,
     detect: bool = True,
+    on_no_face: str = "whole",
     workers: int | None = None,
     batch_size: int = 256,
 ) -> EmbeddedImages:
@@ -78,12 +79,14 @@ def embed_images(
 
     `workers` threads decode (default `default_workers()`) a run of a few images per thread, which is
     embedded before the next run is decoded: a shard of 10,000 photos is never held decoded at once.
-    A face model keeps a photo without a face whole, as batch embedding does (`siamese.data.faces.FaceLog`).
+    A face model keeps a photo without a face whole, as batch embedding does, or with
+    `on_no_face="raise"` leaves it out as a problem.
     """
     workers = default_workers() if workers is None else max(1, int(workers))
     channels = model.preprocessing.channels
     embeddings = np.zeros((len(indices), model.embedding_dim), np.float32)
-    problems, faces = [""] * len(indices), FaceLog(keep_faceless=True)
+    problems = [""] * len(indices)
+    settings = {"detect": detect, "on_no_face": on_no_face, "faces": FaceLog()}
     run = max(1, min(batch_size, 4 * workers))  # images held decoded at once: a few per thread, not a shard's
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="siamese-decode") as pool:
         for start in range(0, len(indices), run):
@@ -94,15 +97,15 @@ def embed_images(
             arrays = [decoded[row - start][0] for row in good]
             del decoded
             try:
-                rows = list(model.embed(arrays, batch_size=batch_size, workers=workers, detect=detect, faces=faces))
+                rows = list(model.embed(arrays, batch_size=batch_size, workers=workers, **settings))
                 found = [""] * len(arrays)
             except ImageError:  # rare (decoded, yet refused by the preprocessing): find which
-                rows, found = _embed_each(model, arrays, detect, faces)
+                rows, found = _embed_each(model, arrays, settings)
             for row, embedding, problem in zip(good, rows, found):
                 problems[row] = problem
                 if not problem:
                     embeddings[row] = embedding
-    return EmbeddedImages(embeddings, problems, list(faces.faceless))
+    return EmbeddedImages(embeddings, problems, list(settings["faces"].faceless))
 
 
 @dataclasses.dataclass
@@ -191,6 +194,7 @@ def embed_to_shards(
     batch_size: int = 256,
     workers: int | None = None,
     detect: bool = True,
+    on_no_face: str = "whole",
     progress: Callable[[int, int], None] | None = None,
 ) -> ShardJob:
     """Embed every image of `data` (folders, zips, .txt lists) into shards in `out`, in this process.
@@ -202,7 +206,13 @@ def embed_to_shards(
     total = sum(len(job.indices(shard)) for shard in job.pending)
     for shard in job.pending:
         part = embed_images(
-            loaded, job.images, job.indices(shard), detect=detect, workers=workers, batch_size=batch_size
+            loaded,
+            job.images,
+            job.indices(shard),
+            detect=detect,
+            on_no_face=on_no_face,
+            workers=workers,
+            batch_size=batch_size,
         )
         job.write(shard, part)
         if progress is not None:

@@ -5,7 +5,8 @@ r"""The Siamese network: one shared tower, a distance, and what inference needs 
     image b --/                      \-- embedding b --/
 
 The saved model carries its preprocessing (input size, channels, inversion) and the decision
-threshold calibrated on validation pairs, so a loaded model verifies images on its own.
+threshold calibrated on validation pairs, so a loaded model verifies images on its own, and
+the open-set operating point its galleries identify with (`siamese.open_set`), once calibrated.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class SiameseNetwork(keras.Model):
         distance: a distance layer or a name for `siamese.model.distances.get`.
         preprocessing: dict form of `siamese.data.Preprocessing`, saved with the model.
         threshold: distances at or below it mean "same"; None until calibrated.
+        open_set: dict form of `siamese.open_set.OpenSetPoint` (identification's thresholds by
+            gallery size); None until calibrated for it.
     """
 
     def __init__(
@@ -33,6 +36,7 @@ class SiameseNetwork(keras.Model):
         *,
         preprocessing: dict | None = None,
         threshold: float | None = None,
+        open_set: dict | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -40,6 +44,7 @@ class SiameseNetwork(keras.Model):
         self.distance = distances.get(distance)
         self.preprocessing = dict(preprocessing or {})
         self.threshold = None if threshold is None else float(threshold)
+        self.open_set = None if open_set is None else dict(open_set)
         self.build()
 
     def build(self, input_shape=None):
@@ -64,6 +69,7 @@ class SiameseNetwork(keras.Model):
             "distance": keras.saving.serialize_keras_object(self.distance),
             "preprocessing": self.preprocessing,
             "threshold": self.threshold,
+            "open_set": self.open_set,
         }
 
     @classmethod

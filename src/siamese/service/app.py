@@ -2,7 +2,7 @@
 
     GET  /health               no key    the model's id, the gallery's size, this worker's pid
     GET  /metrics              no key    Prometheus metrics (`siamese.service.metrics`)
-    GET  /                     no key    a page to try it from a browser
+    GET  /                     no key    a page to try it from a browser: images, or a camera log-in
     GET  /docs, /openapi.json  no key    the API, documented
     POST /verify               any key   multipart image1, image2 -> distance, same, threshold
                                          or image1, name (+ rule, threshold) -> the same, against
@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib.resources
+import logging
 import os
 
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
@@ -38,17 +39,21 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from siamese.errors import GalleryUnavailableError, SiameseError, UnknownIdentityError
+from siamese.errors import GalleryDatabaseError, GalleryUnavailableError, SiameseError, UnknownIdentityError
 from siamese.gallery import Gallery
+from siamese.gallery.quality import embed_references
 from siamese.service import metrics as prometheus
 from siamese.service.access import AccessLog
 from siamese.service.census import Census
 from siamese.service.gate import KeyGate
 from siamese.service.keys import Key, KeyStore
 from siamese.service.limits import BodyLimit, Limits, Refused
+from siamese.service.liveness import LivenessGate, with_liveness
 from siamese.service.rate import RateLimit
 from siamese.service.turns import TurnLock
 from siamese.service.uploads import Uploads
+
+logger = logging.getLogger(__name__)
 
 
 class Error(BaseModel):
@@ -112,6 +117,9 @@ def _handle_errors(app: FastAPI, private: list[tuple[str, str]]):
         status = 404 if isinstance(error, UnknownIdentityError) else 422
         if isinstance(error, GalleryUnavailableError):  # the database, not the request: try again later
             status = 503
+        if isinstance(error, GalleryDatabaseError):  # a statement timed out or was refused: said in the log only
+            logger.error("a request failed in the gallery's database: %s", error)
+            return JSONResponse({"error": "the gallery's database failed this request"}, status_code=500)
         return JSONResponse({"error": hidden(str(error))}, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
@@ -138,15 +146,18 @@ async def writer(key: Key = Depends(caller)) -> Key:
     return key
 
 
-def _verify_answer(gallery: Gallery, uploads: Uploads, checked, name, rule: str, threshold: float | None) -> dict:
-    """The two-image answer, or a claim's against every reference of `name`, with the same fields."""
+def _verify_answer(gallery: Gallery, uploads: Uploads, checked, name, rule: str, threshold, vet) -> tuple:
+    """(the two-image answer, or a claim's against every reference of `name`, with the same fields;
+    image1's liveness verdict or None)."""
     model = gallery.model
     if len(checked) == 2:
         with uploads.decoded(checked) as (first, second):
+            verdict = vet(first)  # not image2: a document's photo?
             result = model.verify(first, second, threshold=threshold)  # the model alone: no gallery, no lock
-        return {**dataclasses.asdict(result), "model_id": model.model_id}
-    claim = gallery.verify_claim(name, uploads.embedded(checked), rule=rule, threshold=threshold)
-    return {**dataclasses.asdict(claim), "distance": claim.distance, "same": claim.same}
+        return {**dataclasses.asdict(result), "model_id": model.model_id}, verdict
+    query, verdicts = uploads.embedded(checked, vet=vet)
+    claim = gallery.verify_claim(name, query, rule=rule, threshold=threshold)
+    return {**dataclasses.asdict(claim), "distance": claim.distance, "same": claim.same}, verdicts[0]
 
 
 def _service_routes(app: FastAPI, model, census: Census, measured) -> None:
@@ -183,6 +194,7 @@ def create_app(
     rate: str | None = None,
     metrics: bool | None = None,
     lifespan=None,
+    liveness: LivenessGate = LivenessGate("off"),
 ) -> FastAPI:
     """The FastAPI application over an opened gallery (its model answers) and its keys.
 
@@ -190,6 +202,7 @@ def create_app(
         rate: each key's rate limit ("60/minute"; `siamese.service.rate`), default none.
         metrics: `/metrics` for Prometheus; default: when `prometheus_client` is installed.
         lifespan: FastAPI's lifespan (what to open and close with the application).
+        liveness: which uploads must be live faces (`siamese.service.liveness`); default none of them.
     """
     app = FastAPI(
         title="siamese",
@@ -211,6 +224,10 @@ def create_app(
 
     _service_routes(app, model, census, measured)
 
+    def vet(asked: bool | None):
+        """A decoded image's liveness verdict (an attack: 422), or None where this request is not checked."""
+        return lambda image: (liveness.check([image], asked) or [None])[0]
+
     @app.post("/verify", tags=["images"], responses=_refusals(400, 401, 404, 413, 415, 422, 429))
     def verify(
         image1: UploadFile = File(...),
@@ -218,23 +235,38 @@ def create_app(
         name: str | None = Form(None),
         rule: str = Form("mean"),
         threshold: float | None = Form(None),
+        asked: bool | None = Form(None, alias="liveness"),
         key: Key = Depends(caller),
     ):
         if (image2 is None) == (name is None):
             raise SiameseError("verify takes image1 with either image2 or name (a claimed identity), not both")
         given = [(image1, "image1")] + ([] if image2 is None else [(image2, "image2")])
-        return _verify_answer(gallery, uploads, uploads.checked(given), name, rule, threshold)
+        answer, checked = _verify_answer(gallery, uploads, uploads.checked(given), name, rule, threshold, vet(asked))
+        return with_liveness(answer, checked)
 
     @app.post("/identify", tags=["gallery"], responses=_refusals(400, 401, 413, 415, 422, 429))
-    def identify(image: UploadFile = File(...), top: int = Form(5), key: Key = Depends(caller)):
-        query = uploads.embedded(uploads.checked([(image, "image")]))  # prepared without the gallery's lock
-        return dataclasses.asdict(gallery.identify(query, top=max(1, min(top, 100))))
+    def identify(
+        image: UploadFile = File(...),
+        top: int = Form(5),
+        asked: bool | None = Form(None, alias="liveness"),
+        key: Key = Depends(caller),
+    ):
+        query, checked = uploads.embedded(uploads.checked([(image, "image")]), vet=vet(asked))  # without the lock
+        return with_liveness(dataclasses.asdict(gallery.identify(query, top=max(1, min(top, 100)))), checked[0])
 
     @app.post("/enroll", tags=["gallery"], responses=_refusals(400, 401, 403, 413, 415, 422, 429))
-    def enroll(name: str = Form(...), image: list[UploadFile] = File(...), key: Key = Depends(writer)):
-        count = gallery.enroll(name, uploads.embedded(uploads.checked([(upload, "image") for upload in image])))
+    def enroll(
+        name: str = Form(...),
+        image: list[UploadFile] = File(...),
+        asked: bool | None = Form(None, alias="liveness"),
+        key: Key = Depends(writer),
+    ):
+        given = uploads.checked([(upload, "image") for upload in image])
+        references, checked = uploads.embedded(given, embed=lambda one: embed_references(model, one), vet=vet(asked))
+        count = gallery.enroll(name, references)
+        checked = None if all(verdict is None for verdict in checked) else checked
         census.stale()
-        return {"name": name, "embeddings": count, "model_id": model.model_id}
+        return with_liveness({"name": name, "embeddings": count, "model_id": model.model_id}, checked)
 
     @app.delete("/identities/{name}", tags=["gallery"], responses=_refusals(401, 403, 404, 422, 429))
     def forget(name: str, key: Key = Depends(writer)):

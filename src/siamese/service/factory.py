@@ -22,6 +22,7 @@ from siamese.gallery import Gallery
 from siamese.service.app import create_app
 from siamese.service.keys import KeyStore
 from siamese.service.limits import Limits
+from siamese.service.liveness import LivenessGate
 
 CONFIG_VARIABLE = "SIAMESE_SERVICE_CONFIG"
 
@@ -29,13 +30,17 @@ CONFIG_VARIABLE = "SIAMESE_SERVICE_CONFIG"
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ServiceConfig:
     """Args: gallery: its address; model: for a new gallery; limits: what uploads may be;
-    rate: each key's rate ("60/minute"); access_log: a file to append to, "-" for stderr, or None."""
+    rate: each key's rate ("60/minute"); access_log: a file to append to, "-" for stderr, or None;
+    liveness: "required", "optional" or "off" (None: required for a face model's gallery, else off;
+    `siamese.service.liveness`); liveness_model: a calibrated copy of the liveness model, or None."""
 
     gallery: str
     model: str | None = None
     limits: Limits = Limits()
     rate: str | None = None
     access_log: str | None = None
+    liveness: str | None = None
+    liveness_model: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -46,33 +51,44 @@ class ServiceConfig:
         return cls(**{**fields, "limits": Limits(**fields["limits"])})
 
 
-def _log_access(target: str | None) -> None:
-    """Send the access log (`siamese.service.access`) to a file or to stderr, once per process."""
+def _log_access(target: str | None) -> logging.Handler | None:
+    """Send the access log (`siamese.service.access`) to a file or to stderr; the handler, to remove on closing."""
     if target is None:
-        return
+        return None
     logger = logging.getLogger("siamese.service.access")
     handler = logging.StreamHandler(sys.stderr) if target == "-" else logging.FileHandler(target, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    return handler
+
+
+def _unlog_access(handler: logging.Handler | None) -> None:
+    if handler is not None:
+        logging.getLogger("siamese.service.access").removeHandler(handler)
+        handler.close()
 
 
 def open_service(config: ServiceConfig, gallery: Gallery | None = None):
-    """The application over `config`'s gallery (opened here unless given), closed with the application."""
-    gallery = gallery if gallery is not None else Gallery.open_or_create(config.gallery, config.model)
-    keys = KeyStore(config.gallery)
-    _log_access(config.access_log)
+    """The application over `config`'s gallery (opened here unless given), closed with the application;
+    where anything fails on the way, the gallery, its keys and the access log are closed at once."""
+    with contextlib.ExitStack() as opened:
+        gallery = gallery if gallery is not None else Gallery.open_or_create(config.gallery, config.model)
+        opened.callback(gallery.close)
+        keys = KeyStore(config.gallery)
+        opened.callback(keys.close)
+        opened.callback(_unlog_access, _log_access(config.access_log))
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        try:
-            yield
-        finally:
-            gallery.close()
-            keys.close()
+        @contextlib.asynccontextmanager
+        async def lifespan(app):
+            with closing:
+                yield
 
-    return create_app(gallery, keys, config.limits, rate=config.rate, lifespan=lifespan)
+        gate = LivenessGate.for_gallery(gallery, config.liveness, config.liveness_model)
+        app = create_app(gallery, keys, config.limits, rate=config.rate, lifespan=lifespan, liveness=gate)
+        closing = opened.pop_all()  # from here the application closes them
+    return app
 
 
 def app_from_environment():

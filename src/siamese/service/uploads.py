@@ -57,10 +57,13 @@ class Uploads:
             channels = self.model.preprocessing.channels
             yield [decode_image(u.data, name=u.name, channels=channels, measured=u.pixels) for u in uploads]
 
-    def embedded(self, uploads: list[Upload]) -> Embedded:
-        """The uploads' embeddings, one image decoded and embedded at a time, for the gallery."""
-        rows = []
+    def embedded(self, uploads: list[Upload], *, embed=None, vet=None) -> tuple[Embedded, list]:
+        """The uploads' embeddings, for the gallery, one image decoded, vetted and embedded at a time,
+        and each one's verdict: `vet(image)` (a liveness check: a verdict, or None), `embed(images)`
+        (default the model's `embed`; an enrolment's checks each reference)."""
+        rows, verdicts = [], []
         for upload in uploads:
             with self.decoded([upload]) as (image,):
-                rows.append(self.model.embed(image)[0])
-        return Embedded(np.stack(rows))
+                verdicts.append(None if vet is None else vet(image))
+                rows.append((embed or self.model.embed)([image])[0])
+        return Embedded(np.stack(rows)), verdicts

@@ -1,6 +1,6 @@
 """Training: batches, the pairwise trainer, callbacks, threshold calibration, `train`.
 
-`TrainConfig` (with its groups), `RunFolder` and `ThresholdCalibrator` need no Keras, so
+`TrainConfig` (with its groups), `RunFolder`, `ThresholdCalibrator` and `OpenSetCalibrator` need no Keras, so
 importing this package is light;
 `train`, `build_network` and `TrainResult` bring Keras (and its backend) on first use.
 """
@@ -15,6 +15,7 @@ from siamese.training.config import (
     TrainConfig,
     ValidationConfig,
 )
+from siamese.training.open_set_calibration import OpenSetCalibrator, enrol_one_each
 from siamese.training.run_folder import RunFolder
 
 _KERAS_NAMES = ("TrainResult", "build_network", "train")
@@ -30,6 +31,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "LossConfig",
+    "OpenSetCalibrator",
     "RunFolder",
     "RuntimeConfig",
     "SamplingConfig",
@@ -40,5 +42,6 @@ __all__ = [
     "TrainResult",
     "ValidationConfig",
     "build_network",
+    "enrol_one_each",
     "train",
 ]

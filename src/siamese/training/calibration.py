@@ -2,7 +2,8 @@
 
 A fixed threshold that does not fit the user's data is the most common complaint about
 verification tools; the threshold is fitted to the user's own validation pairs instead:
-for the best accuracy, at the equal error rate, or for a target false-accept rate.
+for the best accuracy, at the equal error rate, or for a target false-accept rate (the
+open-set point a gallery identifies with: `siamese.training.open_set_calibration`).
 Needs numpy and scikit-learn only (no Keras): `siamese calibrate` stays light.
 """
 
