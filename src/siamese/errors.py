@@ -17,6 +17,14 @@ class ImageError(SiameseError):
     """An image file is missing, is not an image, or cannot be used by the model."""
 
 
+class ImageTooLargeError(ImageError):
+    """An image declares more `pixels` than `siamese.data.images.MAX_PIXELS` (the service answers 413)."""
+
+    def __init__(self, message: str, pixels: int):
+        super().__init__(message)
+        self.pixels = pixels
+
+
 class NoFaceError(ImageError):
     """A face model was given an image in which no face is found (pass detect=False for face chips)."""
 

@@ -168,7 +168,7 @@ def test_a_named_array_is_named_in_the_warning(tmp_path, caplog):
 
 
 def test_the_shipped_detector_is_dlibs(shared_data):
-    shipped, _ = face_module._models()
+    shipped = face_module._detector()
     builtin = _dlib_models()[0]
     for path in _celeba(shared_data, 6):
         image = read_image(path, channels=3)

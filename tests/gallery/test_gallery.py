@@ -220,3 +220,81 @@ def test_several_images_per_person_count_once(run01, gallery_at):
         0.0, abs=1e-5
     )
     assert np.isfinite(result.distance)
+
+
+def test_a_close_after_another_workers_forget_writes_no_forgotten_embedding_back(run01, tmp_path):
+    """Worker 1 extends its index (unsaved); worker 2 forgets someone; worker 1 closes: the file must
+    not hold the forgotten person again (it used to: the index was saved as it was in memory)."""
+    folder, _ = run01
+    first = _enrol_half(tmp_path / "g.db", run01)
+    first.close()
+    one, two = Gallery.open(tmp_path / "g.db"), Gallery.open(tmp_path / "g.db")
+    one.identify(folder / "training" / "class01.png")  # its index loaded
+    one.enroll("zq-late", [folder / "training" / "class12.png"])  # extends it, unsaved
+    forgotten = one.model.embed(folder / "training" / "class03.png")[0]
+    two.forget("class03")
+    two.close()
+    one.close()
+    index_file = (tmp_path / "g.db.index.npz").read_bytes()
+    assert forgotten.tobytes()[:64] not in index_file
+    assert Gallery.open(tmp_path / "g.db").identify(folder / "training" / "class12.png").name == "zq-late"
+
+
+def test_two_first_enrolments_at_once_both_find_the_gallery(run01, gallery_at, monkeypatch):
+    """Both looked before either made it: the second to make it opens the first's, no raw database error."""
+    import siamese.gallery.gallery as gallery_module
+
+    first = Gallery.open_or_create(gallery_at, "omniglot")
+    first.enroll("class01", [run01[0] / "training" / "class01.png"])
+    looks, real = [], gallery_module.store_exists
+
+    def store_exists(location):  # the second's first look was taken before the first made it
+        looks.append(location)
+        return len(looks) > 1 and real(location)
+
+    monkeypatch.setattr(gallery_module, "store_exists", store_exists)
+    second = Gallery.open_or_create(gallery_at, "omniglot")
+    assert second.identities() == [("class01", 1)] and len(looks) == 2
+    first.close()
+    second.close()
+
+
+def test_the_gallery_lock_is_held_to_search_and_write_not_to_embed(run01, tmp_path):
+    """With the lock taken elsewhere, an identification embeds its image, then waits for the lock to search."""
+    import threading
+
+    folder, _ = run01
+    gallery = _enrol_half(tmp_path / "g.db", run01)
+    embedded, answers, embed = threading.Event(), [], gallery.model.embed
+
+    def spied(*args, **kwargs):
+        result = embed(*args, **kwargs)
+        embedded.set()
+        return result
+
+    gallery.model.embed = spied
+    with gallery.lock:
+        worker = threading.Thread(target=lambda: answers.append(gallery.identify(folder / "training" / "class04.png")))
+        worker.start()
+        assert embedded.wait(timeout=30), "the image was not embedded while another held the lock"
+        worker.join(timeout=0.5)
+        assert worker.is_alive() and not answers  # the search waits for the lock
+    worker.join(timeout=30)
+    assert answers and answers[0].name == "class04"
+
+
+def test_enrolling_from_shards_checks_every_name(run01, tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    from siamese.inference.shards import write_shard
+
+    folder, _ = run01
+    gallery = Gallery.create(tmp_path / "g.db", "omniglot")
+    vectors = gallery.model.embed([folder / "training" / "class01.png", folder / "training" / "class02.png"])
+    model_id = gallery.model.model_id
+    gallery.close()
+    shard = tmp_path / "shards" / "part-00000.parquet"
+    shard.parent.mkdir()
+    names = ["unknown/a.png", "bob/b.png"]  # "unknown" is what identify answers for a stranger: no one's name
+    write_shard(shard, names, vectors, model_id=model_id, model="omniglot", images_sha256="0" * 64)
+    code = main(["enroll", "--gallery", str(tmp_path / "g.db"), "--shards", str(shard.parent)])
+    assert code == 2 and "name 'unknown': must be 1 to 200 printable characters" in capsys.readouterr().err

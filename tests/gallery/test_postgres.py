@@ -294,6 +294,7 @@ def test_forget_by_a_role_that_cannot_vacuum_says_so(postgres_url, caplog):
     store.add("someone", np.ones((2, 8)))
     with caplog.at_level("WARNING", logger="siamese.gallery.postgres"):
         assert store.remove("someone") == 2  # the rows are gone for everyone ...
+        assert store.scrub() is False  # (the forget's VACUUM, after the gallery's lock, on its own connection)
     assert store.identities() == []
     assert "deleted rows not vacuumed (permission denied to vacuum" in caplog.text  # ... and that it was not vacuumed
     vacuumed = _sql(postgres_url, "SELECT bool_or(last_vacuum IS NOT NULL) FROM pg_stat_user_tables")

@@ -50,7 +50,7 @@ def test_a_decompression_bomb_is_refused_by_its_header_fast_and_without_memory(b
     start = time.perf_counter()
     with pytest.raises(
         ImageError,
-        match=r"bomb.png: declares 2,500,000,000 pixels, more than the 50,000,000 allowed; "
+        match=r"bomb.png: declares 2,500,000,000 pixels, more than the 20,000,000 allowed; "
         r"refused before decoding",
     ):
         read_image(bomb)
@@ -58,11 +58,11 @@ def test_a_decompression_bomb_is_refused_by_its_header_fast_and_without_memory(b
 
 
 def test_just_over_the_limit_names_the_shape_and_within_it_the_check_passes():
-    assert MAX_PIXELS == 50_000_000
-    with pytest.raises(ImageError, match=r"declares 10000x5001 = 50,010,000 pixels"):
-        decode_image(png_declaring(10_000, 5_001), name="big.png")
+    assert MAX_PIXELS == 20_000_000
+    with pytest.raises(ImageError, match=r"declares 5000x4001 = 20,005,000 pixels"):
+        decode_image(png_declaring(5_000, 4_001), name="big.png")
     with pytest.raises(ImageError) as error:  # within the limit the size passes; the fake pixel data is then refused
-        decode_image(png_declaring(10_000, 5_000), name="fake.png")
+        decode_image(png_declaring(5_000, 4_000), name="fake.png")
     assert "declares" not in str(error.value) and "fake.png: " in str(error.value)
 
 
@@ -77,6 +77,88 @@ def test_a_png_whose_chunk_claims_gigabytes_is_refused_before_opencv_allocates_t
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024  # KiB
 
 
+def bmp_rle(width: int, height: int, header_size: int = 44) -> bytes:
+    """A 1,084-byte 8-bit BMP of `width` x `height`, RLE-coded as "end of picture" at once, with a DIB
+    header of `header_size` bytes: Pillow reads no size from a header of 44 (or 16) bytes, and
+    OpenCV decodes it all the same, to width x height blank pixels (900 MB for 30000 x 30000)."""
+    header = struct.pack("<IiiHHIIiiII", header_size, width, height, 1, 8, 1, 2, 2835, 2835, 256, 0)
+    header += b"\0" * (header_size - len(header))
+    offset = 14 + len(header) + 1024
+    return b"BM" + struct.pack("<IHHI", offset + 2, 0, 0, offset) + header + b"\0" * 1024 + b"\x00\x01"
+
+
+SIDE = 30_000  # 900 M pixels: decoded, the reader's memory would pass 1 GB
+UNMEASURED = {  # formats OpenCV decodes whose size Pillow cannot read from their header
+    "BMP (DIB header of 44 bytes)": (bmp_rle(SIDE, SIDE), "a BMP whose header does not tell its size"),
+    "BMP (DIB header of 16 bytes)": (bmp_rle(SIDE, SIDE, 16), "a BMP whose header does not tell its size"),
+    "PAM": (f"P7\nWIDTH {SIDE}\nHEIGHT {SIDE}\nDEPTH 1\nMAXVAL 255\nENDHDR\n".encode() + b"\0" * 64, "a PAM whose"),
+    "colour PFM": (f"PF\n{SIDE} {SIDE}\n-1.0\n".encode() + b"\0" * 64, "a PFM whose header"),
+    "Radiance HDR": (
+        f"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y {SIDE} +X {SIDE}\n".encode() + b"\0" * 64,
+        "a Radiance",
+    ),
+}
+MEASURED = {  # formats Pillow sizes from their header: refused by what they declare
+    "BMP (DIB header of 40 bytes)": bmp_rle(SIDE, SIDE, 40),
+    "PGM": f"P5\n{SIDE} {SIDE}\n255\n".encode() + b"\0" * 64,
+    "grey PFM": f"Pf\n{SIDE} {SIDE}\n-1.0\n".encode() + b"\0" * 64,
+    "Sun raster": struct.pack(">8I", 0x59A66A95, SIDE, SIDE, 8, 1000, 2, 0, 0) + b"\0" * 64,
+}
+
+
+def tiff_declaring(width: int, height: int) -> bytes:
+    """A little-endian TIFF whose one IFD declares width x height, 8-bit grey, with a few bytes of strip."""
+    entries = [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 1, 8),
+        (259, 3, 1, 1),
+        (262, 3, 1, 1),
+        (273, 4, 1, 8 + 2 + 12 * 9 + 4),
+        (277, 3, 1, 1),
+        (278, 4, 1, height),
+        (279, 4, 1, 64),
+    ]
+    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *entry) for entry in entries) + b"\0" * 4
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + b"\0" * 64
+
+
+MEASURED["TIFF"] = tiff_declaring(SIDE, SIDE)
+_VP8X = b"VP8X" + struct.pack("<I", 10) + b"\0" * 4 + (SIDE - 1).to_bytes(3, "little") * 2
+MEASURED["WebP (VP8X canvas)"] = b"RIFF" + struct.pack("<I", 4 + len(_VP8X)) + b"WEBP" + _VP8X
+MEASURED["JPEG 2000 codestream"] = (
+    b"\xff\x4f\xff\x51"
+    + struct.pack(">HHIIIIIIIIH", 41, 0, SIDE, SIDE, 0, 0, SIDE, SIDE, 0, 0, 1)
+    + b"\x07\x01\x01\xff\xd9"
+)
+
+
+def _grows_by_less_than(mebibytes: int, call) -> None:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    call()
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < mebibytes * 1024  # KiB
+
+
+@pytest.mark.parametrize("kind", list(UNMEASURED))
+def test_an_image_whose_header_does_not_tell_its_size_is_refused_before_decoding(kind):
+    data, problem = UNMEASURED[kind]
+
+    def refused():
+        with pytest.raises(ImageError, match=f"^odd: {re.escape(problem)}.*refused before decoding$"):
+            decode_image(data, name="odd")
+
+    _grows_by_less_than(50, refused)
+
+
+@pytest.mark.parametrize("kind", list(MEASURED))
+def test_kin_whose_header_pillow_reads_are_refused_by_the_size_they_declare(kind):
+    def refused():
+        with pytest.raises(ImageError, match=f"^odd: declares ({SIDE}x{SIDE} = )?900,000,000 pixels, more than"):
+            decode_image(MEASURED[kind], name="odd")
+
+    _grows_by_less_than(50, refused)
+
+
 def test_every_reader_refuses_it(bomb, shapes_dir):
     model = siamese.load_model("omniglot")
     good = shapes_dir / "lines" / "hline" / "00.png"
@@ -87,6 +169,33 @@ def test_every_reader_refuses_it(bomb, shapes_dir):
     ):
         with pytest.raises(ImageError, match="bomb.png: declares"):
             call()
+
+
+PEAK = (  # runs its arguments as a command, then writes the command's peak memory (KiB) on stderr's last line
+    "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)"
+)
+
+
+@pytest.mark.parametrize("command", [["test.py", "--image1"], ["-m", "siamese", "verify"]])
+def test_the_cli_refuses_an_unmeasurable_bmp_in_one_line_under_1_gb(command, shapes_dir, tmp_path):
+    odd = tmp_path / "odd.bmp"
+    odd.write_bytes(bmp_rle(SIDE, SIDE))
+    good = str(shapes_dir / "lines" / "hline" / "00.png")
+    second = ["--image2"] if command[0] == "test.py" else []
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK, sys.executable, *command, good, *second, str(odd)],
+        cwd=REPO,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    *said, peak = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and said == [
+        f"siamese: error: {odd}: a BMP whose header does not tell its size; refused before decoding"
+    ]
+    assert int(peak) < 1024 * 1024, f"peak memory {int(peak) // 1024} MiB"
 
 
 def test_test_py_answers_a_bomb_with_one_line_and_exit_2(bomb, shapes_dir):
@@ -102,7 +211,7 @@ def test_test_py_answers_a_bomb_with_one_line_and_exit_2(bomb, shapes_dir):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         f"siamese: error: {bomb}: declares 2,500,000,000 pixels, more than the "
-        "50,000,000 allowed; refused before decoding (a decompression bomb?)"
+        "20,000,000 allowed; refused before decoding (a decompression bomb?)"
     ]
 
 

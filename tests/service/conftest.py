@@ -25,10 +25,12 @@ def free_port() -> int:
 
 
 class Server:
-    """`siamese serve` on a free port; `start` waits for /health, `kill` sends SIGKILL."""
+    """`siamese serve` on a free port; `start` waits for /health, `kill` sends SIGKILL; `env`: its
+    environment (default `ENV`; a PYTHONPATH there serves another checkout's code)."""
 
-    def __init__(self, gallery, *extra):
+    def __init__(self, gallery, *extra, env=None):
         self.gallery, self.extra, self.port, self.process = gallery, extra, free_port(), None
+        self.env = ENV if env is None else env
 
     @property
     def url(self) -> str:
@@ -47,7 +49,7 @@ class Server:
                 str(self.port),
                 *self.extra,
             ],
-            env=ENV,
+            env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

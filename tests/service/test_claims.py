@@ -51,16 +51,18 @@ def test_the_normalized_rule_divides_by_the_references_spread(claims, run01):
 
 
 def test_the_svm_rule_is_fitted_on_the_references_against_the_other_identities(claims, run01):
-    from siamese.claims import classifier_scores
+    """The expectation from scikit-learn itself, as the rule is documented (an RBF SVM, C 1, gamma
+    "scale", balanced classes; score minus its decision value), not from the function under test."""
+    from sklearn.svm import SVC
 
     server, key, model = claims
     query = run01 / "test" / "item04.png"
     status, answer = _claim(server, key, query, name="pair", rule="svm")
     q, a, b, other = model.embed([query, *(run01 / "training" / f"class{n}.png" for n in ("04", "05", "18"))])
+    svm = SVC(kernel="rbf", C=1.0, gamma="scale", class_weight="balanced")
+    svm.fit(np.stack([a, b, other]).astype(np.float64), [1, 1, 0])
     assert status == 200 and answer["rule"] == "svm" and answer["threshold"] == 0.0
-    assert answer["score"] == pytest.approx(
-        float(classifier_scores(np.stack([a, b]), other[None], q[None])[0]), abs=1e-4
-    )
+    assert answer["score"] == pytest.approx(-float(svm.decision_function(q[None].astype(np.float64))[0]), abs=1e-4)
     assert answer["accepted"] == (answer["score"] <= 0.0)
 
 

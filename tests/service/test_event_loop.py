@@ -29,12 +29,17 @@ def test_health_answers_within_a_bound_while_the_service_is_saturated(tmp_path, 
     key = keys_create(gallery_path, "reader")
     server = Server(gallery_path).start()
     upload = [("image", "large.png", "image/png", large_png())]
-    slow, stop = [], threading.Event()
+    slow, stop, busy, in_flight = [], threading.Event(), threading.Condition(), [0]
 
     def client():
         while not stop.is_set():
             start = time.perf_counter()
+            with busy:
+                in_flight[0] += 1
+                busy.notify_all()
             status, answer = request(server.url + "/identify", "POST", files=upload, key=key)
+            with busy:
+                in_flight[0] -= 1
             assert status == 200, answer
             slow.append(time.perf_counter() - start)
 
@@ -42,9 +47,11 @@ def test_health_answers_within_a_bound_while_the_service_is_saturated(tmp_path, 
     try:
         for thread in threads:
             thread.start()
-        time.sleep(1.0)  # every client has a request in the service
-        health = []
+        with busy:  # every client has a request out, and the first answers have come back
+            assert busy.wait_for(lambda: in_flight[0] == CLIENTS and len(slow) >= 2 * CLIENTS // 3, timeout=120)
+        health, waiting = [], []
         for _ in range(10):
+            waiting.append(in_flight[0])  # requests out as /health is asked
             start = time.perf_counter()
             status, answer = request(server.url + "/health", timeout=30)
             health.append(time.perf_counter() - start)
@@ -55,5 +62,6 @@ def test_health_answers_within_a_bound_while_the_service_is_saturated(tmp_path, 
         for thread in threads:
             thread.join(timeout=60)
         server.stop()
+    assert min(waiting) >= CLIENTS - 4, f"the service was not saturated: {waiting} requests out"
     assert len(slow) >= CLIENTS and np.median(slow) > HEALTH_BOUND, "the service was not saturated"
     assert max(health) < HEALTH_BOUND, f"/health took {max(health):.2f} s under load (bound {HEALTH_BOUND} s)"

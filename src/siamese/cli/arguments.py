@@ -122,7 +122,9 @@ def _add_embed(commands) -> None:
     parser.add_argument(
         "--actors", type=int, help="with --ray: engines embedding at once (default: one per CPU of the cluster)"
     )
-    parser.add_argument("--shard-size", type=int, default=10_000, help="images per shard (default 10,000)")
+    parser.add_argument(
+        "--shard-size", type=int, help="images per shard (default `siamese.inference.shards.SHARD_SIZE`)"
+    )
     _detect_option(parser)
     _on_no_face_option(parser, "whole", "whole")
     _engine_option(parser)
@@ -352,7 +354,7 @@ def _add_serve(commands) -> None:
     parser.add_argument("--model", help="for a new gallery: " + MODEL_HELP)
     parser.add_argument("--max-request-mb", type=float, default=10.0, help="largest request body, MB (default 10)")
     parser.add_argument(
-        "--max-pixels", type=int, default=20_000_000, help="largest image, declared pixels (default 20,000,000)"
+        "--max-pixels", type=int, help="largest image, declared pixels (default and most: siamese's MAX_PIXELS)"
     )
     parser.add_argument(
         "--workers",
@@ -363,7 +365,7 @@ def _add_serve(commands) -> None:
     parser.add_argument(
         "--threads",
         type=int,
-        help="ONNX Runtime threads per process (default: one per core with one worker, the cores shared out with more)",
+        help="ONNX Runtime threads per inference (default 1: requests run at once, one inference per core)",
     )
     parser.add_argument(
         "--rate", help="each API key's rate limit, e.g. 60/minute (429 with Retry-After above it; per worker process)"

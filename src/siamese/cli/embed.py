@@ -43,7 +43,8 @@ def _run_sharded(args) -> int:
         raise ConfigError(
             f"--out {args.out}: shards go to a folder, not a .npy file (DATA holds a folder, zip or list)"
         )
-    settings = dict(model=args.model, engine=args.engine, shard_size=args.shard_size, batch_size=args.batch_size)
+    settings = dict(model=args.model, engine=args.engine, batch_size=args.batch_size)
+    settings.update({} if args.shard_size is None else {"shard_size": args.shard_size})
     settings.update(detect=args.detect, on_no_face=args.on_no_face, progress=Progress())
     try:
         if args.ray is not None:

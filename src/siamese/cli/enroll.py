@@ -50,7 +50,7 @@ def _made(gallery, path, new: bool) -> str:
 
 
 def _enroll_shards(args) -> int:
-    from siamese.gallery import Gallery, store_exists
+    from siamese.gallery import Embedded, Gallery, store_exists
     from siamese.inference.shards import identities, iter_shards, shard_footer, shard_paths
 
     first = shard_footer(shard_paths(args.shards)[0])
@@ -61,7 +61,7 @@ def _enroll_shards(args) -> int:
     try:
         for shard in iter_shards(args.shards, model_id=gallery.store.model_id):
             for name, embeddings in identities(shard, args.name_from).items():
-                count += len(gallery.store.add(name, embeddings)[0])  # one transaction per identity and shard
+                count += gallery.enroll(name, Embedded(embeddings))  # checks the name; one transaction each
                 names.add(name)
     finally:
         gallery.close()

@@ -1,8 +1,10 @@
 """`siamese serve --gallery G`: the HTTP service (`siamese.service`) on HOST:PORT, until stopped.
 
 One process by default; `--workers N` has uvicorn start N processes on the one port, each
-with its own gallery connection and ONNX Runtime session (of `--threads` threads each,
-default the cores shared out among the workers), and Prometheus's multi-process mode.
+with its own gallery connection and ONNX Runtime session, and Prometheus's multi-process mode.
+An inference runs on `--threads` threads, default one: the service's parallelism is its
+requests (one inference per core at once, `siamese.service.uploads`), not threads that
+several inferences would fight over.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def _config(args):
         from siamese.inference.liveness import load_liveness
 
         load_liveness(args.liveness_model)  # a missing or foreign liveness model too
-    limits = Limits(max_request_bytes=int(args.max_request_mb * 1024 * 1024), max_pixels=args.max_pixels)
+    pixels = {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
+    limits = Limits(max_request_bytes=int(args.max_request_mb * 1024 * 1024), **pixels)
     gallery = getattr(args.gallery, "url", str(args.gallery))  # the workers connect with the password, if any
     return ServiceConfig(
         gallery=gallery,
@@ -50,9 +53,8 @@ def run(args) -> int:
     from siamese.service.liveness import default_mode
 
     config = _config(args)
-    threads = args.threads or (max(1, (os.cpu_count() or 1) // args.workers) if args.workers > 1 else None)
-    if threads is not None:
-        os.environ["SIAMESE_ONNX_THREADS"] = str(threads)  # read when the model is loaded, here and in each worker
+    threads = args.threads or 1
+    os.environ["SIAMESE_ONNX_THREADS"] = str(threads)  # read when the model is loaded, here and in each worker
     gallery = Gallery.open_or_create(args.gallery, args.model)
     keys = KeyStore(args.gallery)
     processes = "" if args.workers == 1 else f", {args.workers} workers of {threads} ONNX threads"

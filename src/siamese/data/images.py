@@ -24,12 +24,17 @@ from siamese.data import framing
 from siamese.data.faces import FaceLog
 from siamese.data.named import NamedImage, image_name, named
 from siamese.data.preprocessing import Preprocessing
-from siamese.errors import ConfigError, ImageError
+from siamese.errors import ConfigError, ImageError, ImageTooLargeError
 
 ImageLike = str | os.PathLike | np.ndarray
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MAX_PIXELS = 50_000_000  # about 8,660 x 5,770 (a 600 dpi A4 scan is 35 M): larger images are refused, by their header, before decoding
+# The one pixel limit (the service's, the CLI's, the library's): about 5,470 x 3,650 (a 20 MP photo; a 300 dpi A4
+# scan is 8.7 M). Larger images are refused, by their header, before decoding: a decoded image holds up to
+# 3 bytes a pixel, and decoding, colour conversion and framing each hold a copy for a while.
+MAX_PIXELS = 20_000_000
+# Formats OpenCV decodes whose header Pillow cannot read (so the size is unknown before decoding), by their first bytes.
+_UNMEASURED = {b"BM": "BMP", b"P7": "PAM", b"PF": "PFM", b"Pf": "PFM", b"#?": "Radiance HDR", b"v/1\x01": "OpenEXR"}
 
 
 def _describe_undecodable(data: bytes) -> str:
@@ -78,29 +83,40 @@ def declared_size(data: bytes) -> tuple[int, int] | int | None:
     return inspect_header(data)[0]
 
 
-def _refuse_bombs(data: bytes, name: str) -> None:
-    """Refuse, before decoding, an image that declares too many pixels or a PNG whose chunks do not add up."""
+def measure(data: bytes, name: str) -> int:
+    """The pixels the header of `data` declares, read once before decoding: an `ImageTooLargeError`
+    above `MAX_PIXELS`; an `ImageError` for a PNG whose chunks do not add up, and for an image whose
+    size its header does not tell (a BMP with a header Pillow cannot read, PAM, HDR...: OpenCV decodes
+    a 1 KB BMP of that kind to 20000 x 20000 blank pixels, so what cannot be measured is not decoded)."""
     size, sound = inspect_header(data)
-    pixels = size if isinstance(size, int) or size is None else size[0] * size[1]
-    if pixels is not None and pixels > MAX_PIXELS:
+    if size is None:
+        kind = next((kind for magic, kind in _UNMEASURED.items() if data.startswith(magic)), None)
+        if kind is None:
+            raise ImageError(f"{name}: {_describe_undecodable(data)}")
+        raise ImageError(f"{name}: a {kind} whose header does not tell its size; refused before decoding")
+    pixels = size if isinstance(size, int) else size[0] * size[1]
+    if pixels > MAX_PIXELS:
         shape = f"{size[0]}x{size[1]} = " if isinstance(size, tuple) else ""
-        raise ImageError(
+        raise ImageTooLargeError(
             f"{name}: declares {shape}{pixels:,} pixels, more than the {MAX_PIXELS:,} allowed; "
-            "refused before decoding (a decompression bomb?)"
+            "refused before decoding (a decompression bomb?)",
+            pixels,
         )
     if not sound:
         raise ImageError(f"{name}: truncated or corrupt PNG")
+    return pixels
 
 
-def decode_image(data: bytes, *, name: str, channels: int = 1) -> NamedImage:
+def decode_image(data: bytes, *, name: str, channels: int = 1, measured: int | None = None) -> NamedImage:
     """Decode encoded image bytes to uint8 (height, width, channels); RGB order for colour,
     called `name`, so what is said of it later (no face found, say) names it.
 
-    An image whose header declares more than `MAX_PIXELS` pixels is refused before decoding.
+    The header is read first (`measure`; `measured`: what `measure` said of these bytes already):
+    an image over `MAX_PIXELS`, or whose size cannot be told, is refused before decoding.
     """
     if len(data) == 0:
         raise ImageError(f"{name}: empty file (0 bytes)")
-    _refuse_bombs(data, name)
+    measured = measure(data, name) if measured is None else measured
     flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
     buffer = np.frombuffer(data, dtype=np.uint8)
     try:
@@ -110,6 +126,8 @@ def decode_image(data: bytes, *, name: str, channels: int = 1) -> NamedImage:
         raise ImageError(f"{name}: cannot be decoded ({first_line.strip()[:160]})") from None
     if image is None or image.size == 0:
         raise ImageError(f"{name}: {_describe_undecodable(data)}")
+    if image.shape[0] * image.shape[1] > measured:  # OpenCV read another size than Pillow: not this image's
+        raise ImageError(f"{name}: decodes to more pixels than its header declares")
     if data.startswith(_PNG_SIGNATURE) and not data.rstrip(b"\x00").endswith(b"IEND\xaeB`\x82"):
         raise ImageError(f"{name}: truncated or corrupt PNG")
     if channels == 3:

@@ -7,6 +7,7 @@ Uses the inference API only (no training, no TensorFlow on the ONNX path): the s
 them to a model: enrol, identify (1:N), verify a claim (1:1), forget.
 """
 
+from siamese.gallery.embedded import Embedded
 from siamese.gallery.gallery import UNKNOWN, Candidate, ClaimVerification, Gallery, Identification
 from siamese.gallery.location import PostgresLocation, gallery_location, is_postgres
 from siamese.gallery.meta import SCHEMA_VERSION
@@ -16,6 +17,7 @@ from siamese.gallery.stores import open_store, store_exists
 __all__ = [
     "Candidate",
     "ClaimVerification",
+    "Embedded",
     "Gallery",
     "Identification",
     "PostgresLocation",

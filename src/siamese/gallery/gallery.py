@@ -14,18 +14,25 @@ each with the model that made it; a gallery answers only with its own model (a m
 the model's open-set point for the gallery's size where it was calibrated for one, else its
 pair threshold (`siamese.open_set`): a stranger is answered "unknown", not with the nearest name.
 Built on the public inference API, so the ONNX path stays free of TensorFlow.
+
+A gallery may be used from many threads: its lock (`lock`, given or its own) is held only for
+the store and the index, searched or written; decoding, face detection and the network run
+before it is taken (an image, or embeddings made beforehand with `prepare`), and an svm
+claim's classifier, and the scrubbing of a forgotten person's pages, after it is let go.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
+import threading
 
 import numpy as np
 
 from siamese.claims import CLASSIFIER_NEGATIVES, claim_scores, classifier_scores, minimum_references, reference_spread
 from siamese.data.faces import FaceLog
 from siamese.errors import ConfigError, GalleryError, UnknownIdentityError
+from siamese.gallery.answers import Candidate, ClaimVerification, Identification
+from siamese.gallery.embedded import Embedded
 from siamese.gallery.index import Index
 from siamese.gallery.location import PostgresLocation, gallery_location
 from siamese.gallery.quality import embed_references
@@ -35,52 +42,6 @@ from siamese.inference import SiameseModel, lasting_name, load_model
 from siamese.open_set import operating_point
 
 UNKNOWN = "unknown"
-
-
-@dataclasses.dataclass(frozen=True)
-class Candidate:
-    name: str
-    distance: float
-
-
-@dataclasses.dataclass(frozen=True)
-class Identification:
-    """Who it is: `name` (or "unknown" when even the nearest is farther than the threshold),
-    the nearest identity's distance, and the `top` nearest identities, nearest first;
-    `reason` says where the threshold came from (`siamese.open_set.operating_point`)."""
-
-    name: str
-    distance: float | None
-    known: bool
-    threshold: float
-    candidates: tuple
-    model_id: str
-    reason: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class ClaimVerification:
-    """Is the image who it claims to be? `score` of the image against the `references`
-    enrolled embeddings of `name` under `rule` (`siamese.claims`), accepted when at or below
-    `threshold`; `distances` to each reference, in enrolment order. `distance` and `same`
-    read it as the two-image `Verification` does."""
-
-    name: str
-    rule: str
-    score: float
-    threshold: float
-    accepted: bool
-    references: int
-    distances: tuple
-    model_id: str
-
-    @property
-    def distance(self) -> float:
-        return self.score
-
-    @property
-    def same(self) -> bool:
-        return self.accepted
 
 
 def _check_name(name: str) -> str:
@@ -102,9 +63,10 @@ class Gallery:
         store: the opened database: a `Store` (SQLite; searched by a FAISS index kept here) or a
             `PostgresStore` (which searches itself: no index here).
         model: the `SiameseModel` whose embeddings the gallery holds (checked by its id).
+        lock: held around every use of the store and the index (default a lock of its own).
     """
 
-    def __init__(self, store: Store, model: SiameseModel):
+    def __init__(self, store: Store, model: SiameseModel, *, lock=None):
         if model.model_id != store.model_id:
             raise GalleryError(
                 f"{store.path}: holds embeddings of model {store.model_id[:12]} ({store.model}); "
@@ -114,6 +76,7 @@ class Gallery:
         self.index = None if store.searches else Index(store.distance_name, store.dim, numpy_distance=model.distances)
         self.index_path = None if store.searches else store.path.with_name(store.path.name + ".index.npz")
         self._unsaved = False
+        self.lock = threading.RLock() if lock is None else lock
 
     @classmethod
     def create(
@@ -141,13 +104,35 @@ class Gallery:
     def open_or_create(
         cls, path: str | os.PathLike | PostgresLocation, model: str | os.PathLike | SiameseModel | None = None
     ) -> Gallery:
-        """The gallery at `path`, made for `model` (default the shipped one) if there is none yet."""
+        """The gallery at `path`, made for `model` (default the shipped one) if there is none yet
+        (or opened when another process made it first, between the look and the making)."""
         location = gallery_location(path)
-        return cls.open(location, model) if store_exists(location) else cls.create(location, model)
+        if store_exists(location):
+            return cls.open(location, model)
+        try:
+            return cls.create(location, model)
+        except Exception:  # another process made it first (SQLite: the file exists; PostgreSQL: a unique key)
+            if not store_exists(location):
+                raise
+        return cls.open(location, model)
 
-    def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(distances, ids) of the nearest embeddings: asked of the database where it searches, else of the index."""
-        return (self.store if self.store.searches else self._fresh_index()).search(queries, k)
+    def prepare(self, images, *, detect: bool = True, faces: FaceLog | None = None) -> Embedded:
+        """Embed `images` (paths or arrays) with the gallery's model, without the gallery's lock: what
+        `enroll`, `identify` and `verify_claim` then take; `detect`, `faces`: as in `SiameseModel.embed`."""
+        return Embedded(self.model.embed(images, detect=detect, faces=faces))
+
+    def _embedded(self, images, detect: bool, faces: FaceLog | None) -> np.ndarray:
+        return (
+            images.vectors if isinstance(images, Embedded) else self.prepare(images, detect=detect, faces=faces).vectors
+        )
+
+    def _nearest(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, dict]:
+        """(distances, ids, id -> name) of the embeddings nearest one query (1, dim): asked of the database
+        where it searches (one round trip), else of the index and then the names of the database."""
+        if self.store.searches:
+            return self.store.nearest(query[0], k)
+        distances, ids = self._fresh_index().search(query, k)
+        return distances[0], ids[0], self.store.names_of(ids[0])
 
     def _fresh_index(self) -> Index:
         """The index, brought up to the database: from memory or its file, extended with what
@@ -179,7 +164,7 @@ class Gallery:
         faces: FaceLog | None = None,
         liveness=None,
     ) -> int:
-        """Store the embeddings of `images` (paths or arrays) under `name`; returns how many.
+        """Store the embeddings of `images` (paths or arrays, or `Embedded`) under `name`; returns how many.
 
         `detect`, `faces`: as in `SiameseModel.embed` (a face model's crop). A face model's
         references are checked first (`siamese.gallery.quality`): one face, large enough, and
@@ -189,16 +174,22 @@ class Gallery:
         The database has them at once, for every process; the index file is rewritten when the
         gallery is closed (meanwhile other processes extend the index they load from the database).
         """
-        # every image read and checked before anything is written
-        embeddings = embed_references(
-            self.model, images, detect=detect, on_no_face=on_no_face, faces=faces, liveness=liveness
+        _check_name(name)
+        # every image read and checked before anything is written (`Embedded`: checked when prepared)
+        embeddings = (
+            images.vectors
+            if isinstance(images, Embedded)
+            else embed_references(
+                self.model, images, detect=detect, on_no_face=on_no_face, faces=faces, liveness=liveness
+            )
         )
-        index = None if self.store.searches else self._fresh_index()
-        ids, before = self.store.add(_check_name(name), embeddings)
-        # nobody else wrote since the index was brought up: extend it
-        if index is not None and index.generation == before:
-            index.add(np.asarray(ids), embeddings, before + 1)
-            self._unsaved = True
+        with self.lock:
+            index = None if self.store.searches else self._fresh_index()
+            ids, before = self.store.add(name, embeddings)
+            # nobody else wrote since the index was brought up: extend it
+            if index is not None and index.generation == before:
+                index.add(np.asarray(ids), embeddings, before + 1)
+                self._unsaved = True
         return len(ids)
 
     def identify(
@@ -217,10 +208,12 @@ class Gallery:
             raise ConfigError(f"top must be at least 1, got {top}")
         if threshold is None and self.model.threshold is None and self.model.open_set is None:
             raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
-        query = self.model.embed(image, detect=detect, faces=faces)
-        distances, ids = self._search(query, max(8 * top, 64))
-        names, best = self.store.names_of(ids[0]), {}
-        for distance, row in zip(distances[0], ids[0]):
+        query = self._embedded(image, detect, faces)
+        with self.lock:
+            distances, ids, names = self._nearest(query, max(8 * top, 64))
+            size = self._size()
+        best = {}
+        for distance, row in zip(distances, ids):
             name = names.get(int(row))
             if name is not None and name not in best:
                 best[name] = float(distance)
@@ -228,7 +221,7 @@ class Gallery:
         candidates = tuple(Candidate(name, d) for name, d in ranked[:top])
         nearest = candidates[0] if candidates else None
         point = operating_point(
-            self._size(),
+            size,
             open_set=self.model.open_set,
             pair_threshold=self.model.threshold,
             given=threshold,
@@ -279,14 +272,18 @@ class Gallery:
         threshold = default if threshold is None else float(threshold)
         if threshold is None:
             raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
-        references = self.store.vectors_of(name)
+        query = self._embedded(image, detect, faces)
+        with self.lock:
+            references = self.store.vectors_of(name)
+            others = self._others(name) if rule == "svm" and references is not None else None
         if references is None:
             raise UnknownIdentityError(f"{self.store.path}: no identity named {name!r}")
         if len(references) < minimum:
             raise GalleryError(
                 f"{self.store.path}: {name!r} has {len(references)} reference(s); the {rule} rule needs {minimum} or more"
             )
-        query = self.model.embed(image, detect=detect, faces=faces)
+        if rule == "svm" and others is None:
+            raise GalleryError(f"{self.store.path}: the svm rule needs other identities enrolled beside {name!r}")
         to_references = self.model.distances(np.repeat(query, len(references), 0), references)
         spread = None
         if rule == "normalized":
@@ -295,7 +292,7 @@ class Gallery:
             among[first, second] = self.model.distances(references[first], references[second])
             spread = reference_spread(among)
         if rule == "svm":
-            score = float(classifier_scores(references, self._others(name), query)[0])
+            score = float(classifier_scores(references, others, query)[0])  # fitted without the lock
         else:
             score = float(claim_scores(to_references[None], rule, spread=spread)[0])
         return ClaimVerification(
@@ -309,34 +306,50 @@ class Gallery:
             model_id=self.model.model_id,
         )
 
-    def _others(self, name: str) -> np.ndarray:
+    def _others(self, name: str) -> np.ndarray | None:
         """The embeddings of other identities than `name` (the svm rule's negatives): all of
-        them, or of `CLASSIFIER_NEGATIVES` identities drawn with a fixed seed in a larger gallery."""
+        them, or of `CLASSIFIER_NEGATIVES` identities drawn with a fixed seed in a larger gallery; None when
+        there is no other."""
         names = [other for other, count in self.store.identities() if other != name and count]
         if not names:
-            raise GalleryError(f"{self.store.path}: the svm rule needs other identities enrolled beside {name!r}")
+            return None
         if len(names) > CLASSIFIER_NEGATIVES:
             names = sorted(np.random.default_rng(0).choice(names, CLASSIFIER_NEGATIVES, replace=False))
         return np.concatenate([self.store.vectors_of(other) for other in names])
 
     def forget(self, name: str) -> int:
         """Remove `name` and every embedding of theirs (from the database, and from the index and
-        its file, which are rebuilt without them)."""
-        removed = self.store.remove(name)
+        its file, which are rebuilt without them); the database's free pages are scrubbed of
+        them after the lock is let go, so searches go on meanwhile."""
+        with self.lock:
+            removed = self.store.remove(name)
+            if removed and self.index is not None:
+                self.index.generation = -1  # whatever it holds, it held them: rebuild
+                self.index.build(*self.store.vectors())
+                self._save()
         if removed == 0:
             raise UnknownIdentityError(f"{self.store.path}: no identity named {name!r}")
-        if self.index is not None:
-            self.index.generation = -1  # whatever it holds, it held them: rebuild
-            self.index.build(*self.store.vectors())
-            self._save()
+        self.store.scrub()
         return removed
 
     def identities(self) -> list[tuple[str, int]]:
         """(name, embeddings) of every enrolled identity."""
-        return self.store.identities()
+        with self.lock:
+            return self.store.identities()
+
+    def count(self) -> int:
+        """How many identities are enrolled (one cheap query, for `/health`)."""
+        with self.lock:
+            return self.store.count()
 
     def close(self) -> None:
-        """Save the index if enrolments extended it since it was last written, and close the database."""
-        if self._unsaved:
-            self._save()
-        self.store.close()
+        """Save the index if enrolments extended it since it was last written, and close the database.
+
+        Saved only as the database is now: when another process forgot someone this index still
+        holds, it is rebuilt first; and checked again after the write, for a forget in between."""
+        with self.lock:
+            while self._unsaved:
+                self._fresh_index()
+                self._save()
+                self._unsaved = self.store.vectors(since=self.index.ids) is None
+            self.store.close()

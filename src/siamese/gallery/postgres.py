@@ -34,6 +34,7 @@ from siamese.errors import ConfigError, GalleryError
 from siamese.gallery.location import gallery_location
 from siamese.gallery.meta import KEY_TABLE, new_meta, read_meta
 from siamese.gallery.postgres_connection import Connection, psycopg_modules
+from siamese.gallery.postgres_vacuum import vacuum
 
 logger = logging.getLogger(__name__)
 OPERATORS = {"cosine": ("<=>", "vector_cosine_ops"), "euclidean": ("<->", "vector_l2_ops")}
@@ -212,43 +213,32 @@ class PostgresStore:
         return len(names)
 
     def remove(self, name: str) -> int:
-        """Remove `name` and all its embeddings, then vacuum the tables (`vacuum`); returns how many embeddings went."""
+        """Remove `name` and all its embeddings; returns how many embeddings went (`scrub` vacuums after)."""
         with self._transaction() as (db, _):
             row = db.execute("SELECT id FROM identities WHERE name = %s", (name,)).fetchone()
             if row is None:
                 return 0
             count = db.execute("DELETE FROM embeddings WHERE identity = %s", row).rowcount
             db.execute("DELETE FROM identities WHERE id = %s", row)
-        self.vacuum()
         return count
 
-    def vacuum(self) -> bool:
-        """VACUUM the two tables, so that dead rows' space is cleared now, not at autovacuum's leisure.
-        False, with a warning logged, where it was not done: PostgreSQL skips (with a mere notice) tables
-        the role does not own, and a VACUUM may fail or time out after the rows it follows were deleted."""
-        skipped = []
-
-        def notice(diagnostic) -> None:
-            if diagnostic.severity_nonlocalized == "WARNING":
-                skipped.append(diagnostic.message_primary)
-
+    def scrub(self) -> bool:
+        """After a removal, outside the gallery's lock: `vacuum` on a connection of its own, so the
+        store's goes on answering meanwhile."""
+        connection = Connection(self.location)
         try:
-            with self.connection.use(timeout_s=BULK_TIMEOUT_S) as db:
-                db.add_notice_handler(notice)
-                try:
-                    db.execute("VACUUM embeddings, identities")
-                finally:
-                    db.remove_notice_handler(notice)
-        except GalleryError as error:
-            skipped.append(str(error).removeprefix(f"{self.path}: "))
-        if skipped:
-            logger.warning(
-                "%s: deleted rows not vacuumed (%s); autovacuum will clear them later, or the tables' owner runs "
-                "VACUUM embeddings, identities (docs/scaling.md)",
-                self.path,
-                "; ".join(skipped),
-            )
-        return not skipped
+            return self.vacuum(connection)
+        finally:
+            connection.close()
+
+    def count(self) -> int:
+        """How many identities there are: one count, cheaper than `identities`."""
+        with self.connection.use() as db:
+            return db.execute("SELECT COUNT(*) FROM identities").fetchone()[0]
+
+    def vacuum(self, connection=None) -> bool:
+        """`siamese.gallery.postgres_vacuum.vacuum` of this store's tables (on `connection`, or its own)."""
+        return vacuum(self, connection or self.connection, BULK_TIMEOUT_S)
 
     def identities(self) -> list[tuple[str, int]]:
         """(name, number of embeddings) of every identity, by name (byte order, as SQLite sorts)."""
@@ -314,9 +304,29 @@ class PostgresStore:
         width = min(len(rows) for rows in found) if found else 0
         ids = np.array([[i for i, _ in rows[:width]] for rows in found], np.int64).reshape(len(queries), width)
         raw = np.array([[d for _, d in rows[:width]] for rows in found], np.float64).reshape(len(queries), width)
+        return self._distances(raw), ids
+
+    def _distances(self, raw: np.ndarray) -> np.ndarray:
+        """pgvector's distances as the model's (`siamese.numpy_distances`)."""
         if self.distance_name == "cosine":
-            return numpy_distances.cosine_from_similarity(1.0 - raw), ids
-        return numpy_distances.euclidean_from_squared(np.square(raw)), ids
+            return numpy_distances.cosine_from_similarity(1.0 - raw)
+        return numpy_distances.euclidean_from_squared(np.square(raw))
+
+    def nearest(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, dict]:
+        """(distances (k',), ids (k',), id -> identity name) of the embeddings nearest one `query` (dim,),
+        in one statement: one round trip (the search breadth is set on the connection when it changes)."""
+        breadth = max(int(k), int(self.ef_search))
+        with self.connection.use() as db:
+            if getattr(self, "_breadth", None) != (db, breadth):
+                db.execute(f"SET hnsw.ef_search = {breadth}")
+                self._breadth = (db, breadth)
+            rows = db.execute(
+                f"SELECT n.id, n.d, i.name FROM (SELECT id, identity, vector {self._operator} %s AS d FROM embeddings "
+                f"ORDER BY vector {self._operator} %s LIMIT %s) n JOIN identities i ON i.id = n.identity ORDER BY n.d",
+                (np.asarray(query, np.float32), np.asarray(query, np.float32), int(k)),
+            ).fetchall()
+        ids = np.array([i for i, _, _ in rows], np.int64)
+        return self._distances(np.array([d for _, d, _ in rows], np.float64)), ids, {i: n for i, _, n in rows}
 
     def close(self) -> None:
         self.connection.close()

@@ -6,14 +6,16 @@
     api_keys: the service's keys (`siamese.service.keys`)
 
 One transaction per enrolment or removal; WAL, so readers in other processes go on while
-one writes; `secure_delete`, and a WAL checkpoint after each removal, so the bytes of a
-forgotten person are overwritten in the file rather than left in free pages. `generation`
+one writes; `secure_delete`, and a WAL checkpoint after each removal (`scrub`, on a
+connection of its own), so the bytes of a forgotten person are overwritten in the file
+rather than left in free pages. `generation`
 grows with every change: an index built from an older generation is out of date.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -63,15 +65,20 @@ class Store:
         if path.exists():
             raise GalleryError(f"{path}: exists already")
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, isolation_level=None)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.new")
+        db = sqlite3.connect(draft, isolation_level=None)  # made whole aside, then linked in where nothing is
         try:
             db.executescript(_SCHEMA)
             db.execute(KEY_TABLE)
             meta = new_meta(model_id=model_id, model=model, distance_name=distance_name, dim=dim)
             with db:
                 db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+            os.link(draft, path)  # fails where another process made it first: its gallery stays, whole
+        except FileExistsError:
+            raise GalleryError(f"{path}: exists already") from None
         finally:
             db.close()
+            draft.unlink(missing_ok=True)
         return cls(path)
 
     def _configure(self) -> None:
@@ -142,8 +149,20 @@ class Store:
                 return 0
             count = self._db.execute("DELETE FROM embeddings WHERE identity = ?", (row[0],)).rowcount
             self._db.execute("DELETE FROM identities WHERE id = ?", (row[0],))
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL held the deleted rows' pages: empty it
         return count
+
+    def scrub(self) -> None:
+        """After a removal: empty the WAL, which held the deleted rows' pages (its own connection, so the
+        store's goes on answering meanwhile)."""
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            db.close()
+
+    def count(self) -> int:
+        """How many identities there are: one count, cheaper than `identities`."""
+        return self._db.execute("SELECT COUNT(*) FROM identities").fetchone()[0]
 
     def identities(self) -> list[tuple[str, int]]:
         """(name, number of embeddings) of every identity, by name."""

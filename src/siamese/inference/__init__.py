@@ -2,7 +2,7 @@
 
 Nothing here imports Keras or TensorFlow until a Keras model is loaded or exported, so the
 ONNX engine (`siamese export`, then `load_model`) runs without them. Image bytes that
-arrive over the wire are checked and decoded here too (`declared_size`, `decode_image`),
+arrive over the wire are checked and decoded here too (`measure`, `decode_image`, within `MAX_PIXELS`),
 as every model reads them, so the gallery and service need nothing from `siamese.data`.
 Liveness (`check_liveness`: a printed photo or a live face?) runs on ONNX Runtime too.
 Collections go to Parquet shards (`embed_to_shards`, or `embed_on_ray` on a Ray cluster;
@@ -10,7 +10,7 @@ pyarrow and Ray imported only when those run) and come back with `iter_shards`.
 """
 
 from siamese.data.faces import FaceLog
-from siamese.data.images import declared_size, decode_image
+from siamese.data.images import MAX_PIXELS, declared_size, decode_image, measure
 from siamese.inference.export import ExportResult, export_model
 from siamese.inference.liveness import Liveness, LivenessModel, check_liveness, load_liveness
 from siamese.inference.model import SiameseModel, Verification, load_model
@@ -20,6 +20,7 @@ from siamese.inference.shards import iter_shards
 from siamese.shipped import lasting_name, pretrained_path, resolve_model
 
 __all__ = [
+    "MAX_PIXELS",
     "ExportResult",
     "FaceLog",
     "Liveness",
@@ -36,6 +37,7 @@ __all__ = [
     "lasting_name",
     "load_liveness",
     "load_model",
+    "measure",
     "pretrained_path",
     "resolve_model",
 ]

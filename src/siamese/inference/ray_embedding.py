@@ -25,6 +25,7 @@ import numpy as np
 from siamese.errors import ConfigError
 from siamese.inference.model import load_model
 from siamese.inference.sharded_embedding import EmbeddedImages, ShardJob, embed_images
+from siamese.inference.shards import SHARD_SIZE
 from siamese.shipped import lasting_name
 
 logger = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def embed_on_ray(
     actors: int | None = None,
     model: str | os.PathLike | None = None,
     engine: str = "auto",
-    shard_size: int = 10_000,
+    shard_size: int = SHARD_SIZE,
     batch_size: int = 256,
     workers: int | None = 1,
     detect: bool = True,

@@ -26,7 +26,7 @@ from siamese.data.images import decode_image, default_workers
 from siamese.errors import ConfigError, ImageError, ShardError
 from siamese.files import check_writable
 from siamese.inference.model import SiameseModel, load_model
-from siamese.inference.shards import PATTERN, names_sha256, shard_footer, write_shard
+from siamese.inference.shards import PATTERN, SHARD_SIZE, names_sha256, shard_footer, write_shard
 from siamese.shipped import lasting_name
 
 logger = logging.getLogger(__name__)
@@ -77,27 +77,34 @@ def embed_images(
 ) -> EmbeddedImages:
     """Embed `images[indices]`; a bad image is a zero row and a problem, never the end of the work.
 
-    `workers` threads decode (default `default_workers()`); a face model keeps a photo without
-    a face whole, as batch embedding does, or with `on_no_face="raise"` leaves it out as a problem.
+    `workers` threads decode (default `default_workers()`) a run of a few images per thread, which is
+    embedded before the next run is decoded: a shard of 10,000 photos is never held decoded at once.
+    A face model keeps a photo without a face whole, as batch embedding does, or with
+    `on_no_face="raise"` leaves it out as a problem.
     """
     workers = default_workers() if workers is None else max(1, int(workers))
     channels = model.preprocessing.channels
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="siamese-decode") as pool:
-        decoded = list(pool.map(lambda i: _decode(images, int(i), channels), indices))
-    problems = [problem for _, problem in decoded]
-    good = [row for row, (image, _) in enumerate(decoded) if image is not None]
-    embeddings = np.zeros((len(decoded), model.embedding_dim), np.float32)
+    embeddings = np.zeros((len(indices), model.embedding_dim), np.float32)
+    problems = [""] * len(indices)
     settings = {"detect": detect, "on_no_face": on_no_face, "faces": FaceLog()}
-    arrays = [decoded[row][0] for row in good]
-    try:
-        rows = list(model.embed(arrays, batch_size=batch_size, workers=workers, **settings))
-        found = [""] * len(arrays)
-    except ImageError:  # rare (decoded, yet refused by the preprocessing): find which
-        rows, found = _embed_each(model, arrays, settings)
-    for row, embedding, problem in zip(good, rows, found):
-        problems[row] = problem
-        if not problem:
-            embeddings[row] = embedding
+    run = max(1, min(batch_size, 4 * workers))  # images held decoded at once: a few per thread, not a shard's
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="siamese-decode") as pool:
+        for start in range(0, len(indices), run):
+            decoded = list(pool.map(lambda i: _decode(images, int(i), channels), indices[start : start + run]))
+            good = [start + row for row, (image, _) in enumerate(decoded) if image is not None]
+            for row, (_, problem) in enumerate(decoded, start):
+                problems[row] = problem
+            arrays = [decoded[row - start][0] for row in good]
+            del decoded
+            try:
+                rows = list(model.embed(arrays, batch_size=batch_size, workers=workers, **settings))
+                found = [""] * len(arrays)
+            except ImageError:  # rare (decoded, yet refused by the preprocessing): find which
+                rows, found = _embed_each(model, arrays, settings)
+            for row, embedding, problem in zip(good, rows, found):
+                problems[row] = problem
+                if not problem:
+                    embeddings[row] = embedding
     return EmbeddedImages(embeddings, problems, list(settings["faces"].faceless))
 
 
@@ -183,7 +190,7 @@ def embed_to_shards(
     *,
     model: str | os.PathLike | None = None,
     engine: str = "auto",
-    shard_size: int = 10_000,
+    shard_size: int = SHARD_SIZE,
     batch_size: int = 256,
     workers: int | None = None,
     detect: bool = True,

@@ -27,6 +27,7 @@ from siamese.errors import ShardError
 from siamese.files import atomic_path
 
 logger = logging.getLogger(__name__)
+SHARD_SIZE = 10_000  # images per shard, unless asked otherwise
 
 PATTERN = "part-{:05d}.parquet"
 _KEYS = ("model_id", "model", "images_sha256", "failed")

@@ -12,18 +12,22 @@
     DELETE /identities/{name}  write key the identity and all its embeddings removed
 
 Keys come as `Authorization: Bearer KEY` (`siamese keys create`); none or a wrong one is 401,
-a read-only key on enrol or forget 403, a key over its rate (`rate=`) 429 with `Retry-After`.
-Uploads are checked before decoding (`siamese.service.limits`). Every refusal is a 4xx with
-one JSON shape, `{"error": "one line"}`, and no answer names the server's files.
+a key over its rate (`rate=`) 429 with `Retry-After`, both from the headers before the body is
+read (`siamese.service.gate`); a read-only key on enrol or forget 403. Uploads are checked
+before decoding, and decoded one at a time within a pixel budget (`siamese.service.limits`,
+`siamese.service.uploads`). Every refusal is a 4xx with one JSON shape, `{"error": "one line"}`,
+and no answer names the server's files.
 
 The routes that decode, embed or search are plain functions, which Starlette runs in its
 thread pool: the event loop stays free to read requests and answer `/health` while they work.
-The gallery (one database connection, one index) is not thread-safe: its calls take a lock;
-images are decoded before it is taken, and two-image verification never takes it.
+Each request prepares its query (decodes, detects, embeds) in its own thread, with no lock;
+the gallery (one database connection, one index) takes its lock, a `TurnLock`, only to search
+and write; two-image verification never takes it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.resources
 import logging
@@ -37,15 +41,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from siamese.errors import GalleryDatabaseError, GalleryUnavailableError, SiameseError, UnknownIdentityError
 from siamese.gallery import Gallery
-from siamese.inference import decode_image
+from siamese.gallery.quality import embed_references
 from siamese.service import metrics as prometheus
 from siamese.service.access import AccessLog
 from siamese.service.census import Census
+from siamese.service.gate import KeyGate
 from siamese.service.keys import Key, KeyStore
 from siamese.service.limits import BodyLimit, Limits, Refused
 from siamese.service.liveness import LivenessGate, with_liveness
 from siamese.service.rate import RateLimit
 from siamese.service.turns import TurnLock
+from siamese.service.uploads import Uploads
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +67,7 @@ _MEANING = {
     401: "no API key, or not a valid one",
     403: "a read-only key on a write",
     404: "no identity of that name",
-    413: "a request or an image larger than the service takes",
+    413: "a request or an image larger than the service takes (bytes, pixels, images)",
     415: "an upload that is not an image",
     422: "a missing or malformed field, or an image that cannot be read",
     429: "the key's rate is spent; Retry-After says for how many seconds",
@@ -93,8 +99,9 @@ def _field_problem(error: RequestValidationError) -> str:
     return f"form field {field!r}: {first.get('msg', 'not valid')}"
 
 
-def _handle_errors(app: FastAPI, private: list[tuple[str, str]]) -> None:
-    """Every refusal becomes `{"error": "one line"}` with its 4xx, without the server's paths."""
+def _handle_errors(app: FastAPI, private: list[tuple[str, str]]):
+    """Every refusal becomes `{"error": "one line"}` with its 4xx, without the server's paths;
+    returns the function that hides them (for the middleware's own answers)."""
 
     def hidden(message: str) -> str:
         for text, instead in private:
@@ -123,44 +130,34 @@ def _handle_errors(app: FastAPI, private: list[tuple[str, str]]) -> None:
     async def bad_form(request, error: RequestValidationError):
         return JSONResponse({"error": _field_problem(error)}, status_code=422)
 
-
-def _authentication(keys: KeyStore, rate: RateLimit | None):
-    """(caller, writer): dependencies that give the request's key, or answer 401 / 403 / 429."""
-
-    def caller(request: Request) -> Key:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        key = keys.check(token.strip()) if scheme.lower() == "bearer" else None
-        if key is None:
-            raise HTTPException(
-                401, "a valid API key is needed: Authorization: Bearer KEY", headers={"WWW-Authenticate": "Bearer"}
-            )
-        request.state.key_name = key.name  # for the access log: the key's name, never the key
-        wait = None if rate is None else rate.retry_after(key.name)
-        if wait is not None:
-            raise HTTPException(
-                429,
-                f"key {key.name!r} is over its rate of {rate.rate}; retry in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
-        return key
-
-    def writer(key: Key = Depends(caller)) -> Key:
-        if not key.can_write:
-            raise HTTPException(403, f"key {key.name!r} may read only; enrolling and forgetting need a write key")
-        return key
-
-    return caller, writer
+    return hidden
 
 
-def _verify_answer(gallery: Gallery, lock, first, second, name, rule: str, threshold: float | None) -> dict:
-    """The two-image answer, or a claim's against every reference of `name`, with the same fields."""
+async def caller(request: Request) -> Key:
+    """The request's key, which `KeyGate` checked (401, 429) before the body was read (`async`:
+    nothing to wait for, so no trip through the thread pool)."""
+    return request.state.key
+
+
+async def writer(key: Key = Depends(caller)) -> Key:
+    """The request's key, or 403 for a read-only one."""
+    if not key.can_write:
+        raise HTTPException(403, f"key {key.name!r} may read only; enrolling and forgetting need a write key")
+    return key
+
+
+def _verify_answer(gallery: Gallery, uploads: Uploads, checked, name, rule: str, threshold, vet) -> tuple:
+    """(the two-image answer, or a claim's against every reference of `name`, with the same fields;
+    image1's liveness verdict or None)."""
     model = gallery.model
-    if second is not None:
-        result = model.verify(first, second, threshold=threshold)  # the model alone: no gallery, no lock
-        return {**dataclasses.asdict(result), "model_id": model.model_id}
-    with lock:
-        claim = gallery.verify_claim(name, first, rule=rule, threshold=threshold)
-    return {**dataclasses.asdict(claim), "distance": claim.distance, "same": claim.same}
+    if len(checked) == 2:
+        with uploads.decoded(checked) as (first, second):
+            verdict = vet(first)  # not image2: a document's photo?
+            result = model.verify(first, second, threshold=threshold)  # the model alone: no gallery, no lock
+        return {**dataclasses.asdict(result), "model_id": model.model_id}, verdict
+    query, verdicts = uploads.embedded(checked, vet=vet)
+    claim = gallery.verify_claim(name, query, rule=rule, threshold=threshold)
+    return {**dataclasses.asdict(claim), "distance": claim.distance, "same": claim.same}, verdicts[0]
 
 
 def _service_routes(app: FastAPI, model, census: Census, measured) -> None:
@@ -214,24 +211,22 @@ def create_app(
         lifespan=lifespan,
     )
     measured = prometheus.Metrics() if (prometheus.available() if metrics is None else metrics) else None
+    hidden = _handle_errors(app, _private_names(gallery))
     app.add_middleware(BodyLimit, max_bytes=limits.max_request_bytes)
+    gate = {"rate": RateLimit(rate) if rate else None, "routes": app.router.routes, "hidden": hidden}
+    app.add_middleware(KeyGate, keys=keys, **gate)
     app.add_middleware(AccessLog, metrics=measured)
-    _handle_errors(app, _private_names(gallery))
-    caller, writer = _authentication(keys, RateLimit(rate) if rate else None)
-    lock = TurnLock()  # one database connection and one index: one gallery call at a time, in turn
-    model = gallery.model
-    census = Census(
-        lambda: len(gallery.identities()), lock, on_count=measured.identities.set if measured is not None else None
+    gallery.lock = TurnLock()  # one database connection and one index: their searches and writes in turn
+    model, uploads = gallery.model, Uploads(gallery.model, limits)
+    census = Census(  # a count takes the gallery's lock itself
+        gallery.count, contextlib.nullcontext(), on_count=measured.identities.set if measured is not None else None
     )
 
-    def image_of(upload: UploadFile, field: str):
-        """The upload checked and decoded, in the calling (pool) thread; it keeps its name for errors."""
-        data = upload.file.read()
-        name = upload.filename or field
-        limits.check_upload(name, upload.content_type, data)
-        return decode_image(data, name=name, channels=model.preprocessing.channels)
-
     _service_routes(app, model, census, measured)
+
+    def vet(asked: bool | None):
+        """A decoded image's liveness verdict (an attack: 422), or None where this request is not checked."""
+        return lambda image: (liveness.check([image], asked) or [None])[0]
 
     @app.post("/verify", tags=["images"], responses=_refusals(400, 401, 404, 413, 415, 422, 429))
     def verify(
@@ -245,9 +240,9 @@ def create_app(
     ):
         if (image2 is None) == (name is None):
             raise SiameseError("verify takes image1 with either image2 or name (a claimed identity), not both")
-        second = None if image2 is None else image_of(image2, "image2")
-        first, checked = liveness.query(image_of(image1, "image1"), asked)  # not image2: a document's photo?
-        return with_liveness(_verify_answer(gallery, lock, first, second, name, rule, threshold), checked)
+        given = [(image1, "image1")] + ([] if image2 is None else [(image2, "image2")])
+        answer, checked = _verify_answer(gallery, uploads, uploads.checked(given), name, rule, threshold, vet(asked))
+        return with_liveness(answer, checked)
 
     @app.post("/identify", tags=["gallery"], responses=_refusals(400, 401, 413, 415, 422, 429))
     def identify(
@@ -256,10 +251,8 @@ def create_app(
         asked: bool | None = Form(None, alias="liveness"),
         key: Key = Depends(caller),
     ):
-        query, checked = liveness.query(image_of(image, "image"), asked)
-        with lock:
-            result = gallery.identify(query, top=max(1, min(top, 100)))
-        return with_liveness(dataclasses.asdict(result), checked)
+        query, checked = uploads.embedded(uploads.checked([(image, "image")]), vet=vet(asked))  # without the lock
+        return with_liveness(dataclasses.asdict(gallery.identify(query, top=max(1, min(top, 100)))), checked[0])
 
     @app.post("/enroll", tags=["gallery"], responses=_refusals(400, 401, 403, 413, 415, 422, 429))
     def enroll(
@@ -268,16 +261,16 @@ def create_app(
         asked: bool | None = Form(None, alias="liveness"),
         key: Key = Depends(writer),
     ):
-        images, checked = liveness.references([image_of(upload, "image") for upload in image], asked)
-        with lock:
-            count = gallery.enroll(name, images)
+        given = uploads.checked([(upload, "image") for upload in image])
+        references, checked = uploads.embedded(given, embed=lambda one: embed_references(model, one), vet=vet(asked))
+        count = gallery.enroll(name, references)
+        checked = None if all(verdict is None for verdict in checked) else checked
         census.stale()
         return with_liveness({"name": name, "embeddings": count, "model_id": model.model_id}, checked)
 
     @app.delete("/identities/{name}", tags=["gallery"], responses=_refusals(401, 403, 404, 422, 429))
     def forget(name: str, key: Key = Depends(writer)):
-        with lock:
-            removed = gallery.forget(name)
+        removed = gallery.forget(name)
         census.stale()
         return {"name": name, "removed": removed}
 

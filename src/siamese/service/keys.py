@@ -82,6 +82,7 @@ class KeyStore:
     """The keys of one gallery (table `api_keys` beside the gallery's own, in its file or its database)."""
 
     def __init__(self, gallery_path):
+        self.local = not is_postgres(gallery_path)  # an SQLite file: a check is a local read, in microseconds
         if is_postgres(gallery_path):
             from siamese.gallery.postgres_keys import KeyTable
 
