@@ -189,6 +189,39 @@ def operating_point(
     )
 
 
+def claim_point(
+    references: int,
+    rule: str,
+    *,
+    open_set: dict | None,
+    pair_threshold: float | None,
+    given: float | None = None,
+    name: str = "model",
+) -> OperatingPoint | None:
+    """The threshold for a 1:1 claim (a log-in by name) scored by `rule` against `references`
+    enrolled embeddings: `given`; else 0 for the svm rule (its classifier's boundary); else,
+    for the distance rules (mean, min), the open-set point's nearest-rule threshold for a
+    gallery of `references` embeddings: an impostor's nearest reference falls under it no more
+    often than a stranger's nearest in such a gallery, so at most the point's target share of
+    impostors is accepted (the mean of the distances lies above their minimum: fewer still),
+    where the pair threshold, fit for accuracy on pairs, lets more in; else the pair threshold.
+    None when there is none (the normalized rule's ratio always needs `given`)."""
+    if given is not None:
+        return OperatingPoint(float(given), "threshold given")
+    if rule == "svm":
+        return OperatingPoint(0.0, "the svm classifier's boundary")
+    if open_set is not None and rule in ("mean", "min"):
+        point = OpenSetPoint.from_dict(open_set, name=name)
+        return OperatingPoint(
+            point.threshold(references),
+            f"open-set point read for a claim against {references} reference(s): "
+            f"at most {point.target_fpir:.2%} of impostors accepted",
+        )
+    if pair_threshold is None or rule == "normalized":
+        return None
+    return OperatingPoint(float(pair_threshold), "the model's pair threshold (no open-set point calibrated)")
+
+
 def false_positive_identification_rate(per_pair: np.ndarray, size: int) -> float:
     """Strangers named at a gallery of `size`, from each stranger's own per-pair false-match
     rate `per_pair` (n,): the mean of 1 - (1 - p)^size (each enrolled embedding one more

@@ -148,7 +148,7 @@ def test_a_printed_photo_of_an_enrolled_person_is_refused_as_an_attack(open_page
 
 
 @needs_liveness
-def test_a_stranger_is_answered_unknown(open_page):
+def test_a_stranger_is_answered_unknown_and_refused_by_name(open_page):
     if getattr(siamese.load_model("faces"), "open_set", None) is None:
         pytest.skip("the shipped faces model has no open-set point: it names strangers at the pair threshold")
     page = open_page(STRANGER)
@@ -157,6 +157,10 @@ def test_a_stranger_is_answered_unknown(open_page):
         verdict
     )
     assert page.get_attribute("#login-verdict", "class") == "unknown" and "FPIR" in page.text_content("#login-reason")
+    # claiming to be ming: under the pair threshold, but a claim is decided at the open-set point for 3 references
+    verdict = press(page, "#login-name", "ming")
+    assert re.fullmatch(rf"refused: not ming \(distance 0\.\d\d, threshold 0\.\d\d, {LIVENESS}\)", verdict), verdict
+    assert "impostors accepted" in page.text_content("#login-reason")
 
 
 NO_MEDIA_DEVICES = "Object.defineProperty(navigator, 'mediaDevices', {value: undefined})"

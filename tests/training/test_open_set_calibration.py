@@ -8,7 +8,7 @@ import pytest
 from scipy.special import ndtri
 
 from siamese.errors import ConfigError, ModelFileError
-from siamese.open_set import OpenSetPoint, false_positive_identification_rate, operating_point
+from siamese.open_set import OpenSetPoint, claim_point, false_positive_identification_rate, operating_point
 from siamese.training import OpenSetCalibrator
 
 RULES = ("nearest", "runner-up")
@@ -107,6 +107,21 @@ def test_the_point_interpolates_in_log_size_and_says_why():
     assert operating_point(100, open_set=None, pair_threshold=0.7).reason.startswith("the model's pair threshold")
     assert operating_point(100, open_set=point.to_dict(), pair_threshold=0.7, given=0.2).threshold == 0.2
     assert operating_point(100, open_set=None, pair_threshold=None) is None
+
+
+def test_a_claim_is_decided_at_the_open_set_point_for_its_references():
+    runner_up = OpenSetPoint(0.005, (1, 10), (0.6, 0.3), weights=(0.0, 0.5), nearest=(0.6, 0.5))
+    stored = runner_up.to_dict()
+    three = claim_point(3, "mean", open_set=stored, pair_threshold=0.64)
+    assert three.threshold == pytest.approx(runner_up.threshold(3))  # the nearest rule's, for 3 references
+    assert three.threshold < 0.6
+    assert three.reason == "open-set point read for a claim against 3 reference(s): at most 0.50% of impostors accepted"
+    assert claim_point(1, "min", open_set=stored, pair_threshold=0.64).threshold == pytest.approx(0.6)
+    assert claim_point(3, "mean", open_set=None, pair_threshold=0.64).threshold == 0.64
+    assert claim_point(3, "mean", open_set=stored, pair_threshold=0.64, given=0.7).reason == "threshold given"
+    assert claim_point(3, "svm", open_set=stored, pair_threshold=0.64).threshold == 0.0
+    assert claim_point(3, "normalized", open_set=stored, pair_threshold=0.64) is None
+    assert claim_point(3, "mean", open_set=None, pair_threshold=None) is None
 
 
 def test_bad_values_are_refused_in_one_line():

@@ -37,7 +37,7 @@ def _claim(args) -> int:
         verdict = "accepted" if result.accepted else "rejected"
         print(
             f"{verdict}: {result.name} ({result.rule} score {result.score:.4f}, threshold {result.threshold:.4f}, "
-            f"{result.references} reference(s))"
+            f"{result.references} reference(s): {result.reason})"
         )
     return 0
 

@@ -30,8 +30,9 @@ class Identification:
 class ClaimVerification:
     """Is the image who it claims to be? `score` of the image against the `references`
     enrolled embeddings of `name` under `rule` (`siamese.claims`), accepted when at or below
-    `threshold`; `distances` to each reference, in enrolment order. `distance` and `same`
-    read it as the two-image `Verification` does."""
+    `threshold`; `distances` to each reference, in enrolment order; `reason` says where the
+    threshold came from (`siamese.open_set.claim_point`). `distance` and `same` read it as
+    the two-image `Verification` does."""
 
     name: str
     rule: str
@@ -41,6 +42,7 @@ class ClaimVerification:
     references: int
     distances: tuple
     model_id: str
+    reason: str = ""
 
     @property
     def distance(self) -> float:

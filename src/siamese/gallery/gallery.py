@@ -39,7 +39,7 @@ from siamese.gallery.quality import embed_references
 from siamese.gallery.store import Store
 from siamese.gallery.stores import create_store, open_store, store_exists
 from siamese.inference import SiameseModel, lasting_name, load_model
-from siamese.open_set import operating_point
+from siamese.open_set import claim_point, operating_point
 
 UNKNOWN = "unknown"
 
@@ -260,17 +260,17 @@ class Gallery:
         `rule` ("mean", "min", "normalized" or "svm", see `siamese.claims`) and decided at
         `threshold`; `detect`, `faces`: as in `SiameseModel.embed`.
 
-        The model's threshold (a pair distance) serves mean and min; the normalized score is a
-        ratio and needs its own `threshold`, chosen on validation data; the svm rule's
-        classifier is fitted on `name`'s references against the other identities' embeddings,
-        its threshold 0 (the classifier's boundary) unless one is given.
+        Mean and min are decided at the model's open-set point read for a gallery of the
+        references (at most its target share of impostors accepted), or without one at its pair
+        threshold (`siamese.open_set.claim_point`); the normalized score is a ratio and needs
+        its own `threshold`, chosen on validation data; the svm rule's classifier is fitted on
+        `name`'s references against the other identities' embeddings, its threshold 0 (the
+        classifier's boundary) unless one is given.
         """
         minimum = minimum_references(rule)
         if threshold is None and rule == "normalized":
             raise ConfigError("the normalized rule needs its own threshold (a ratio, not a distance); pass one")
-        default = {"svm": 0.0}.get(rule, self.model.threshold)
-        threshold = default if threshold is None else float(threshold)
-        if threshold is None:
+        if threshold is None and rule != "svm" and self.model.threshold is None and self.model.open_set is None:
             raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
         query = self._embedded(image, detect, faces)
         with self.lock:
@@ -284,6 +284,9 @@ class Gallery:
             )
         if rule == "svm" and others is None:
             raise GalleryError(f"{self.store.path}: the svm rule needs other identities enrolled beside {name!r}")
+        point = claim_point(
+            len(references), rule, open_set=self.model.open_set, pair_threshold=self.model.threshold, given=threshold
+        )
         to_references = self.model.distances(np.repeat(query, len(references), 0), references)
         spread = None
         if rule == "normalized":
@@ -299,11 +302,12 @@ class Gallery:
             name=name,
             rule=rule,
             score=score,
-            threshold=threshold,
-            accepted=bool(score <= threshold),
+            threshold=point.threshold,
+            accepted=bool(score <= point.threshold),
             references=len(references),
             distances=tuple(float(d) for d in to_references),
             model_id=self.model.model_id,
+            reason=point.reason,
         )
 
     def _others(self, name: str) -> np.ndarray | None:
