@@ -101,18 +101,11 @@ class LivenessModel:
     @classmethod
     def open(cls, path: str | os.PathLike) -> LivenessModel:
         """Load a liveness .onnx; a one-line `ModelFileError` when it is missing or not one."""
-        import onnxruntime
-
-        from siamese.inference.onnx_engine import intra_op_threads
+        from siamese.inference.onnx_engine import cpu_session
 
         path = Path(path)
-        if not path.is_file():
-            raise ModelFileError(f"{path}: no such liveness model")
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = intra_op_threads()
+        session = cpu_session(path, missing="no such liveness model", unusable="not a siamese liveness model")
         try:
-            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             about = json.loads(session.get_modelmeta().custom_metadata_map[METADATA_KEY])
             check_onnx_bytes(path.read_bytes(), about[ONNX_FIELD], name=str(path))
             return cls(session, about, path=path)

@@ -31,6 +31,23 @@ def intra_op_threads() -> int:
     return int(value)
 
 
+def cpu_session(path: Path, *, missing: str, unusable: str):
+    """An ONNX Runtime session of the file at `path` on the CPU with `intra_op_threads()` threads;
+    a one-line `ModelFileError`, "<path>: `missing`" or "<path>: `unusable` (<why>)", when it cannot be had."""
+    import onnxruntime
+
+    if not path.is_file():
+        raise ModelFileError(f"{path}: {missing}")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = intra_op_threads()
+    try:
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # ONNX Runtime raises its own Fail / InvalidGraph / ... types
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ModelFileError(f"{path}: {unusable} ({first_line[:200]})") from None
+
+
 class OnnxEngine:
     """Runs an exported tower with ONNX Runtime on the CPU.
 
@@ -53,19 +70,8 @@ class OnnxEngine:
     @classmethod
     def open(cls, path: str | os.PathLike) -> OnnxEngine:
         """Load an exported tower; a one-line `ModelFileError` if it is missing or not one."""
-        import onnxruntime
-
         path = Path(path)
-        if not path.is_file():
-            raise ModelFileError(f"{path}: no such model file")
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = intra_op_threads()
-        try:
-            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # ONNX Runtime raises its own Fail / InvalidGraph / ... types
-            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise ModelFileError(f"{path}: not a usable ONNX model ({first_line[:200]})") from None
+        session = cpu_session(path, missing="no such model file", unusable="not a usable ONNX model")
         custom = session.get_modelmeta().custom_metadata_map
         metadata = ExportMetadata.from_json(custom.get(METADATA_KEY), name=str(path))
         if metadata.onnx_sha256 is None:
