@@ -60,7 +60,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from siamese.errors import ImageError, NoFaceError, ReferenceQualityError
+from siamese.errors import ImageError, NoFaceError
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +70,6 @@ SEARCH_SIDE = 640  # faces are searched on a copy whose longer side is at most t
 SMALL_SIDE = (
     400  # a photo smaller than this is searched at twice its size (dlib's detector sees faces of 80 pixels and more)
 )
-# An enrolment reference is refused when its face's box is narrower or shorter than this many
-# pixels (the 150-pixel chip would be blown up more than 2.3 times: CelebA's 160-pixel photos
-# have faces of 75 and more), or when a second face is at least this share of the largest's
-# area (which of them is meant is a guess; faces in the background are a tenth of it or less).
-MIN_REFERENCE_SIDE = 64
-SIMILAR_AREA = 0.5
-
 # dlib's 5-point template (get_face_chip_details): the outer and inner corner of the right
 # eye, of the left eye, then the base of the nose, as a share of the face's box.
 TEMPLATE = np.array(
@@ -341,25 +334,3 @@ def crop_face(
         raise NoFaceError(f"{name}: no face found (for images that are already face chips: --no-detect, detect=False)")
     logger.warning("%s: no face found; the whole image taken as the face", name)
     return cut_chip(image, whole_image_face(image).landmarks, size, template)
-
-
-def check_reference_faces(log: FaceLog, *, faceless: bool = False) -> None:
-    """Refuse, one line naming the image, a reference in which the face step found no face
-    (unless `faceless`: taken whole, as asked), several faces of similar size (`SIMILAR_AREA`)
-    or a face smaller than `MIN_REFERENCE_SIDE`."""
-    for name, faces in log.found.items():
-        if not faces:
-            if faceless:
-                continue
-            raise NoFaceError(f"{name}: no face found; a reference needs one face")
-        if len(faces) > 1 and faces[1].area >= SIMILAR_AREA * faces[0].area:
-            raise ReferenceQualityError(
-                f"{name}: {len(faces)} faces of similar size (the second at least {SIMILAR_AREA:.0%} of the "
-                "largest's area); a reference needs one person"
-            )
-        width, height = faces[0].box[2:]
-        if min(width, height) < MIN_REFERENCE_SIDE:
-            raise ReferenceQualityError(
-                f"{name}: a face of {width}x{height} pixels, too small to trust as a reference "
-                f"(at least {MIN_REFERENCE_SIDE}x{MIN_REFERENCE_SIDE})"
-            )
