@@ -46,7 +46,7 @@ EXPORT_FORMATS = Names("format", ("onnx", "saved_model", "litert"))
 PRETRAINED = Names("pretrained model", ("omniglot", "signatures", "signatures-cross-media", "faces"))
 RECIPES = Names("recipe", ("handwriting", "signatures", "faces"))
 CROPS = Names("crop", ("none", "ink", "face"))
-CONTRASTS = Names("contrast", ("none", "stretch", "equalize"))
+CONTRASTS = Names("contrast", ("none", "stretch", "equalize", "binarize"))
 STROKES = Names("strokes", ("keep", "even"))
 # Training distortions (siamese.data.augmentation.Distortions's fields).
 AUGMENTATIONS = Names("augmentation", ("rotation", "shear", "zoom", "shift", "flip", "brightness", "contrast"))

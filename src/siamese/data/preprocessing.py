@@ -24,8 +24,9 @@ class Preprocessing:
         crop: "ink" (the box around the strokes), "face" (the largest face, aligned by its 5
             landmarks to dlib's face chip of the larger side of `image_size`; see
             `siamese.data.faces`) or "none"; see `siamese.data.framing`.
-        contrast: "stretch" (darkest ink to black, paper to white), "equalize" (local
-            histogram equalisation, for lighting) or "none".
+        contrast: "stretch" (darkest ink to black, paper to white), "binarize" (ink black,
+            paper white, split at Otsu's threshold: the pen's grey says nothing), "equalize"
+            (local histogram equalisation, for lighting) or "none".
         strokes: "even" redraws the ink at one width (a pen's, a stylus's and a phone's
             strokes differ 3x), "keep" leaves them.
         keep_aspect: pad to the aspect of `image_size` before resizing, never stretch.
