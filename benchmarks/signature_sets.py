@@ -101,6 +101,7 @@ def measure_set(name: str, method, args) -> dict:
             for k, entry in figures.items()
         },
         "global": {k: at_threshold(entry["rules"]["mean"]) for k, entry in figures.items()},
+        "writers": figures,  # every rule's metrics, with their bootstrap intervals
     }
     if threshold is not None:  # the set's own threshold, set on its validation writers
         own = pair_threshold(set_writers(args.data, name, 1), embed, distance, args.target_far)
