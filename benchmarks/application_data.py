@@ -48,6 +48,12 @@ APPLICATION_MODELS = {
 }  # the handwriting recipe made omniglot.keras
 SIGNATURE_TEST_WRITERS = 23  # of 93: a quarter, enough for 20-way episodes with a choice of writers
 DUTCH_HELD_OUT = 12  # of SigComp 2011's 64 Dutch writers: 12 for validation, 12 for test, 40 to train
+# The sets with skilled forgeries (`<writer>/genuine`, `<writer>/forged`): 219 writers in three scripts.
+FORGED_SIGNATURE_SETS = {
+    "dutch": "signatures-sigcomp2011-dutch",
+    "cedar": "signatures-cedar",
+    "bengali": "signatures-bhsig260-bengali",
+}
 DUTCH_FOLDS = 4  # cross-validation: the 52 writers before the test ones in 4 folds of 13
 SIGNATURE_NAMES, SIGNATURE_MEDIA = 10, ("paper", "iPad", "phone in hand", "phone on table")
 FACE_SETS = ("yalefaces", "extended-yale-b")
@@ -86,27 +92,42 @@ def signature_split(root=DATA / "signatures-cross-media", seed: int = 0) -> tupl
 
 
 def dutch_signature_split(
-    root=DATA / "signatures-sigcomp2011-dutch", seed: int = 0, fold: int | None = None, folds: int = DUTCH_FOLDS
+    root=DATA / "signatures-sigcomp2011-dutch",
+    seed: int = 0,
+    fold: int | None = None,
+    folds: int = DUTCH_FOLDS,
+    held_out: int = DUTCH_HELD_OUT,
 ) -> tuple:
     """(train_writers, validation_writers, test_writers) of the SigComp 2011 Dutch signatures:
-    the writer folders of `root` ordered by SHA-256 of "<seed>:<writer>", the last 12 for test,
-    the 12 before them for validation (choosing models and thresholds), the rest to train.
+    the writer folders of `root` ordered by SHA-256 of "<seed>:<writer>", the last 12
+    (`held_out`) for test, the 12 before them for validation (choosing models and
+    thresholds), the rest to train.
     With `fold` (0 .. folds - 1), cross-validation over the writers before the test ones: the
     fold's share of them validates, the others train; the test writers stay the same.
     Each a sorted tuple of folder names ("001", ...)."""
     writers = [p.name for p in Path(root).iterdir() if p.is_dir()]
-    if len(writers) <= 2 * DUTCH_HELD_OUT:
-        raise ValueError(f"{root}: {len(writers)} writer folders, need more than {2 * DUTCH_HELD_OUT}")
+    if len(writers) <= 2 * held_out:
+        raise ValueError(f"{root}: {len(writers)} writer folders, need more than {2 * held_out}")
     order = _hash_order(writers, seed)
-    rest, test = order[:-DUTCH_HELD_OUT], order[-DUTCH_HELD_OUT:]
+    rest, test = order[:-held_out], order[-held_out:]
     if fold is None:
-        train, validation = rest[:-DUTCH_HELD_OUT], rest[-DUTCH_HELD_OUT:]
+        train, validation = rest[:-held_out], rest[-held_out:]
     elif 0 <= fold < folds:
         validation = rest[fold::folds]
         train = [writer for writer in rest if writer not in validation]
     else:
         raise ValueError(f"fold {fold} is not one of 0 .. {folds - 1}")
     return tuple(sorted(train)), tuple(sorted(validation)), tuple(sorted(test))
+
+
+def forged_signature_split(name: str, data: Path = DATA, seed: int = 0) -> tuple:
+    """(train_writers, validation_writers, test_writers) of a set with skilled forgeries
+    (`FORGED_SIGNATURE_SETS`): the Dutch one as `dutch_signature_split`; CEDAR and BHSig260
+    Bengali by the same SHA-256 order, a fifth of the writers for test (11 of CEDAR's 55, 20
+    of Bengali's 100) and the fifth before them for validation."""
+    root = data / FORGED_SIGNATURE_SETS[name]
+    writers = sum(p.is_dir() for p in root.iterdir())
+    return dutch_signature_split(root, seed, held_out=DUTCH_HELD_OUT if name == "dutch" else writers // 5)
 
 
 def _face_people(data: Path, name: str) -> list:

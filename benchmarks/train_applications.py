@@ -24,6 +24,8 @@ user's own `<signer>/...` folders train with one class per signer, as the recipe
 
     python benchmarks/train_applications.py                       # both, into models/
     python benchmarks/train_applications.py --only signatures --epochs 12 --steps 60   # the shipped signatures model
+    python benchmarks/train_applications.py --only signatures --signature-data all --target-far 0.10 \
+        --config '{"contrast": "binarize", "image_size": [96, 192]}'   # the 219 writers with forgeries too
     python benchmarks/train_applications.py --only faces --face-split 1 --out-dir /tmp/models   # the repeated split
     python benchmarks/train_applications.py --only faces --out-dir /tmp/models --epochs 2 --steps 5
 
@@ -33,6 +35,7 @@ so and exits 0.
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -45,12 +48,21 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from application_data import DATA, REPO, dutch_signature_split, face_split, signature_split  # noqa: E402
+from application_data import (  # noqa: E402
+    DATA,
+    FORGED_SIGNATURE_SETS,
+    REPO,
+    dutch_signature_split,
+    face_split,
+    forged_signature_split,
+    signature_split,
+)
 
 from siamese.data import ImageDataset, load_dataset  # noqa: E402  (no Keras: the help stays fast)
 from siamese.data.sources import FolderSource  # noqa: E402
 
 SIGNATURE_NAMES = 10
+WRITERS_PER_GROUP = 10
 
 
 def signature_dataset(root: Path, writers) -> ImageDataset:
@@ -72,15 +84,16 @@ def signature_dataset(root: Path, writers) -> ImageDataset:
     )
 
 
-def dutch_dataset(root: Path, writers, groups: int = 1) -> ImageDataset:
-    """The SigComp 2011 Dutch writers given, one class per writer, with their skilled forgeries
-    as negatives of their writer; the writers dealt into `groups` groups ("sigcomp2011-dutch-K")."""
+def dutch_dataset(root: Path, writers, groups: int = 1, prefix: str = "sigcomp2011-dutch") -> ImageDataset:
+    """The writers given of a set with skilled forgeries (SigComp 2011 Dutch, CEDAR, BHSig260
+    Bengali: `<writer>/genuine`, `<writer>/forged`), one class per writer, with their skilled
+    forgeries as negatives of their writer; the writers dealt into `groups` groups
+    ("<prefix>-K": "sigcomp2011-dutch-K", "cedar-K", ...)."""
     dataset = load_dataset(root)
-    wanted = set(writers)
-    dataset = dataset.subset([label for label, name in enumerate(dataset.classes) if name in wanted])
-    return dataclasses.replace(
-        dataset, groups=tuple(f"sigcomp2011-dutch-{c % groups}" for c in range(dataset.num_classes))
-    )
+    wanted = set(writers)  # folder names: CEDAR's classes are named from its files ("1" in folder "001")
+    folders = {label: member.split("/")[0] for (_, member), label in zip(dataset.members, dataset.labels)}
+    dataset = dataset.subset([label for label in range(dataset.num_classes) if folders[label] in wanted])
+    return dataclasses.replace(dataset, groups=tuple(f"{prefix}-{c % groups}" for c in range(dataset.num_classes)))
 
 
 def merged(first: ImageDataset, second: ImageDataset) -> ImageDataset:
@@ -99,15 +112,23 @@ def merged(first: ImageDataset, second: ImageDataset) -> ImageDataset:
 def signature_training_set(data: Path, which: str, dutch_groups: int = 1, fold: int | None = None) -> ImageDataset:
     """The training writers of the cross-media set, of the Dutch set, or of both (the Dutch
     writers in `dutch_groups` groups beside the cross-media set's 10 names; with `fold`, that
-    cross-validation fold's training writers)."""
+    cross-validation fold's training writers); "all": both and the training writers of CEDAR
+    and BHSig260 Bengali (`forged_signature_split`), each forged set dealt into groups of
+    about `WRITERS_PER_GROUP` writers, so that same-group batches hold one script's writers
+    and their skilled forgeries."""
     parts = []
-    if which in ("cross-media", "both"):
+    if which in ("cross-media", "both", "all"):
         root = data / "signatures-cross-media" / "bin"
         parts.append(signature_dataset(root, signature_split(root)[0]))
     if which in ("dutch", "both"):
         root = data / "signatures-sigcomp2011-dutch"
         parts.append(dutch_dataset(root, dutch_signature_split(root, fold=fold)[0], dutch_groups))
-    return parts[0] if len(parts) == 1 else merged(*parts)
+    if which == "all":
+        for name, folder in FORGED_SIGNATURE_SETS.items():
+            writers = forged_signature_split(name, data)[0]
+            groups = -(-len(writers) // WRITERS_PER_GROUP)
+            parts.append(dutch_dataset(data / folder, writers, groups, folder.removeprefix("signatures-")))
+    return functools.reduce(merged, parts)
 
 
 def join(model_path: Path, others) -> None:
@@ -123,20 +144,33 @@ def join(model_path: Path, others) -> None:
         raise SystemExit(status)
 
 
-def calibrate_on_dutch_validation(model_path: Path, root: Path, target_far: float, fold: int | None = None) -> None:
+def link_writers(folder: Path, roots_and_writers) -> None:
+    """Link each (root, writers)'s `<writer>/genuine` and `<writer>/forged` files into `folder`
+    as `<root name>-<writer>/...`: the data is never copied."""
+    for root, writers in roots_and_writers:
+        for writer in writers:
+            for kind in ("genuine", "forged"):
+                if (root / writer / kind).is_dir():
+                    (folder / f"{root.name}-{writer}" / kind).mkdir(parents=True)
+                    for image in (root / writer / kind).iterdir():
+                        (folder / f"{root.name}-{writer}" / kind / image.name).symlink_to(image)
+
+
+def calibrate_on_dutch_validation(
+    model_path: Path, root: Path, target_far: float, fold: int | None = None, *, every_set: bool = False
+) -> None:
     """Set the model's threshold for `target_far` false accepts of skilled forgeries on the Dutch
-    validation writers (of `fold`, if given; `siamese calibrate --objective far`), then export it
-    again. The writers' files are linked into a temporary folder: the data is never copied."""
+    validation writers (of `fold`, if given; with `every_set`, on the validation writers of the
+    three forged sets pooled; `siamese calibrate --objective far`), then export it again."""
     from siamese.cli.main import main as siamese_cli
     from siamese.inference import export_model
 
+    if every_set:
+        sets = [(DATA / folder, forged_signature_split(name)[1]) for name, folder in FORGED_SIGNATURE_SETS.items()]
+    else:
+        sets = [(root, dutch_signature_split(root, fold=fold)[1])]
     with tempfile.TemporaryDirectory() as folder:
-        for writer in dutch_signature_split(root, fold=fold)[1]:
-            for kind in ("genuine", "forged"):
-                if (root / writer / kind).is_dir():
-                    (Path(folder) / writer / kind).mkdir(parents=True)
-                    for image in (root / writer / kind).iterdir():
-                        (Path(folder) / writer / kind / image.name).symlink_to(image)
+        link_writers(Path(folder), sets)
         status = siamese_cli(
             ["calibrate", str(model_path), folder, "--objective", "far", "--target-far", str(target_far)]
         )
@@ -186,9 +220,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--signature-data",
-        choices=("cross-media", "dutch", "both"),
+        choices=("cross-media", "dutch", "both", "all"),
         default="both",
-        help="train signatures on these sets' training writers (default: both)",
+        help="train signatures on these sets' training writers (default: both; all: both, CEDAR and Bengali)",
     )
     parser.add_argument(
         "--dutch-groups",
@@ -255,7 +289,11 @@ def main(argv=None) -> int:
         if args.signature_data != "cross-media" and args.target_far:
             root = DATA / "signatures-sigcomp2011-dutch"
             calibrate_on_dutch_validation(
-                args.out_dir / f"{args.signature_name}.keras", root, args.target_far, args.dutch_fold
+                args.out_dir / f"{args.signature_name}.keras",
+                root,
+                args.target_far,
+                args.dutch_fold,
+                every_set=args.signature_data == "all",
             )
     if "faces" in args.only:
         train_people, _ = face_split(args.face_split)

@@ -57,6 +57,31 @@ def test_dutch_signature_split_holds_out_validation_and_test_writers(splits, tmp
         splits.dutch_signature_split(tmp_path / "small")
 
 
+def test_forged_signature_split_holds_out_a_fifth_of_cedar_and_bengali(splits, tmp_path):
+    for name, count in (("cedar", 55), ("bengali", 100), ("dutch", 64)):
+        for writer in range(1, count + 1):
+            (tmp_path / splits.FORGED_SIGNATURE_SETS[name] / f"{writer:03d}" / "genuine").mkdir(parents=True)
+    sizes = {name: tuple(map(len, splits.forged_signature_split(name, tmp_path))) for name in ("cedar", "bengali")}
+    assert sizes == {"cedar": (33, 11, 11), "bengali": (60, 20, 20)}
+    dutch = tmp_path / splits.FORGED_SIGNATURE_SETS["dutch"]
+    assert splits.forged_signature_split("dutch", tmp_path) == splits.dutch_signature_split(dutch)
+
+
+def test_a_forged_set_is_chosen_by_writer_folder_even_where_classes_are_named_from_files(bench, tmp_path):
+    """CEDAR's files name their writer ("original_1_3.png" in folder "001"): the split's folder names choose."""
+    import cv2
+
+    training = importlib.import_module("train_applications")
+    for folder, writer in (("001", 1), ("002", 2)):
+        for kind, stem in (("genuine", "original"), ("forged", "forgeries")):
+            (tmp_path / folder / kind).mkdir(parents=True)
+            for n in (1, 2):
+                cv2.imwrite(str(tmp_path / folder / kind / f"{stem}_{writer}_{n}.png"), np.full((8, 8), 255, np.uint8))
+    dataset = training.dutch_dataset(tmp_path, ["002"], prefix="cedar")
+    assert dataset.classes == ("2",) and len(dataset) == 2 and dataset.num_forgeries == 2
+    assert dataset.groups == ("cedar-0",)
+
+
 def test_merged_signature_sets_keep_each_forgery_with_its_writer(bench, tmp_path):
     from tests.data.test_layouts import write_signers
 

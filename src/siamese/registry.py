@@ -56,7 +56,7 @@ CROPS = Names("crop", ("none", "ink", "face"))
 # Where a face crop puts the 5 landmarks (siamese.data.faces): dlib's chip (dlib's ResNet, the
 # `faces` model) or the 112x112 ArcFace-like frame (MobileFaceNet, `faces-mobilefacenet`).
 FACE_TEMPLATES = Names("face template", ("dlib", "arcface"))
-CONTRASTS = Names("contrast", ("none", "stretch", "equalize"))
+CONTRASTS = Names("contrast", ("none", "stretch", "equalize", "binarize"))
 STROKES = Names("strokes", ("keep", "even"))
 # Training distortions (siamese.data.augmentation.Distortions's fields).
 AUGMENTATIONS = Names("augmentation", ("rotation", "shear", "zoom", "shift", "flip", "brightness", "contrast"))

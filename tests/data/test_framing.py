@@ -62,6 +62,14 @@ def test_stretch_contrast_maps_faint_ink_to_black_and_grey_paper_to_white():
     assert stretched.min() == 0 and np.median(stretched) == 255
 
 
+def test_binarize_gives_black_ink_on_white_paper_whatever_the_pen_and_page():
+    faint, light_ink_on_dark = _signature(ink=150, paper=200), 255 - _signature(ink=40, paper=200)
+    expected = np.where(_signature() == 40, 0, 255)
+    for image in (faint, light_ink_on_dark, np.repeat(faint, 3, axis=2)):
+        out = framing.binarize(image)
+        assert out.shape == image.shape and np.array_equal(out[:, :, :1], expected)
+
+
 def test_equalize_spreads_a_dim_face_and_keeps_shape():
     rng = np.random.default_rng(0)
     dim = rng.integers(20, 60, (64, 48, 1), dtype=np.uint8)

@@ -25,8 +25,9 @@ class PixelEmbed:
         return np.stack([cv2.resize(np.asarray(i, np.float32).squeeze(), (8, 8)).ravel() / 255 for i in images])
 
 
-def _loop_scores(table, forged, forgery_labels, order, random_pick, k, rule):
-    """Every writer's questioned images against its first k references, by explicit loops."""
+def _loop_scores(table, forged, forgery_labels, order, k, rule):
+    """Every writer's questioned images against its first k references, by explicit loops; a
+    random forgery is another writer's signature that is not one of its references."""
     found = {"genuine": [], "skilled": [], "random": []}
     enrolled = [w for w, indices in enumerate(order) if len(indices) > k]
     for w in enrolled:
@@ -38,8 +39,9 @@ def _loop_scores(table, forged, forgery_labels, order, random_pick, k, rule):
         questioned = {
             "genuine": [table[i] for i in indices[k:]],
             "skilled": [f for f, label in zip(forged, forgery_labels) if label == w],
-            "random": [table[random_pick[v]] for v in range(len(order)) if v != w],
+            "random": [table[order[v][-1]] for v in range(len(order)) if v != w],
         }
+        assert all(order[v][-1] not in order[v][:k] for v in enrolled)  # never a reference, an svm negative
         for kind, rows in questioned.items():
             for q in rows:
                 d = [np.linalg.norm(q - r) for r in refs]
@@ -58,9 +60,8 @@ def test_writer_scores_match_loops(k, rule):
     table, forged = rng.normal(size=(30, 4)), rng.normal(size=(9, 4))
     forgery_labels = np.array([0, 0, 1, 1, 1, 2, 2, 3, 3])
     order = [rng.permutation(np.arange(w * 7, w * 7 + 7)) for w in range(4)] + [np.array([28, 29])]
-    random_pick = [int(o[0]) for o in order]
-    scores = writer_scores(table, forged, forgery_labels, order, random_pick, k, euclidean)
-    expected = _loop_scores(table, forged, forgery_labels, order, random_pick, k, rule)
+    scores = writer_scores(table, forged, forgery_labels, order, k, euclidean)
+    expected = _loop_scores(table, forged, forgery_labels, order, k, rule)
     assert set(scores) == ({"mean", "svm"} if k == 1 else {"mean", "min", "normalized", "svm"})
     for kind in ("genuine", "skilled", "random"):
         assert np.allclose(scores[rule][kind], expected[kind]), kind
@@ -80,6 +81,25 @@ def test_the_step_pools_every_writer_and_embeds_each_image_once(signers_dir):
     assert writers["3"]["rules"]["normalized"]["skilled"]["true_accept_rate"] is None  # no threshold of its own
     assert writers["3"]["rules"]["svm"]["skilled"]["threshold"] == 0.0  # the classifier's own boundary
     assert 0.0 <= mean["skilled"]["eer"]["value"] <= 1.0
+
+
+def test_no_random_forgery_is_one_of_the_svm_rules_training_points(signers_dir, monkeypatch):
+    """The svm rule trains on the other writers' references: a random forgery drawn among them
+    would score the classifier on its own training points."""
+    from siamese.evaluation import writers
+
+    calls, scores = [], writers.classifier_scores
+
+    def recording(refs, others, rows):
+        calls.append((np.asarray(refs), np.asarray(others), np.asarray(rows)))
+        return scores(refs, others, rows)
+
+    monkeypatch.setattr(writers, "classifier_scores", recording)
+    evaluate(PixelEmbed(), euclidean, [WritersStep()], dataset=load_dataset(signers_dir), resamples=20)
+    assert len(calls) == 3 * 5 * 3  # K = 1, 3, 5; five writers; genuine, skilled, random
+    for refs, others, rows in calls:
+        trained = {row.tobytes() for row in np.concatenate([refs, others])}
+        assert not any(row.tobytes() in trained for row in rows)
 
 
 def test_the_draw_follows_the_seed(signers_dir):
@@ -130,5 +150,5 @@ def test_one_writer_is_measured_without_the_svm_rule():
     """The classifier needs other writers to tell the references from: alone, the rule is left out."""
     rng = np.random.default_rng(0)
     table = rng.normal(size=(6, 4))
-    scores = writer_scores(table, np.zeros((0, 4)), np.zeros(0, np.int64), [np.arange(6)], [0], 3, euclidean)
+    scores = writer_scores(table, np.zeros((0, 4)), np.zeros(0, np.int64), [np.arange(6)], 3, euclidean)
     assert set(scores) == {"mean", "min", "normalized"} and len(scores["mean"]["genuine"]) == 3

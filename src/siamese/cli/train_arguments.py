@@ -120,7 +120,9 @@ def _add_recipe_options(parser) -> None:
     )
     parser.add_argument("--crop", choices=CROPS, help="crop each image to its ink or its face first (default none)")
     parser.add_argument(
-        "--contrast", choices=CONTRASTS, help="stretch ink to black and paper to white, or equalise light"
+        "--contrast",
+        choices=CONTRASTS,
+        help="stretch ink to black and paper to white, binarize (Otsu), or equalise light",
     )
     parser.add_argument("--strokes", choices=STROKES, help="redraw the ink at one width (even), or keep it (default)")
     parser.add_argument(

@@ -27,8 +27,9 @@ class Preprocessing:
         face_template: where a face crop puts the 5 landmarks: "dlib" (dlib's chip, for dlib's
             ResNet) or "arcface" (the 112x112 five-point frame MobileFaceNet was trained on,
             scaled to the chip's size); see `siamese.data.faces.FACE_TEMPLATES`.
-        contrast: "stretch" (darkest ink to black, paper to white), "equalize" (local
-            histogram equalisation, for lighting) or "none".
+        contrast: "stretch" (darkest ink to black, paper to white), "binarize" (ink black,
+            paper white, split at Otsu's threshold: the pen's grey says nothing), "equalize"
+            (local histogram equalisation, for lighting) or "none".
         strokes: "even" redraws the ink at one width (a pen's, a stylus's and a phone's
             strokes differ 3x), "keep" leaves them.
         keep_aspect: pad to the aspect of `image_size` before resizing, never stretch.

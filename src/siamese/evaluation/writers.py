@@ -7,11 +7,14 @@ reference) and three kinds of questioned signature are scored against them:
 
     genuine   the writer's other genuine signatures                 should be accepted
     skilled   the writer's skilled forgeries (`<writer>/forged`)    should be rejected
-    random    one genuine signature of every other writer, drawn     should be rejected
+    random    one genuine signature of every other writer: the last   should be rejected
+              of its drawn order, never one of its references
 
 Each is scored by every claim rule (`siamese.claims`: mean, min, normalized, svm; at K = 1
 not min, which equals mean, nor normalized). The svm rule's negatives are the other writers'
-K references, as a gallery of enrolled writers holds them. The scores of all writers are pooled, one global threshold as in
+K references, as a gallery of enrolled writers holds them; a random forgery is never one of
+them (drawn from all of a writer's signatures, it was one with probability K/n, and the svm
+rule was then scored on its own training points). The scores of all writers are pooled, one global threshold as in
 SigNet's reports: the EER of genuine against skilled forgeries and against random ones
 apart, and at the model's threshold (mean, min), `normalized_threshold` or `svm_threshold`
 the FRR and the FAR against each. A rule's EER threshold against skilled forgeries, read on validation
@@ -40,13 +43,14 @@ def rules_for(references: int) -> list[str]:
     return [r for r in CLAIM_RULES if minimum_references(r) <= references and (references > 1 or r != "min")]
 
 
-def writer_scores(table, forged, forgery_labels, order, random_pick, references, distance) -> dict:
+def writer_scores(table, forged, forgery_labels, order, references, distance) -> dict:
     """{rule: {"genuine" | "skilled" | "random": scores}} of every writer with more than
     `references` genuine images, from embeddings `table` (genuine, by dataset index) and `forged`.
 
     Args:
-        order: per writer, its genuine images' dataset indices in the drawn order.
-        random_pick: per writer, the dataset index of its signature used as a random forgery.
+        order: per writer, its genuine images' dataset indices in the drawn order: the first
+            `references` are its references, the last its signature used as a random forgery
+            of the others (never a reference, so never one of the svm rule's negatives).
     """
     enrolled = [w for w, indices in enumerate(order) if len(indices) > references]
     rules = [r for r in rules_for(references) if r in DISTANCE_RULES or len(enrolled) > 1]  # svm: others needed
@@ -55,7 +59,7 @@ def writer_scores(table, forged, forgery_labels, order, random_pick, references,
         indices = order[writer]
         refs, questioned = table[indices[:references]], {"genuine": table[indices[references:]]}
         questioned["skilled"] = forged[forgery_labels == writer]
-        questioned["random"] = table[[random_pick[w] for w in range(len(order)) if w != writer and len(order[w])]]
+        questioned["random"] = table[[order[w][-1] for w in range(len(order)) if w != writer and len(order[w])]]
         spread = reference_spread(pairwise_distances(refs, refs, distance)) if references >= 2 else None
         others = table[np.concatenate([order[w][:references] for w in enrolled if w != writer] or [[]]).astype(int)]
         for kind, rows in questioned.items():
@@ -111,7 +115,6 @@ class WritersStep(Step):
             )
         rng = np.random.default_rng(context.seed)
         self.order_ = [rng.permutation(indices) for indices in dataset.class_indices]
-        self.random_pick_ = [int(rng.choice(indices)) if len(indices) else -1 for indices in dataset.class_indices]
         return np.concatenate(self.order_)
 
     def measure(self, context):
@@ -127,7 +130,6 @@ class WritersStep(Step):
                 forged,
                 dataset.forgery_labels,
                 self.order_,
-                self.random_pick_,
                 k,
                 context.distance,
             )
