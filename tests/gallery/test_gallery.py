@@ -240,6 +240,24 @@ def test_a_close_after_another_workers_forget_writes_no_forgotten_embedding_back
     assert Gallery.open(tmp_path / "g.db").identify(folder / "training" / "class12.png").name == "zq-late"
 
 
+def test_a_forget_drops_rows_from_the_indexes_never_reading_every_embedding(run01, tmp_path, monkeypatch):
+    """Forgetting one person used to rebuild the index from every stored embedding, under the lock
+    every search waits for (minutes at a million): now the forgetting worker and any other drop
+    only that person's rows."""
+    folder, _ = run01
+    one = _enrol_half(tmp_path / "g.db", run01)
+    one.close()
+    one, two = Gallery.open(tmp_path / "g.db"), Gallery.open(tmp_path / "g.db")
+    probe = folder / "training" / "class02.png"
+    assert one.identify(probe).name == two.identify(probe).name == "class02"  # both indexes loaded
+    for worker in (one, two):
+        monkeypatch.setattr(worker.store, "vectors", lambda: pytest.fail("every embedding read to forget one person"))
+    assert one.forget("class02") == 1
+    for worker in (one, two):
+        assert worker.identify(probe).candidates[0].name != "class02" and worker.index.size == 9
+    assert two.identify(folder / "training" / "class03.png").name == "class03"
+
+
 def test_two_first_enrolments_at_once_both_find_the_gallery(run01, gallery_at, monkeypatch):
     """Both looked before either made it: the second to make it opens the first's, no raw database error."""
     import siamese.gallery.gallery as gallery_module

@@ -63,3 +63,51 @@ def test_adding_keeps_ids_in_step():
     index.add(np.arange(200, 400), vectors[200:], 1)
     whole = Index("euclidean", 16).build(np.arange(400), vectors, 1)
     assert np.array_equal(index.search(queries, 4)[1], whole.search(queries, 4)[1]) and index.size == 400
+
+
+@pytest.mark.parametrize("name", ["cosine", "euclidean", "manhattan", "learned"])
+def test_dropping_forgotten_rows_answers_as_an_index_built_without_them(name):
+    vectors, queries = _data()
+    distance = NumpyDistance.from_spec(
+        {"name": name} if name != "learned" else {"name": name, "kernel": [[0.5]] * 16, "bias": [0.1]}
+    )
+    index = Index(name, 16, numpy_distance=distance).build(np.arange(400), vectors, 0)
+    gone = np.arange(0, 400, 3)
+    index.drop(gone, 1)
+    kept = np.setdiff1d(np.arange(400), gone)
+    without = Index(name, 16, numpy_distance=distance).build(kept, vectors[kept], 1)
+    assert index.size == len(kept) and np.array_equal(index.ids, kept) and index.generation == 1
+    got, expected = index.search(queries, 4), without.search(queries, 4)
+    assert np.array_equal(got[1], expected[1]) and np.allclose(got[0], expected[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["cosine", "euclidean"])
+def test_a_graph_leaves_forgotten_nodes_out_and_keeps_none_of_their_numbers(name, tmp_path):
+    vectors, queries = _data(n=3000, d=32)
+    queries = np.concatenate([queries, vectors[:25]])  # some are the forgotten ones themselves
+    index = Index(name, 32, exact_limit=1000).build(np.arange(3000), vectors, 0)
+    gone = np.arange(0, 250, 2)  # 125 of 3,000: below the share that rebuilds the graph
+    index.drop(gone, 1)
+    assert index.approximate and index.size == 3000 - len(gone) and not np.isin(gone, index.ids).any()
+    index.save(tmp_path / "i.npz")
+    saved = (tmp_path / "i.npz").read_bytes()
+    assert not any(index._prepare(vectors[i : i + 1]).tobytes()[:64] in saved for i in gone)
+    kept = np.setdiff1d(np.arange(3000), gone)
+    exact = Index(name, 32).build(kept, vectors[kept], 1)
+    for searched in (index, Index(name, 32)):
+        if searched is not index:
+            assert searched.load(tmp_path / "i.npz") and searched.size == len(kept)
+        distances, ids = searched.search(queries, 5)
+        assert not np.isin(ids, gone).any() and np.isfinite(distances).all()
+        assert np.sum(ids[:, 0] == exact.search(queries, 1)[1][:, 0]) >= len(queries) - 1
+
+
+def test_a_graph_mostly_forgotten_is_rebuilt_from_its_live_nodes():
+    vectors, queries = _data(n=3000, d=32)
+    index = Index("euclidean", 32, exact_limit=1000).build(np.arange(3000), vectors, 0)
+    kept = np.arange(0, 3000, 3)  # two thirds gone: past the share, and at the exact limit once rebuilt
+    index.drop(np.setdiff1d(np.arange(3000), kept), 1)
+    assert not index.approximate and np.array_equal(index.ids, kept) and index.generation == 1
+    assert np.array_equal(
+        index.search(queries, 3)[1], Index("euclidean", 32).build(kept, vectors[kept], 1).search(queries, 3)[1]
+    )

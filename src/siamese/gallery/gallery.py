@@ -135,19 +135,23 @@ class Gallery:
         return distances[0], ids[0], self.store.names_of(ids[0])
 
     def _fresh_index(self) -> Index:
-        """The index, brought up to the database: from memory or its file, extended with what
-        was enrolled since, or rebuilt (and saved) when something it holds was forgotten."""
+        """The index, brought up to the database: from memory or its file (built from the
+        database where there is none), without what was forgotten since (saved at once, so the
+        file holds no one forgotten), and extended with what was enrolled since."""
         if self.index.generation == self.store.generation:
             return self.index
-        if self.index.generation < 0:
-            self.index.load(self.index_path)
-        newer = self.store.vectors(since=self.index.ids) if self.index.generation >= 0 else None
-        if newer is None:
+        if self.index.generation < 0 and not self.index.load(self.index_path):
             self.index.build(*self.store.vectors())
             self._save()
-        elif len(newer[0]) or self.index.generation != newer[2]:
-            self.index.add(*newer)
+            return self.index
+        gone, ids, vectors, generation = self.store.changes(self.index.ids)
+        if len(gone):
+            self.index.drop(gone, generation)
+        if len(ids) or self.index.generation != generation:
+            self.index.add(ids, vectors, generation)
             self._unsaved = True
+        if len(gone):
+            self._save()
         return self.index
 
     def _save(self) -> None:
@@ -323,14 +327,12 @@ class Gallery:
 
     def forget(self, name: str) -> int:
         """Remove `name` and every embedding of theirs (from the database, and from the index and
-        its file, which are rebuilt without them); the database's free pages are scrubbed of
-        them after the lock is let go, so searches go on meanwhile."""
+        its file: their rows dropped, never a rebuild from the database); the database's free
+        pages are scrubbed of them after the lock is let go, so searches go on meanwhile."""
         with self.lock:
             removed = self.store.remove(name)
             if removed and self.index is not None:
-                self.index.generation = -1  # whatever it holds, it held them: rebuild
-                self.index.build(*self.store.vectors())
-                self._save()
+                self._fresh_index()
         if removed == 0:
             raise UnknownIdentityError(f"{self.store.path}: no identity named {name!r}")
         self.store.scrub()
@@ -350,10 +352,10 @@ class Gallery:
         """Save the index if enrolments extended it since it was last written, and close the database.
 
         Saved only as the database is now: when another process forgot someone this index still
-        holds, it is rebuilt first; and checked again after the write, for a forget in between."""
+        holds, they are dropped first; and checked again after the write, for a forget in between."""
         with self.lock:
             while self._unsaved:
                 self._fresh_index()
                 self._save()
-                self._unsaved = self.store.vectors(since=self.index.ids) is None
+                self._unsaved = len(self.store.changes(self.index.ids)[0]) > 0
             self.store.close()

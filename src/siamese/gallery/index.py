@@ -9,9 +9,12 @@ Below `EXACT_LIMIT` embeddings the search is exact (a flat index); above it, for
 Euclidean, an HNSW graph (approximate; `ef_search` trades speed for recall). The index is
 saved beside the database (`G.index.npz`: the index, its ids and the database generation it
 was built from, one file written atomically). The database is the truth, the index a cache
-of it: an index behind the database is extended with what was enrolled since, and rebuilt
-when an identity it holds was forgotten (an HNSW graph cannot drop a vector; at a million
-embeddings the rebuild takes minutes).
+of it: an index behind the database is extended with what was enrolled since, and loses
+what was forgotten since (`drop`): a flat index and the exact scan drop the rows; an HNSW
+graph cannot drop a node, so the node's vector is zeroed (no forgotten person's numbers stay
+in memory or in the file) and it is left out of every search, until more than `DEAD_SHARE`
+of the graph is dead and it is rebuilt from its live vectors. Forgetting one person thus
+costs about a copy of the index, never a rebuild from the database (minutes at a million).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from siamese.files import atomic_path
 EXACT_LIMIT = 50_000
 HNSW_NEIGHBOURS = 32
 EF_CONSTRUCTION = 80
+DEAD_SHARE = 0.1  # an HNSW graph with more forgotten nodes than this share is rebuilt from its live ones
 
 
 def default_ef_search(size: int) -> int:
@@ -66,16 +70,18 @@ class Index:
         self.ef_search = ef_search
         self.generation = -1
         self._faiss_index = None
+        self._alive = None  # the HNSW selector of live nodes, where some are dead (`_note_dead`)
         self._ids = np.zeros(0, np.int64)
         self._vectors = np.zeros((0, dim), np.float32)  # kept only where FAISS cannot search (learned)
 
     @property
     def size(self) -> int:
-        return len(self._ids)
+        return int(np.count_nonzero(self._ids >= 0))
 
     @property
     def ids(self) -> np.ndarray:
-        return self._ids
+        """The database ids of the embeddings searched (a forgotten HNSW node's place holds -1)."""
+        return self._ids[self._ids >= 0]
 
     @property
     def approximate(self) -> bool:
@@ -91,7 +97,7 @@ class Index:
         """(Re)build from every embedding of the database at `generation`."""
         faiss = _faiss()
         self._ids, self.generation = np.asarray(ids, np.int64), generation
-        self._faiss_index = None
+        self._faiss_index, self._alive = None, None
         if self.distance_name == "learned":
             self._vectors = np.ascontiguousarray(vectors, np.float32)
             return self
@@ -117,6 +123,47 @@ class Index:
             self._faiss_index.add(self._prepare(vectors))
         self.generation = generation
 
+    def drop(self, ids: np.ndarray, generation: int) -> None:
+        """Take the embeddings `ids` out (someone forgotten) and move to `generation`."""
+        faiss = _faiss()
+        places = np.flatnonzero(np.isin(self._ids, np.asarray(ids, np.int64)))
+        if self._faiss_index is None:
+            self._vectors = np.delete(self._vectors, places, axis=0)
+        elif not self.approximate:
+            self._faiss_index.remove_ids(faiss.IDSelectorBatch(places.astype(np.int64)))
+        else:
+            stored = self._stored()
+            stored[places] = 0
+            self._ids[places] = -1
+            if np.count_nonzero(self._ids < 0) > DEAD_SHARE * len(self._ids):
+                alive = self._ids >= 0
+                self.build(self._ids[alive], stored[alive].copy(), generation)
+            self._note_dead()
+            self.generation = generation
+            return
+        self._ids = np.delete(self._ids, places)
+        self.generation = generation
+
+    def _stored(self) -> np.ndarray:
+        """The HNSW graph's own vectors (ntotal, dim), as a writable view."""
+        faiss = _faiss()
+        storage = faiss.downcast_index(self._faiss_index.storage)
+        return faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * self.dim).reshape(storage.ntotal, self.dim)
+
+    def _note_dead(self) -> None:
+        """The selector that leaves an HNSW graph's forgotten nodes out of searches (None: none dead),
+        made once per change and held here, as FAISS holds only a pointer to it."""
+        faiss, dead = _faiss(), np.flatnonzero(self._ids < 0)
+        self._alive = faiss.IDSelectorNot(faiss.IDSelectorBatch(dead.astype(np.int64))) if len(dead) else None
+
+    def _search_parameters(self, k: int):
+        """HNSW's breadth for this search, and its forgotten nodes left out."""
+        parameters = _faiss().SearchParametersHNSW()
+        parameters.efSearch = max(self.ef_search or default_ef_search(self.size), k)
+        if self._alive is not None:
+            parameters.sel = self._alive
+        return parameters
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(distances (q, k'), ids (q, k')) of the nearest embeddings, nearest first; k' = min(k, size);
         a place the approximate search left empty has id -1 and distance inf."""
@@ -128,9 +175,8 @@ class Index:
             d = np.stack([self.numpy_distance(np.repeat(q[None], self.size, 0), self._vectors) for q in queries])
             order = np.argsort(d, axis=1, kind="stable")[:, :k]
             return np.take_along_axis(d, order, 1), self._ids[order]
-        if self.approximate:
-            self._faiss_index.hnsw.efSearch = max(self.ef_search or default_ef_search(self.size), k)
-        scores, rows = self._faiss_index.search(self._prepare(queries), k)
+        parameters = self._search_parameters(k) if self.approximate else None
+        scores, rows = self._faiss_index.search(self._prepare(queries), k, params=parameters)
         distances = {
             "cosine": numpy_distances.cosine_from_similarity,
             "euclidean": numpy_distances.euclidean_from_squared,
@@ -164,4 +210,5 @@ class Index:
         if index.ntotal != len(ids) or index.d != self.dim:
             return False
         self._faiss_index, self._ids, self.generation = index, ids, generation
+        self._note_dead()
         return True

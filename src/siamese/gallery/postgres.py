@@ -248,19 +248,12 @@ class PostgresStore:
                 'GROUP BY i.id ORDER BY i.name COLLATE "C"'
             ).fetchall()
 
-    def vectors(self, since: np.ndarray | None = None):
-        """(row ids (n,), vectors (n, dim), generation) from one snapshot, as `Store.vectors`
-        (None when `since` holds an id the database no longer has)."""
+    def vectors(self):
+        """(row ids (n,), vectors (n, dim), generation) of every embedding, from one snapshot, as `Store.vectors`."""
         with self.connection.use() as db, db.transaction():
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             generation = int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
-            since = np.zeros(0, np.int64) if since is None else np.asarray(since, np.int64)
-            stored = np.array([i for (i,) in db.execute("SELECT id FROM embeddings")], np.int64)
-            if not np.isin(since, stored).all():
-                return None
-            rows = db.execute(
-                "SELECT id, vector FROM embeddings WHERE NOT (id = ANY(%s)) ORDER BY id", (since.tolist(),), binary=True
-            ).fetchall()
+            rows = db.execute("SELECT id, vector FROM embeddings ORDER BY id", binary=True).fetchall()
         return np.array([i for i, _ in rows], np.int64), _matrix([v for _, v in rows], self.dim), generation
 
     def vectors_of(self, name: str) -> np.ndarray | None:

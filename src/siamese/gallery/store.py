@@ -171,36 +171,41 @@ class Store:
             "GROUP BY i.id ORDER BY i.name"
         ).fetchall()
 
-    def vectors(self, since: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
-        """(row ids (n,), vectors (n, dim), generation), read in one snapshot: every stored
-        embedding, or with `since` (ids an index holds) only those not among them.
+    def vectors(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """(row ids (n,), vectors (n, dim), generation) of every stored embedding, read in one snapshot."""
+        with self._snapshot() as generation:
+            rows = self._db.execute("SELECT id, vector FROM embeddings ORDER BY id").fetchall()
+        return (*self._rows(rows), generation)
 
-        Returns None in place of the three when `since` holds an id the database no longer has
-        (an identity was forgotten: the index must be rebuilt, not extended).
-        """
+    def changes(self, held: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """What changed since an index holding the embeddings `held` (row ids) was made, read in
+        one snapshot: (ids of those forgotten since, ids (n,) and vectors (n, dim) of those
+        enrolled since, generation)."""
+        with self._snapshot() as generation:
+            stored = np.array([row[0] for row in self._db.execute("SELECT id FROM embeddings")], dtype=np.int64)
+            new = np.setdiff1d(stored, held)
+            rows = [
+                row
+                for start in range(0, len(new), 500)
+                for row in self._db.execute(
+                    f"SELECT id, vector FROM embeddings WHERE id IN ({','.join('?' * len(new[start : start + 500]))}) ORDER BY id",
+                    [int(i) for i in new[start : start + 500]],
+                )
+            ]
+        return (np.setdiff1d(held, stored), *self._rows(rows), generation)
+
+    @contextlib.contextmanager
+    def _snapshot(self):
+        """One read transaction: yields the generation the reads inside it see."""
         self._db.execute("BEGIN")
         try:
-            generation = self.generation
-            if since is None:
-                rows = self._db.execute("SELECT id, vector FROM embeddings ORDER BY id").fetchall()
-            else:
-                stored = np.array([row[0] for row in self._db.execute("SELECT id FROM embeddings")], dtype=np.int64)
-                if not np.isin(since, stored).all():
-                    return None
-                new = np.setdiff1d(stored, since)
-                rows = [
-                    row
-                    for start in range(0, len(new), 500)
-                    for row in self._db.execute(
-                        f"SELECT id, vector FROM embeddings WHERE id IN ({','.join('?' * len(new[start : start + 500]))}) ORDER BY id",
-                        [int(i) for i in new[start : start + 500]],
-                    )
-                ]
+            yield self.generation
         finally:
             self._db.execute("COMMIT")
+
+    def _rows(self, rows) -> tuple[np.ndarray, np.ndarray]:
         ids = np.array([row[0] for row in rows], dtype=np.int64)
-        vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), self.dim)
-        return ids, vectors, generation
+        return ids, np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), self.dim)
 
     def vectors_of(self, name: str) -> np.ndarray | None:
         """The embeddings (n, dim) enrolled under `name`, in enrolment order; None when no such identity."""
