@@ -6,11 +6,14 @@ tail, so every benchmark describes its host and summarises its timings the same 
     from _common import describe_host, p50_p99   # a benchmark's own folder is on sys.path
     print(f"machine: {describe_host()}")
     p50, p99 = p50_p99(seconds)
+    save_report(out / "name.json", args, results=results)   # the host and the arguments beside them
 """
 
 import datetime
+import json
 import os
 import platform
+from pathlib import Path
 
 
 def cpu_model() -> str:
@@ -37,6 +40,16 @@ def describe_host(info: dict | None = None) -> str:
     """One line of `host()` (measured now unless given), for a benchmark's printed header."""
     info = info or host()
     return f"{info['cpu']}, {info['cores']} cores; python {info['python']}; {info['platform']}; {info['date']}"
+
+
+def save_report(path, args, **sections) -> dict:
+    """Write a benchmark's JSON report to `path` (its folder made): the host, the arguments and
+    `sections`; print the host's line; return the report."""
+    report = {"host": host(), "args": {k: str(v) for k, v in vars(args).items()}, **sections}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(report, indent=1, default=str))
+    print(f"host: {describe_host(report['host'])}")
+    return report
 
 
 def p50_p99(samples) -> tuple[float, float]:

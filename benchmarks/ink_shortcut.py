@@ -37,7 +37,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import describe_host, host  # noqa: E402
+from _common import save_report  # noqa: E402
 from application_data import DATA, FORGED_SIGNATURE_SETS, REPO  # noqa: E402
 from signature_sets import set_writers  # noqa: E402
 
@@ -124,10 +124,7 @@ def main(argv=None) -> int:
         images, genuine, writers = images_and_labels(set_writers(args.data, name, 2))
         results[name] = {path: measure(m, fitted, images, genuine, writers, args.seed) for path, m in models.items()}
         print(f"{name}: {json.dumps(results[name])}", flush=True)
-    report = {"host": host(), "args": {k: str(v) for k, v in vars(args).items()}, "results": results}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "ink_shortcut.json").write_text(json.dumps(report, indent=1))
-    print(f"host: {describe_host(report['host'])}")
+    save_report(args.out / "ink_shortcut.json", args, results=results)
     print(
         "| set | model | shortcut AUC (genuine vs forged) | model AUC | shortcut AUC for the model's accept | Spearman ink vs closeness: skilled / genuine |"
     )

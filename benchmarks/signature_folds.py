@@ -35,7 +35,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import describe_host, host  # noqa: E402
+from _common import save_report  # noqa: E402
 from application_data import DATA, DUTCH_FOLDS, REPO, dutch_signature_split  # noqa: E402
 
 REFERENCES = ("1", "3", "5")
@@ -137,14 +137,12 @@ def main(argv=None) -> int:
             if old is not None:
                 results["old"].append(fold_figures(old, writers, cache, args.resamples))
             print(f"fold {fold}: " + json.dumps({n: r[-1]["references"] for n, r in results.items() if r}), flush=True)
-    report = {
-        "host": host(),
-        "args": {k: str(v) for k, v in vars(args).items()},
-        "folds": results,
-        "summary": {name: summary(per_fold) for name, per_fold in results.items() if per_fold},
-    }
-    (args.out_dir / f"{args.name}.json").write_text(json.dumps(report, indent=1, default=str))
-    print(f"host: {describe_host(report['host'])}")
+    report = save_report(
+        args.out_dir / f"{args.name}.json",
+        args,
+        folds=results,
+        summary={name: summary(per_fold) for name, per_fold in results.items() if per_fold},
+    )
     for name, figures in report["summary"].items():
         print(
             name

@@ -31,7 +31,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import describe_host, host  # noqa: E402
+from _common import save_report  # noqa: E402
 from application_data import DATA, FORGED_SIGNATURE_SETS, REPO, forged_signature_split  # noqa: E402
 
 BASELINE_NAMES = ("pixels", "hog")
@@ -158,10 +158,7 @@ def main(argv=None) -> int:
         for name in args.sets:
             results[name][method] = measure_set(name, triple, args)
             print(f"{name} {method}: " + json.dumps(results[name][method]["eer"]["1"]), flush=True)
-    report = {"host": host(), "args": {k: str(v) for k, v in vars(args).items()}, "results": results}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "signature_sets.json").write_text(json.dumps(report, indent=1, default=str))
-    print(f"host: {describe_host(report['host'])}")
+    save_report(args.out / "signature_sets.json", args, results=results)
     print(markdown(results))
     return 0
 

@@ -26,7 +26,6 @@ so and exits 0.
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import describe_host, host  # noqa: E402
+from _common import save_report  # noqa: E402
 from application_data import DATA, REPO, dutch_signature_split, signature_parts  # noqa: E402
 
 BASELINE_NAMES = ("pixels", "hog", "lbp")
@@ -159,10 +158,7 @@ def main(argv=None) -> int:
                 "cross_media": pairs_figures(part, embed, distance, threshold, args),
             }
             print(f"{name}: done", flush=True)
-    report = {"host": host(), "args": {k: str(v) for k, v in vars(args).items()}, "results": results}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "signatures.json").write_text(json.dumps(report, indent=1, default=str))
-    print(f"host: {describe_host(report['host'])}")
+    save_report(args.out / "signatures.json", args, results=results)
     print(markdown(results))
     return 0
 

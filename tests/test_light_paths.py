@@ -77,21 +77,23 @@ def test_the_check_sees_keras_when_it_is_imported(tmp_path):
     assert "'keras'" in out.strip().splitlines()[-1]
 
 
-def test_the_face_model_finds_aligns_and_verifies_without_keras_or_tensorflow(shared_data, tmp_path):
-    """The shipped faces model: detection and alignment (dlib, OpenCV) and dlib's ResNet on ONNX
-    Runtime tell one person's two photos from another person's; nothing heavy comes in."""
+@pytest.mark.parametrize("model, template", [("faces", "dlib"), ("faces-mobilefacenet", "arcface")])
+def test_the_face_models_find_align_and_verify_without_keras_or_tensorflow(model, template, shared_data, tmp_path):
+    """Each shipped face model: detection and alignment (dlib, OpenCV) to its own chip (dlib's, or
+    MobileFaceNet's 112x112 arcface frame) and its tower on ONNX Runtime tell one person's two
+    photos from another person's; nothing heavy comes in."""
     pytest.importorskip("dlib", reason="face crops need dlib (the faces extra)")
     a, b = sorted((shared_data / "celeba-faces-dev" / "10001").glob("*.jpg"))[:2]
     other = sorted((shared_data / "celeba-faces-dev" / "10006").glob("*.jpg"))[0]
     code = (
         "import siamese\nfrom siamese.data.faces import FaceLog\n"
-        "m = siamese.load_model('faces'); log = FaceLog(keep_faceless=False)\n"
-        f"print(m.engine, m.verify({str(a)!r}, {str(b)!r}, faces=log).same, "
+        f"m = siamese.load_model({model!r}); log = FaceLog(keep_faceless=False)\n"
+        f"print(m.engine, m.preprocessing.face_template, m.verify({str(a)!r}, {str(b)!r}, faces=log).same, "
         f"m.verify({str(a)!r}, {str(other)!r}, faces=log).same, len(log.found))"
     )
     lines = _run(code, cwd=tmp_path).strip().splitlines()
 
-    assert lines[-2] == "onnx True False 3" and lines[-1] == "HEAVY []", lines
+    assert lines[-2] == f"onnx {template} True False 3" and lines[-1] == "HEAVY []", lines
 
 
 def test_liveness_judges_a_frame_and_refuses_an_attack_without_keras_or_tensorflow(liveness_samples, tmp_path):
