@@ -164,7 +164,7 @@ class OperatingPoint:
 
 
 def operating_point(
-    size: int,
+    size: int | None,
     *,
     open_set: dict | None,
     pair_threshold: float | None,
@@ -172,9 +172,9 @@ def operating_point(
     runner_up: float | None = None,
     name: str = "model",
 ) -> OperatingPoint | None:
-    """The threshold for a gallery of `size` embeddings whose runner-up identity lies at
-    `runner_up` (None: there is none): `given`, else the model's `open_set` point, else its
-    `pair_threshold`; None when there is none of them."""
+    """The threshold for a gallery of `size` embeddings (read only for the open-set point) whose
+    runner-up identity lies at `runner_up` (None: there is none): `given`, else the model's
+    `open_set` point, else its `pair_threshold`; None when there is none of them."""
     if given is not None:
         return OperatingPoint(float(given), "threshold given")
     if open_set is not None:

@@ -108,3 +108,15 @@ def test_too_few_people_is_one_line_and_exit_2(runs, tmp_path, capsys):
     assert main(["calibrate", str(REPO / "models" / "omniglot.keras"), str(people), "--objective", "fpir"]) == 2
     err = capsys.readouterr().err.strip()
     assert "people: 9 people; an open-set point needs 10 or more" in err and len(err.splitlines()) == 1
+
+
+def test_the_point_is_read_for_the_gallery_s_size_in_either_store(runs, calibrated, gallery_at):
+    """The size the point is read for is the embeddings enrolled, counted again after every change."""
+    gallery = Gallery.create(gallery_at, calibrated)
+    lines = (runs / "run01" / "class_labels.txt").read_text().split()
+    drawings = [runs / drawing for drawing in lines[1::2]]
+    gallery.enroll("first", drawings[:2])
+    gallery.enroll("second", drawings[2:3])
+    assert "3 enrolled at FPIR 1.00%" in gallery.identify(drawings[2]).reason
+    gallery.forget("first")
+    assert "1 enrolled at FPIR 1.00%" in gallery.identify(drawings[2]).reason

@@ -82,6 +82,19 @@ store.close()
 """
 
 
+def test_an_identification_reads_the_size_in_one_small_statement_not_every_identity(postgres_url, characters):
+    """The open-set point needs the gallery's size: it used to come from every identity's name and
+    count (a GROUP BY over all embeddings, sent whole) on each identification."""
+    gallery = Gallery.create(postgres_url, "omniglot")
+    gallery.enroll("class01", [characters / "class01.png", characters / "class02.png"])
+    gallery.enroll("class03", [characters / "class03.png"])
+    gallery.store.identities = lambda: pytest.fail("every identity read to identify one image")
+    assert gallery.identify(characters / "class03.png").name == "class03"
+    assert gallery.store.size() == 3
+    gallery.forget("class01")
+    assert gallery.store.size() == 1 and Gallery.open(postgres_url).store.size() == 1
+
+
 def test_two_processes_enrolling_one_name_at_once_end_consistent(postgres_url):
     store = PostgresStore.create(postgres_url, model_id="m" * 64, model="test", distance_name="euclidean", dim=8)
     writers = [

@@ -213,9 +213,10 @@ class Gallery:
         if threshold is None and self.model.threshold is None and self.model.open_set is None:
             raise GalleryError(f"{self.model.path}: has no calibrated threshold; pass one")
         query = self._embedded(image, detect, faces)
+        sized = threshold is None and self.model.open_set is not None  # the point depends on the size
         with self.lock:
             distances, ids, names = self._nearest(query, max(8 * top, 64))
-            size = self._size()
+            size = self._size() if sized else None
         best = {}
         for distance, row in zip(distances, ids):
             name = names.get(int(row))
@@ -246,9 +247,7 @@ class Gallery:
     def _size(self) -> int:
         """Enrolled embeddings (as the last search saw them): each one more chance for a stranger
         to fall near someone."""
-        if self.index is not None:
-            return self.index.size
-        return sum(count for _, count in self.store.identities())
+        return self.index.size if self.index is not None else self.store.size()
 
     def verify_claim(
         self,

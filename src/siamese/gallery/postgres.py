@@ -236,6 +236,20 @@ class PostgresStore:
         with self.connection.use() as db:
             return db.execute("SELECT COUNT(*) FROM identities").fetchone()[0]
 
+    def size(self) -> int:
+        """How many embeddings there are (a gallery's size for the open-set point): one small
+        statement, which counts them again only when the generation moved since the last count."""
+        seen, counted = getattr(self, "_size", ("", 0))
+        with self.connection.use() as db:
+            generation, count = db.execute(
+                "SELECT value, CASE WHEN value = %s THEN NULL ELSE (SELECT COUNT(*) FROM embeddings) END "
+                "FROM meta WHERE key = 'generation'",
+                (seen,),
+            ).fetchone()
+        if count is not None:
+            self._size = (generation, count)
+        return self._size[1]
+
     def vacuum(self, connection=None) -> bool:
         """`siamese.gallery.postgres_vacuum.vacuum` of this store's tables (on `connection`, or its own)."""
         return vacuum(self, connection or self.connection, BULK_TIMEOUT_S)
