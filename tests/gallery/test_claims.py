@@ -91,6 +91,16 @@ def test_the_svm_rule_fits_the_claimed_references_against_the_other_identities(g
         gallery.verify_claim("square", own_image, rule="svm")
 
 
+def test_an_svm_claim_reads_the_other_identities_at_once_not_one_by_one(gallery, shapes_dir, monkeypatch):
+    """Under the gallery's lock: it read each of up to 2,000 other identities in its own query."""
+    for shape in ("hline", "diag", "cross"):
+        gallery.enroll(shape, [shapes_dir / "lines" / shape / "00.png"])
+    asked, real = [], gallery.store.vectors_of
+    monkeypatch.setattr(gallery.store, "vectors_of", lambda name: asked.append(name) or real(name))
+    assert gallery.verify_claim("square", shapes_dir / "polygons" / "square" / "06.png", rule="svm").accepted
+    assert asked == ["square"]
+
+
 def test_the_cli_answers_a_claim_in_words_and_in_json(gallery, shapes_dir, capsys):
     g, image = str(gallery.store.path), str(shapes_dir / "polygons" / "square" / "06.png")
     gallery.close()

@@ -316,13 +316,12 @@ class Gallery:
     def _others(self, name: str) -> np.ndarray | None:
         """The embeddings of other identities than `name` (the svm rule's negatives): all of
         them, or of `CLASSIFIER_NEGATIVES` identities drawn with a fixed seed in a larger gallery; None when
-        there is no other."""
-        names = [other for other, count in self.store.identities() if other != name and count]
-        if not names:
-            return None
+        there is no other. Two statements, whatever the number of identities."""
+        names = [other for other in self.store.names() if other != name]
         if len(names) > CLASSIFIER_NEGATIVES:
-            names = sorted(np.random.default_rng(0).choice(names, CLASSIFIER_NEGATIVES, replace=False))
-        return np.concatenate([self.store.vectors_of(other) for other in names])
+            names = sorted(np.random.default_rng(0).choice(names, CLASSIFIER_NEGATIVES, replace=False).tolist())
+        others = self.store.vectors_of_many(names)
+        return others if len(others) else None
 
     def forget(self, name: str) -> int:
         """Remove `name` and every embedding of theirs (from the database, and from the index and

@@ -281,6 +281,22 @@ class PostgresStore:
             ).fetchall()
         return _matrix([v for (v,) in rows], self.dim)
 
+    def names(self) -> list[str]:
+        """Every identity's name, by name (byte order, as SQLite sorts)."""
+        with self.connection.use() as db:
+            return [n for (n,) in db.execute('SELECT name FROM identities ORDER BY name COLLATE "C"').fetchall()]
+
+    def vectors_of_many(self, names: list[str]) -> np.ndarray:
+        """The embeddings (n, dim) of the identities `names`, by name and then enrolment, in one statement."""
+        with self.connection.use() as db:
+            rows = db.execute(
+                "SELECT e.vector FROM embeddings e JOIN identities i ON i.id = e.identity WHERE i.name = ANY(%s) "
+                'ORDER BY i.name COLLATE "C", e.id',
+                (list(names),),
+                binary=True,
+            ).fetchall()
+        return _matrix([v for (v,) in rows], self.dim)
+
     def names_of(self, ids) -> dict:
         """Embedding row id -> identity name, for the given ids."""
         ids = [int(i) for i in ids if int(i) >= 0]

@@ -215,6 +215,24 @@ class Store:
         blobs = [b for (b,) in self._db.execute("SELECT vector FROM embeddings WHERE identity = ? ORDER BY id", row)]
         return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), self.dim)
 
+    def names(self) -> list[str]:
+        """Every identity's name, by name."""
+        return [n for (n,) in self._db.execute("SELECT name FROM identities ORDER BY name")]
+
+    def vectors_of_many(self, names: list[str]) -> np.ndarray:
+        """The embeddings (n, dim) of the identities `names`, by name and then enrolment (500 names a statement)."""
+        names = sorted(names)
+        blobs = [
+            blob
+            for start in range(0, len(names), 500)
+            for (blob,) in self._db.execute(
+                "SELECT e.vector FROM embeddings e JOIN identities i ON i.id = e.identity "
+                f"WHERE i.name IN ({','.join('?' * len(names[start : start + 500]))}) ORDER BY i.name, e.id",
+                names[start : start + 500],
+            )
+        ]
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), self.dim)
+
     def names_of(self, ids) -> dict:
         """Embedding row id -> identity name, for the given ids."""
         ids = [int(i) for i in ids]
