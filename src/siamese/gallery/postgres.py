@@ -32,14 +32,13 @@ import numpy as np
 from siamese import numpy_distances
 from siamese.errors import ConfigError, GalleryError
 from siamese.gallery.location import gallery_location
-from siamese.gallery.meta import KEY_TABLE, new_meta, read_meta
-from siamese.gallery.postgres_connection import Connection, psycopg_modules
+from siamese.gallery.meta import new_meta, read_meta
+from siamese.gallery.postgres_connection import Connection
+from siamese.gallery.postgres_schema import has_gallery, make_gallery
 from siamese.gallery.postgres_vacuum import vacuum
 
 logger = logging.getLogger(__name__)
 OPERATORS = {"cosine": ("<=>", "vector_cosine_ops"), "euclidean": ("<->", "vector_l2_ops")}
-HNSW_NEIGHBOURS = 16  # pgvector's default m: its graph is built in the database, where a larger one costs inserts
-EF_CONSTRUCTION = 64
 # benchmarks/gallery_scale.py, 100k 128-d unit embeddings, m 16: recall@1 0.982 at 100, 0.998 at 200 (p50 7 ms, 2 busy cores)
 EF_SEARCH = 200
 BULK_TIMEOUT_S = 600  # a bulk import (COPY of a shard) and VACUUM may take longer than one statement's timeout
@@ -67,7 +66,7 @@ class PostgresStore:
         self.connection = Connection(self.location)
         try:
             with self.connection.use() as db:
-                meta = dict(db.execute("SELECT key, value FROM meta").fetchall()) if self._has_gallery(db) else None
+                meta = dict(db.execute("SELECT key, value FROM meta").fetchall()) if has_gallery(db) else None
             if meta is None:
                 raise GalleryError(
                     f"{self.path}: no gallery in this database (create it with `siamese enroll --model ...`)"
@@ -77,10 +76,6 @@ class PostgresStore:
         except BaseException:
             self.close()  # a store that could not open keeps no connection
             raise
-
-    @staticmethod
-    def _has_gallery(db) -> bool:
-        return db.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
 
     @classmethod
     def _bare(cls, location) -> PostgresStore:
@@ -96,7 +91,7 @@ class PostgresStore:
         store = cls._bare(location)
         try:
             with store.connection.use() as db:
-                return cls._has_gallery(db)
+                return has_gallery(db)
         finally:
             store.close()
 
@@ -111,45 +106,16 @@ class PostgresStore:
             )
         store = cls._bare(location)
         try:
-            store._make(
-                distance_name, dim, new_meta(model_id=model_id, model=model, distance_name=distance_name, dim=dim)
+            make_gallery(
+                store.connection,
+                location,
+                OPERATORS[distance_name][1],
+                dim,
+                new_meta(model_id=model_id, model=model, distance_name=distance_name, dim=dim),
             )
         finally:
             store.close()
         return cls(location)
-
-    def _make(self, distance_name: str, dim: int, meta: dict) -> None:
-        """The gallery's tables, its indexes and its meta rows, in one transaction."""
-        location, operator_class = self.location, OPERATORS[distance_name][1]
-        psycopg, _ = psycopg_modules()
-        with self.connection.use() as db, db.transaction():
-            db.execute("SELECT pg_advisory_xact_lock(hashtext('siamese gallery'))")  # two creators: one makes it
-            if self._has_gallery(db):
-                raise GalleryError(f"{location}: holds a gallery already")
-            try:
-                db.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            except psycopg.Error as error:  # not permitted, or pgvector not on the server at all
-                raise GalleryError(
-                    f"{location}: no pgvector extension ({error.diag.message_primary}); "
-                    "the database's owner runs: CREATE EXTENSION vector"
-                ) from None
-            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            db.execute(
-                "CREATE TABLE identities (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE, created DOUBLE PRECISION NOT NULL)"
-            )
-            db.execute(
-                f"CREATE TABLE embeddings (id BIGSERIAL PRIMARY KEY, "
-                f"identity BIGINT NOT NULL REFERENCES identities(id) ON DELETE CASCADE, "
-                f"vector vector({int(dim)}) NOT NULL, created DOUBLE PRECISION NOT NULL)"
-            )
-            db.execute("CREATE INDEX embeddings_by_identity ON embeddings(identity)")
-            db.execute(
-                f"CREATE INDEX embeddings_by_vector ON embeddings USING hnsw (vector {operator_class}) "
-                f"WITH (m = {HNSW_NEIGHBOURS}, ef_construction = {EF_CONSTRUCTION})"
-            )
-            db.execute(KEY_TABLE)
-            with db.cursor() as cursor:
-                cursor.executemany("INSERT INTO meta VALUES (%s, %s)", list(meta.items()))
 
     @contextlib.contextmanager
     def _transaction(self, timeout_s: float | None = None):
