@@ -70,13 +70,13 @@ class Index:
         self.ef_search = ef_search
         self.generation = -1
         self._faiss_index = None
-        self._alive = None  # the HNSW selector of live nodes, where some are dead (`_note_dead`)
+        self._alive, self._dead = None, 0  # an HNSW graph's forgotten nodes: their selector and count (`_note_dead`)
         self._ids = np.zeros(0, np.int64)
         self._vectors = np.zeros((0, dim), np.float32)  # kept only where FAISS cannot search (learned)
 
     @property
     def size(self) -> int:
-        return int(np.count_nonzero(self._ids >= 0))
+        return len(self._ids) - self._dead
 
     @property
     def ids(self) -> np.ndarray:
@@ -97,7 +97,7 @@ class Index:
         """(Re)build from every embedding of the database at `generation`."""
         faiss = _faiss()
         self._ids, self.generation = np.asarray(ids, np.int64), generation
-        self._faiss_index, self._alive = None, None
+        self._faiss_index, self._alive, self._dead = None, None, 0
         if self.distance_name == "learned":
             self._vectors = np.ascontiguousarray(vectors, np.float32)
             return self
@@ -155,6 +155,7 @@ class Index:
         made once per change and held here, as FAISS holds only a pointer to it."""
         faiss, dead = _faiss(), np.flatnonzero(self._ids < 0)
         self._alive = faiss.IDSelectorNot(faiss.IDSelectorBatch(dead.astype(np.int64))) if len(dead) else None
+        self._dead = len(dead)
 
     def _search_parameters(self, k: int):
         """HNSW's breadth for this search, and its forgotten nodes left out."""

@@ -63,6 +63,7 @@ class PostgresStore:
         self.location = gallery_location(location)
         self.path = self.location  # what messages name: the URL without its password
         self.ef_search = ef_search
+        self._counted = ("", 0)  # (generation, embeddings) of the last count (`size`)
         self.connection = Connection(self.location)
         try:
             with self.connection.use() as db:
@@ -205,16 +206,15 @@ class PostgresStore:
     def size(self) -> int:
         """How many embeddings there are (a gallery's size for the open-set point): one small
         statement, which counts them again only when the generation moved since the last count."""
-        seen, counted = getattr(self, "_size", ("", 0))
         with self.connection.use() as db:
             generation, count = db.execute(
                 "SELECT value, CASE WHEN value = %s THEN NULL ELSE (SELECT COUNT(*) FROM embeddings) END "
                 "FROM meta WHERE key = 'generation'",
-                (seen,),
+                (self._counted[0],),
             ).fetchone()
         if count is not None:
-            self._size = (generation, count)
-        return self._size[1]
+            self._counted = (generation, count)
+        return self._counted[1]
 
     def vacuum(self, connection=None) -> bool:
         """`siamese.gallery.postgres_vacuum.vacuum` of this store's tables (on `connection`, or its own)."""
