@@ -120,14 +120,17 @@ def dutch_signature_split(
     return tuple(sorted(train)), tuple(sorted(validation)), tuple(sorted(test))
 
 
-def forged_signature_split(name: str, data: Path = DATA, seed: int = 0) -> tuple:
+def forged_signature_split(name: str, data: Path = DATA, seed: int = 0, fold: int | None = None) -> tuple:
     """(train_writers, validation_writers, test_writers) of a set with skilled forgeries
     (`FORGED_SIGNATURE_SETS`): the Dutch one as `dutch_signature_split`; CEDAR and BHSig260
     Bengali by the same SHA-256 order, a fifth of the writers for test (11 of CEDAR's 55, 20
-    of Bengali's 100) and the fifth before them for validation."""
+    of Bengali's 100) and the fifth before them for validation. With `fold`, that one of
+    `DUTCH_FOLDS` folds over the writers before the test ones validates (13 Dutch, 11 CEDAR,
+    20 Bengali writers) and the rest train; the test writers stay the same."""
     root = data / FORGED_SIGNATURE_SETS[name]
     writers = sum(p.is_dir() for p in root.iterdir())
-    return dutch_signature_split(root, seed, held_out=DUTCH_HELD_OUT if name == "dutch" else writers // 5)
+    held_out = DUTCH_HELD_OUT if name == "dutch" else writers // 5
+    return dutch_signature_split(root, seed, fold=fold, held_out=held_out)
 
 
 def _face_people(data: Path, name: str) -> list:

@@ -2,14 +2,17 @@
 not rank the candidates (docs/benchmarks.md), 52 writers in 4 folds can do better.
 
 **What.** The 52 SigComp 2011 Dutch writers before the 12 test ones are dealt into 4 folds
-of 13 (`dutch_signature_split(fold=K)`). For each fold, a candidate is trained on the other
-folds' writers (and the cross-media training writers, with `--signature-data both`) by
-`train_applications.py --dutch-fold K`, its threshold set for `--target-far` skilled
+of 13 (`dutch_signature_split(fold=K)`); with `--signature-data all`, each of the three
+forged sets is (`forged_signature_split(fold=K)`: 13 Dutch, 11 CEDAR and 20 Bengali writers
+a fold), and a fold is measured on each set. For each fold, a candidate is trained on the other
+folds' writers (and the cross-media training writers, with `--signature-data both` or `all`) by
+`train_applications.py --fold K`, its threshold set for `--target-far` skilled
 forgeries accepted on the fold's writers; it is then measured on the fold's writers: the EER
 of K = 1, 3, 5 references against skilled and random forgeries, by the mean and svm claim
 rules, and FAR / FRR at the model's threshold (mean) and at 0 (svm). The model shipped
 before (`--old`, a git revision) is measured on the same folds. The test writers are never
-read. Reported: each fold, and the mean over folds with the spread of the four.
+read. Reported: each fold, and the mean over folds with the spread of the four (per set, and
+the mean of the sets).
 
     python benchmarks/signature_folds.py --name dutch --signature-data dutch --epochs 6 --steps 60
     python benchmarks/signature_folds.py --name both --signature-data both --epochs 6 --steps 60
@@ -18,6 +21,8 @@ read. Reported: each fold, and the mean over folds with the spread of the four.
         --config '{"image_size": [128, 256], "filters": [32, 64, 96, 128, 128]}' --join-with cross-media.keras
     python benchmarks/signature_folds.py --name tuned --signature-data both --epochs 4 --steps 60 \\
         --config '{"start_from": "signatures", "learning_rate": 0.0003}'
+    python benchmarks/signature_folds.py --name bin144 --signature-data all --epochs 6 --steps 60 --target-far 0.10 \
+        --config '{"contrast": "binarize", "image_size": [144, 224], "filters": [32, 64, 96, 128]}' --old HEAD
 
 A fold's model already in `--out-dir` is measured, not trained again. The data is read from
 `../shared/data/` beside the repository; without it the script says so and exits 0.
@@ -36,21 +41,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import save_report  # noqa: E402
-from application_data import DATA, DUTCH_FOLDS, REPO, dutch_signature_split  # noqa: E402
+from application_data import DATA, DUTCH_FOLDS, FORGED_SIGNATURE_SETS, REPO, forged_signature_split  # noqa: E402
 
 REFERENCES = ("1", "3", "5")
 RULES = ("mean", "svm")  # the claim rules reported: the pair distance's, and the writer-dependent classifier's
 KINDS = ("skilled", "random")
 
 
-def fold_figures(model_path, writers, cache: dict, resamples: int) -> dict:
+def set_figures(model_path, root: Path, writers, cache: dict, resamples: int) -> dict:
     """EER against skilled and random forgeries (mean and svm rules) for K = 1, 3, 5, and FAR / FRR at
-    the model's threshold, on the Dutch `writers`."""
+    the model's threshold, on `writers` of the forged set at `root`."""
     from applications import learned_method
     from signatures import writers_figures
     from train_applications import dutch_dataset
 
-    root = DATA / "signatures-sigcomp2011-dutch"
     embed, distance, threshold = learned_method(model_path, cache)
     options = argparse.Namespace(seed=0, resamples=resamples)
     writers_result = writers_figures(dutch_dataset(root, writers), embed, distance, threshold, options)
@@ -62,7 +66,26 @@ def fold_figures(model_path, writers, cache: dict, resamples: int) -> dict:
             if rules[rule]["skilled"].get("false_accept_rate"):
                 figures[k][f"{rule} far_skilled"] = rules[rule]["skilled"]["false_accept_rate"]["value"]
                 figures[k][f"{rule} frr"] = 1 - rules[rule]["skilled"]["true_accept_rate"]["value"]
-    return {"threshold": threshold, "references": figures}
+    return figures
+
+
+def fold_figures(model_path, sets: list, fold: int, cache: dict, resamples: int) -> dict:
+    """`set_figures` on the fold's validation writers of each forged set in `sets`, with the model's threshold."""
+    from applications import learned_method
+
+    return {
+        "threshold": learned_method(model_path, cache)[2],
+        "sets": {
+            name: set_figures(
+                model_path,
+                DATA / FORGED_SIGNATURE_SETS[name],
+                forged_signature_split(name, fold=fold)[1],
+                cache,
+                resamples,
+            )
+            for name in sets
+        },
+    }
 
 
 def train_fold(args, fold: int) -> Path:
@@ -74,7 +97,7 @@ def train_fold(args, fold: int) -> Path:
     if not path.exists():
         argv = ["--only", "signatures", "--out-dir", str(args.out_dir), "--results", str(args.out_dir / "results")]
         argv += ["--signature-data", args.signature_data, "--dutch-groups", str(args.dutch_groups)]
-        argv += ["--dutch-fold", str(fold), "--target-far", str(args.target_far), "--signature-name", name]
+        argv += ["--fold", str(fold), "--target-far", str(args.target_far), "--signature-name", name]
         argv += ["--epochs", str(args.epochs), "--steps", str(args.steps), "--config", json.dumps(args.config)]
         argv += ["--join-with", *map(str, args.join_with)] if args.join_with else []
         train_main(argv)
@@ -82,23 +105,32 @@ def train_fold(args, fold: int) -> Path:
 
 
 def summary(per_fold: list) -> dict:
-    """Mean and spread over folds of each figure."""
+    """Mean and spread over folds of each figure, per set and (with several sets) their mean."""
     out = {}
+    sets = list(per_fold[0]["sets"])
     for k in REFERENCES:
-        for figure in per_fold[0]["references"][k]:
-            values = np.array([fold["references"][k][figure] for fold in per_fold])
-            out[f"K={k} {figure}"] = {
-                "mean": float(values.mean()),
-                "min": float(values.min()),
-                "max": float(values.max()),
-            }
+        for figure in per_fold[0]["sets"][sets[0]][k]:
+            by_set = {name: np.array([fold["sets"][name][k][figure] for fold in per_fold]) for name in sets}
+            if len(sets) > 1:
+                by_set["mean of sets"] = np.mean(list(by_set.values()), axis=0)
+            for name, values in by_set.items():
+                out[f"{name} K={k} {figure}"] = {
+                    "mean": float(values.mean()),
+                    "min": float(values.min()),
+                    "max": float(values.max()),
+                }
     return out
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", required=True, help="the candidate's name: its models are NAME-foldK.keras")
-    parser.add_argument("--signature-data", choices=("dutch", "both"), default="both")
+    parser.add_argument(
+        "--signature-data",
+        choices=("dutch", "both", "all"),
+        default="both",
+        help="train on these sets (train_applications.py); all: folds over the three forged sets, measured on each",
+    )
     parser.add_argument("--dutch-groups", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--steps", type=int, default=60)
@@ -127,16 +159,15 @@ def main(argv=None) -> int:
     from signatures import old_model
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    root = DATA / "signatures-sigcomp2011-dutch"
+    sets = list(FORGED_SIGNATURE_SETS) if args.signature_data == "all" else ["dutch"]
     results, cache = {args.name: [], "old": []}, {}
     with tempfile.TemporaryDirectory() as folder:
         old = old_model(args.old, Path(folder)) if args.old != "none" else None
         for fold in args.folds:
-            writers = dutch_signature_split(root, fold=fold)[1]
-            results[args.name].append(fold_figures(train_fold(args, fold), writers, cache, args.resamples))
+            results[args.name].append(fold_figures(train_fold(args, fold), sets, fold, cache, args.resamples))
             if old is not None:
-                results["old"].append(fold_figures(old, writers, cache, args.resamples))
-            print(f"fold {fold}: " + json.dumps({n: r[-1]["references"] for n, r in results.items() if r}), flush=True)
+                results["old"].append(fold_figures(old, sets, fold, cache, args.resamples))
+            print(f"fold {fold}: " + json.dumps({n: r[-1]["sets"] for n, r in results.items() if r}), flush=True)
     report = save_report(
         args.out_dir / f"{args.name}.json",
         args,

@@ -112,8 +112,8 @@ def merged(first: ImageDataset, second: ImageDataset) -> ImageDataset:
 def signature_training_set(data: Path, which: str, dutch_groups: int = 1, fold: int | None = None) -> ImageDataset:
     """The training writers of the cross-media set, of the Dutch set, or of both (the Dutch
     writers in `dutch_groups` groups beside the cross-media set's 10 names; with `fold`, that
-    cross-validation fold's training writers); "all": both and the training writers of CEDAR
-    and BHSig260 Bengali (`forged_signature_split`), each forged set dealt into groups of
+    cross-validation fold's training writers); "all": the cross-media writers and the training
+    writers (of `fold`, if given) of the three forged sets (`forged_signature_split`), each dealt into groups of
     about `WRITERS_PER_GROUP` writers, so that same-group batches hold one script's writers
     and their skilled forgeries."""
     parts = []
@@ -125,7 +125,7 @@ def signature_training_set(data: Path, which: str, dutch_groups: int = 1, fold: 
         parts.append(dutch_dataset(root, dutch_signature_split(root, fold=fold)[0], dutch_groups))
     if which == "all":
         for name, folder in FORGED_SIGNATURE_SETS.items():
-            writers = forged_signature_split(name, data)[0]
+            writers = forged_signature_split(name, data, fold=fold)[0]
             groups = -(-len(writers) // WRITERS_PER_GROUP)
             parts.append(dutch_dataset(data / folder, writers, groups, folder.removeprefix("signatures-")))
     return functools.reduce(merged, parts)
@@ -166,7 +166,10 @@ def calibrate_on_dutch_validation(
     from siamese.inference import export_model
 
     if every_set:
-        sets = [(DATA / folder, forged_signature_split(name)[1]) for name, folder in FORGED_SIGNATURE_SETS.items()]
+        sets = [
+            (DATA / folder, forged_signature_split(name, fold=fold)[1])
+            for name, folder in FORGED_SIGNATURE_SETS.items()
+        ]
     else:
         sets = [(root, dutch_signature_split(root, fold=fold)[1])]
     with tempfile.TemporaryDirectory() as folder:
@@ -239,10 +242,11 @@ def main(argv=None) -> int:
         "accepted on the Dutch validation writers (0: keep the training's EER threshold)",
     )
     parser.add_argument(
-        "--dutch-fold",
+        "--fold",
         type=int,
-        help="cross-validation: train on this fold's Dutch training writers and set the threshold on its "
-        "validation writers (benchmarks/signature_folds.py; default: the fixed 40 / 12 split)",
+        help="cross-validation: train on this fold's training writers of the forged sets (Dutch; all three "
+        "with --signature-data all) and set the threshold on its validation writers "
+        "(benchmarks/signature_folds.py; default: the fixed splits)",
     )
     parser.add_argument(
         "--join-with",
@@ -282,7 +286,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     if "signatures" in args.only:
         config = recipe_config("signatures", same_group_fraction=0.75, split_by_group=False, **overrides)
-        dataset = signature_training_set(DATA, args.signature_data, args.dutch_groups, args.dutch_fold)
+        dataset = signature_training_set(DATA, args.signature_data, args.dutch_groups, args.fold)
         _train(args.signature_name, dataset, config, args.out_dir, args.results)
         if args.join_with:
             join(args.out_dir / f"{args.signature_name}.keras", args.join_with)
@@ -292,7 +296,7 @@ def main(argv=None) -> int:
                 args.out_dir / f"{args.signature_name}.keras",
                 root,
                 args.target_far,
-                args.dutch_fold,
+                args.fold,
                 every_set=args.signature_data == "all",
             )
     if "faces" in args.only:

@@ -67,6 +67,21 @@ def test_forged_signature_split_holds_out_a_fifth_of_cedar_and_bengali(splits, t
     assert splits.forged_signature_split("dutch", tmp_path) == splits.dutch_signature_split(dutch)
 
 
+def test_folds_of_a_forged_set_deal_its_writers_before_the_test_ones_and_keep_the_test_writers(splits, tmp_path):
+    for writer in range(1, 101):
+        (tmp_path / splits.FORGED_SIGNATURE_SETS["bengali"] / f"{writer:03d}" / "genuine").mkdir(parents=True)
+    fixed_train, fixed_validation, test = splits.forged_signature_split("bengali", tmp_path)
+    folds = [splits.forged_signature_split("bengali", tmp_path, fold=k) for k in range(splits.DUTCH_FOLDS)]
+    assert all(fold[2] == test for fold in folds)
+    assert [(len(train), len(validation)) for train, validation, _ in folds] == [(60, 20)] * 4
+    validations = [set(validation) for _, validation, _ in folds]
+    assert set().union(*validations) == set(fixed_train + fixed_validation)  # each writer validates once
+    assert sum(map(len, validations)) == 80
+    assert all(not set(train) & set(validation) for train, validation, _ in folds)
+    with pytest.raises(ValueError, match="fold 4 is not one of 0 .. 3"):
+        splits.forged_signature_split("bengali", tmp_path, fold=4)
+
+
 def test_a_forged_set_is_chosen_by_writer_folder_even_where_classes_are_named_from_files(bench, tmp_path):
     """CEDAR's files name their writer ("original_1_3.png" in folder "001"): the split's folder names choose."""
     import cv2
