@@ -46,6 +46,7 @@ from application_data import DATA, DUTCH_FOLDS, FORGED_SIGNATURE_SETS, REPO, for
 REFERENCES = ("1", "3", "5")
 RULES = ("mean", "svm")  # the claim rules reported: the pair distance's, and the writer-dependent classifier's
 KINDS = ("skilled", "random")
+SHOWN = ("K=1 mean skilled", "K=5 mean skilled", "K=5 svm skilled", "K=1 mean far_skilled", "K=1 mean frr")
 
 
 def set_figures(model_path, root: Path, writers, cache: dict, resamples: int) -> dict:
@@ -175,11 +176,15 @@ def main(argv=None) -> int:
         summary={name: summary(per_fold) for name, per_fold in results.items() if per_fold},
     )
     for name, figures in report["summary"].items():
-        print(
-            name
-            + ": "
-            + "; ".join(f"{key} {v['mean']:.3f} [{v['min']:.3f}, {v['max']:.3f}]" for key, v in figures.items())
-        )
+        print(f"{name} (mean over folds [min, max]; every figure in {args.out_dir / args.name}.json)")
+        for key in SHOWN:
+            shown = {k: v for k, v in figures.items() if k.endswith(key)}
+            print(
+                f"  {key}: "
+                + "; ".join(
+                    f"{k.removesuffix(key)}{v['mean']:.3f} [{v['min']:.3f}, {v['max']:.3f}]" for k, v in shown.items()
+                )
+            )
     return 0
 
 
