@@ -15,6 +15,7 @@ cross-media model (`models/signatures-cross-media.keras`), and `pixels`, `hog`
 (`baselines.py`: cosine distance, no threshold of their own).
 
     python benchmarks/signature_sets.py --model results/sig29/all-binarized.keras
+    python benchmarks/signature_sets.py --model results/signature-folds/bin144-fold0.keras --fold 0
 
 The data is read from `../shared/data/` beside the repository; without it the script says
 so and exits 0.
@@ -37,12 +38,13 @@ from application_data import DATA, FORGED_SIGNATURE_SETS, REPO, forged_signature
 BASELINE_NAMES = ("pixels", "hog")
 
 
-def set_writers(data: Path, name: str, part: int):
-    """The set's writers of `part` (0 train, 1 validation, 2 test), one class per writer, forgeries apart."""
+def set_writers(data: Path, name: str, part: int, fold: int | None = None):
+    """The set's writers of `part` (0 train, 1 validation, 2 test; of cross-validation `fold`, if
+    given), one class per writer, forgeries apart."""
     from train_applications import dutch_dataset
 
     folder = FORGED_SIGNATURE_SETS[name]
-    writers = forged_signature_split(name, data)[part]
+    writers = forged_signature_split(name, data, fold=fold)[part]
     return dutch_dataset(data / folder, writers, prefix=folder.removeprefix("signatures-"))
 
 
@@ -104,7 +106,7 @@ def measure_set(name: str, method, args) -> dict:
         "writers": figures,  # every rule's metrics, with their bootstrap intervals
     }
     if threshold is not None:  # the set's own threshold, set on its validation writers
-        own = pair_threshold(set_writers(args.data, name, 1), embed, distance, args.target_far)
+        own = pair_threshold(set_writers(args.data, name, 1, args.fold), embed, distance, args.target_far)
         found["per_set"] = at_threshold(writers_figures(test, embed, distance, own, args, (1,))["1"]["rules"]["mean"])
     return found
 
@@ -140,6 +142,12 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--resamples", type=int, default=200, help="bootstrap resamples (the intervals are in the JSON)"
+    )
+    parser.add_argument(
+        "--fold",
+        type=int,
+        help="the per-set thresholds are set on this cross-validation fold's validation writers: those of "
+        "the fold the candidate was trained on (train_applications.py --fold; default: the fixed split's)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "signature-sets")
