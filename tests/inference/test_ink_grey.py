@@ -63,3 +63,12 @@ def test_only_the_stroke_grey_changed_leaves_the_distance_near_zero_when_binaris
         distances[contrast] = model.distance(dark, light) / model.distance(dark, other)  # untrained: small
     assert distances["binarize"] < 1e-4  # about 1e-6: the inputs are the same
     assert distances["stretch"] > 0.01 and distances["none"] > 0.01  # about 0.03: the pen shows
+
+
+@pytest.mark.parametrize("engine", ["keras", "onnx"])
+def test_the_shipped_signatures_model_binarises_so_the_pen_grey_moves_no_distance(engine):
+    model = load_model("signatures", engine=engine)
+    assert model.preprocessing.contrast == "binarize"
+    dark, light = _restroked(SAMPLE / "1" / "1.png", 40, 0), _restroked(SAMPLE / "1" / "1.png", 120, 30)
+    other = _restroked(SAMPLE / "2" / "1.png", 40, 0)
+    assert model.distance(dark, light) < 1e-4 * model.distance(dark, other)  # the same input, whatever the pen

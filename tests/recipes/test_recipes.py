@@ -24,6 +24,7 @@ def test_every_registered_recipe_has_a_module_and_a_valid_config():
 def test_recipes_state_what_each_application_needs():
     signatures = recipe_config("signatures").preprocessing
     assert (signatures.crop, signatures.keep_aspect, signatures.invert) == ("ink", True, True)
+    assert (signatures.contrast, signatures.strokes) == ("binarize", "even")  # neither the pen's grey nor its width
     assert signatures.image_size[1] > signatures.image_size[0]  # wide, as signatures are
     faces = recipe_config("faces")  # it reads images as the model it starts from does
     assert (faces.tower.start_from, faces.tower.trainable_layers, faces.loss.distance) == ("faces", 5, "euclidean")
@@ -34,7 +35,7 @@ def test_recipes_state_what_each_application_needs():
 def test_overrides_replace_the_recipes_values_and_are_checked():
     config = recipe_config("signatures", epochs=2, crop="none")
     assert config.schedule.epochs == 2 and config.preprocessing.crop == "none"
-    assert config.schedule.steps_per_epoch == 80 and config.preprocessing.image_size == (64, 128)  # the rest kept
+    assert config.schedule.steps_per_epoch == 80 and config.preprocessing.image_size == (144, 224)  # the rest kept
     assert recipe_config("faces", augment=False).distortions is None
     with pytest.raises(ConfigError, match="recipe must be one of"):
         recipe_config("fingerprints")
@@ -102,7 +103,7 @@ def test_train_with_the_signatures_recipe_saves_its_framing_in_the_model(tmp_pat
     assert code == 0, capsys.readouterr().err
     loaded = siamese.load_model(model)
     assert loaded.preprocessing.crop == "ink" and loaded.preprocessing.keep_aspect
-    assert loaded.preprocessing.image_size == (32, 64)  # the option overrode the recipe's 64x128
+    assert loaded.preprocessing.image_size == (32, 64)  # the option overrode the recipe's 144x224
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["recipe"] == "signatures" and saved["validation"]["threshold_objective"] == "eer"
     result = loaded.verify(data / "signer00" / "0.png", data / "signer00" / "0.png")

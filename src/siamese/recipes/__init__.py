@@ -1,6 +1,6 @@
 """Recipes: the settings that suit one application, named, in one small file each.
 
-    siamese train --recipe signatures signers/     # crop to the ink, 64x128, EER threshold
+    siamese train --recipe signatures signers/     # crop to the ink, binarised, 144x224, EER threshold
     siamese train --recipe faces photos/           # face crop, equalised light, flips
 
 A recipe is a `TrainConfig` (input size, channels, framing, augmentation, tower, distance,
