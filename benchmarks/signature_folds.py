@@ -21,8 +21,8 @@ the mean of the sets).
         --config '{"image_size": [128, 256], "filters": [32, 64, 96, 128, 128]}' --join-with cross-media.keras
     python benchmarks/signature_folds.py --name tuned --signature-data both --epochs 4 --steps 60 \\
         --config '{"start_from": "signatures", "learning_rate": 0.0003}'
-    python benchmarks/signature_folds.py --name bin144 --signature-data all --epochs 6 --steps 60 --target-far 0.10 \
-        --config '{"contrast": "binarize", "image_size": [144, 224], "filters": [32, 64, 96, 128]}' --old HEAD
+    python benchmarks/signature_folds.py --name bin144-even --signature-data all --folds 0 1 2 --epochs 6 --steps 60 \
+        --target-far 0.10 --old 21e7c0b --config '{"contrast": "binarize", "strokes": "even", "image_size": [144, 224]}'
 
 A fold's model already in `--out-dir` is measured, not trained again. The data is read from
 `../shared/data/` beside the repository; without it the script says so and exits 0.
