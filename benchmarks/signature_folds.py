@@ -41,7 +41,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import save_report  # noqa: E402
-from application_data import DATA, DUTCH_FOLDS, FORGED_SIGNATURE_SETS, REPO, forged_signature_split  # noqa: E402
+from application_data import DATA, DUTCH_FOLDS, FORGED_SIGNATURE_SETS, REPO  # noqa: E402
 
 REFERENCES = ("1", "3", "5")
 RULES = ("mean", "svm")  # the claim rules reported: the pair distance's, and the writer-dependent classifier's
@@ -49,16 +49,15 @@ KINDS = ("skilled", "random")
 SHOWN = ("K=1 mean skilled", "K=5 mean skilled", "K=5 svm skilled", "K=1 mean far_skilled", "K=1 mean frr")
 
 
-def set_figures(model_path, root: Path, writers, cache: dict, resamples: int) -> dict:
+def set_figures(model_path, dataset, cache: dict, resamples: int) -> dict:
     """EER against skilled and random forgeries (mean and svm rules) for K = 1, 3, 5, and FAR / FRR at
-    the model's threshold, on `writers` of the forged set at `root`."""
+    the model's threshold, on the writers of `dataset` (`signature_sets.set_writers`)."""
     from applications import learned_method
     from signatures import writers_figures
-    from train_applications import dutch_dataset
 
     embed, distance, threshold = learned_method(model_path, cache)
     options = argparse.Namespace(seed=0, resamples=resamples)
-    writers_result = writers_figures(dutch_dataset(root, writers), embed, distance, threshold, options)
+    writers_result = writers_figures(dataset, embed, distance, threshold, options)
     figures = {}
     for k in REFERENCES:
         rules = writers_result[k]["rules"]
@@ -73,19 +72,11 @@ def set_figures(model_path, root: Path, writers, cache: dict, resamples: int) ->
 def fold_figures(model_path, sets: list, fold: int, cache: dict, resamples: int) -> dict:
     """`set_figures` on the fold's validation writers of each forged set in `sets`, with the model's threshold."""
     from applications import learned_method
+    from signature_sets import set_writers
 
     return {
         "threshold": learned_method(model_path, cache)[2],
-        "sets": {
-            name: set_figures(
-                model_path,
-                DATA / FORGED_SIGNATURE_SETS[name],
-                forged_signature_split(name, fold=fold)[1],
-                cache,
-                resamples,
-            )
-            for name in sets
-        },
+        "sets": {name: set_figures(model_path, set_writers(DATA, name, 1, fold), cache, resamples) for name in sets},
     }
 
 
